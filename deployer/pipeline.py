@@ -1,0 +1,44 @@
+"""The one pipeline behind `plan`, `up`, `preview` and `destroy`: load -> check -> package.
+
+`plan` and the engine commands differ only in their last step (run the program under mocks, or hand
+it to an engine), so they share everything up to here and a blueprint that plans is the blueprint that
+deploys. Warnings from the provider's `check` are returned for the command to show; errors stop here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deployer import providers
+from deployer.blueprint.model import Blueprint
+from deployer.errors import BlueprintError, Diagnostic
+from deployer.providers import Artifact, Provider
+
+
+@dataclass(frozen=True)
+class Prepared:
+    bp: Blueprint
+    provider: Provider
+    warnings: list[Diagnostic] = field(default_factory=list)
+    artifacts: dict[str, Artifact] = field(default_factory=dict)
+
+
+def check(bp: Blueprint, provider: Provider) -> list[Diagnostic]:
+    """Run the provider's rules; raise on errors, return the warnings."""
+    diagnostics = provider.check(bp)
+    if any(d.severity == "error" for d in diagnostics):
+        raise BlueprintError(diagnostics)
+    return diagnostics
+
+
+def prepare(file: Path | str | None, stage: str, cloud: str, *, package: bool = True) -> Prepared:
+    from deployer.blueprint.load import load_blueprint
+
+    bp = load_blueprint(file, stage=stage)
+    provider = providers.get(cloud)
+    warnings = check(bp, provider)
+    artifacts: dict[str, Artifact] = {}
+    if package and provider.pulumi:
+        artifacts = {name: provider.package(bp, name) for name in bp.functions}
+    return Prepared(bp, provider, warnings, artifacts)

@@ -1,0 +1,140 @@
+"""Providers: the plug-in point for clouds, found through the `deployer.providers` entry point group.
+
+The built-in providers (aws, gcp, azure, local) are registered in pyproject.toml exactly like a third
+party's would be, so nothing here knows any cloud by name. Provider modules are imported only when a
+command asks for that cloud, which keeps `deployer --help` and `validate` free of the Pulumi SDKs.
+
+A provider compiles; it never deploys. `program()` returns a plain callable that declares Pulumi
+resources; `deployer.plan` runs it under mocks and `deployer.engine` runs it for real. A provider that
+does not deploy through Pulumi (the local cloud) returns its own engine from `engine()`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol
+
+from deployer.errors import Diagnostic, UsageError
+
+if TYPE_CHECKING:
+    from deployer.blueprint.model import Blueprint
+
+ENTRY_POINT_GROUP = "deployer.providers"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One function's package: a deterministic zip and its content hash."""
+
+    function: str
+    path: Path
+    sha256: str
+    size: int
+    unzipped_size: int = 0
+    meta: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+class Provider:
+    """Base class of every provider. Subclasses set `name` and override what their cloud needs."""
+
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    #: True when the provider deploys through Pulumi (and so `plan` and the Pulumi engine apply).
+    pulumi: ClassVar[bool] = True
+
+    def check(self, bp: "Blueprint") -> list[Diagnostic]:
+        """Cloud rules: limits, names, what this cloud cannot do for this blueprint."""
+        return []
+
+    def package(self, bp: "Blueprint", function: str) -> Artifact:
+        raise NotImplementedError(f"provider {self.name!r} does not package functions")
+
+    def program(self, bp: "Blueprint", artifacts: dict[str, Artifact]) -> Callable[[], None]:
+        raise NotImplementedError(f"provider {self.name!r} has no Pulumi program")
+
+    def stack_config(self, bp: "Blueprint") -> dict[str, str]:
+        return {}
+
+    # Pulumi's mock runtime (deployer plan) asks the provider for what a real cloud would answer.
+    def mock_resource(self, typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """(physical id, outputs) of a resource under mocks; outputs must hold what the program reads."""
+        return f"{name}-id", dict(inputs)
+
+    def mock_call(self, token: str, args: dict[str, Any]) -> dict[str, Any]:
+        """The result of an invoke (a data source such as getCallerIdentity) under mocks."""
+        return {}
+
+    def engine(self, bp: "Blueprint", options: "EngineOptions") -> "Engine":
+        """The engine that deploys this provider's program. Pulumi providers use the Automation API."""
+        from deployer.engine import PulumiEngine
+
+        return PulumiEngine(self, bp, options)
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    backend: str | None = None
+    port: int | None = None
+    json: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Engine(Protocol):
+    """What every engine (Pulumi's Automation API, the local cloud) does for the CLI."""
+
+    def up(self, on_event: Callable[[dict], None] | None = None) -> "Result": ...
+    def preview(self, on_event: Callable[[dict], None] | None = None) -> "Result": ...
+    def destroy(self, delete_data: bool = False, on_event: Callable[[dict], None] | None = None) -> "Result": ...
+    def outputs(self) -> dict[str, Any]: ...
+
+
+@dataclass
+class Result:
+    """What an engine operation did: changes by operation, outputs, duration, stores kept."""
+
+    operation: str
+    changes: dict[str, int] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    duration: float = 0.0
+    kept: list[str] = field(default_factory=list)
+    message: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return any(n for op, n in self.changes.items() if op != "same")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"operation": self.operation, "changes": self.changes, "outputs": self.outputs,
+                "duration": round(self.duration, 3), "kept": self.kept, "message": self.message}
+
+
+def _entry_points() -> list[metadata.EntryPoint]:
+    return sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
+
+
+def available() -> dict[str, metadata.EntryPoint]:
+    """Provider name -> entry point, without importing any provider. Two with one name is an error."""
+    found: dict[str, metadata.EntryPoint] = {}
+    for ep in _entry_points():
+        if ep.name in found and found[ep.name].value != ep.value:
+            raise UsageError(f"two providers are registered as {ep.name!r}: {found[ep.name].value} and {ep.value}",
+                             hint="uninstall one of the packages that provide them")
+        found[ep.name] = ep
+    return found
+
+
+def get(name: str) -> Provider:
+    """Load and instantiate a provider by name, with a did-you-mean for an unknown one."""
+    providers = available()
+    if name not in providers:
+        close = difflib.get_close_matches(name, list(providers), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise UsageError(f"unknown cloud {name!r}; available: {', '.join(providers)}",
+                         hint=hint + "`deployer providers` lists them")
+    cls = providers[name].load()
+    if not (isinstance(cls, type) and issubclass(cls, Provider)):
+        raise UsageError(f"provider {name!r} ({providers[name].value}) is not a deployer Provider")
+    return cls()
