@@ -1,0 +1,13 @@
+"""The portable runtime: what user code imports on every cloud.
+
+    from deployer.runtime import Response, stores
+
+Standard library only at import time; a cloud SDK is imported when its store client is first used.
+"""
+
+from deployer.runtime.types import (  # noqa: F401
+    Context, Headers, Message, ObjectEvent, Request, Response, ScheduleEvent,
+)
+from deployer.runtime import stores  # noqa: F401,E402
+
+__all__ = ["Context", "Headers", "Message", "ObjectEvent", "Request", "Response", "ScheduleEvent", "stores"]

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The README's test command: install everything the tests need on a fresh machine, then run them.
+# CI (.ci/run) calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[test]'
+bash scripts/test-tools.sh
+exec .venv/bin/python -m pytest -n 2 -q "$@"
