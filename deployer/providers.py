@@ -138,3 +138,15 @@ def get(name: str) -> Provider:
     if not (isinstance(cls, type) and issubclass(cls, Provider)):
         raise UsageError(f"provider {name!r} ({providers[name].value}) is not a deployer Provider")
     return cls()
+
+
+def keep_data() -> bool:
+    """Whether stateful stores are retained when the stack is destroyed (the default).
+
+    Providers declare buckets, tables and queues with `ResourceOptions(retain_on_delete=keep_data())`;
+    `deployer destroy --delete-data` first sets the Pulumi config `deployer:deleteData` to true (an `up`
+    that changes nothing in the cloud, only the retain flag in state) and then destroys.
+    """
+    import pulumi
+
+    return not (pulumi.Config("deployer").get_bool("deleteData") or False)
