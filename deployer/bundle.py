@@ -5,6 +5,9 @@ so user code imports `from deployer.runtime import Response, stores` on every cl
 (`providers/<cloud>/shim.py`) ships as `deployer_shim.py` at the package root, and
 `deployer_function.json` tells the shim which handler to call and what its triggers are (the GCP shim
 routes HTTP methods and paths and applies bucket prefix/suffix filters with it).
+
+`client_requirements` names the cloud SDKs a function's store clients import, so providers add them to
+the package's requirements.txt: nothing on AWS (boto3 is part of the Lambda runtime) or locally.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from deployer.blueprint.model import Blueprint
+from deployer.blueprint.refs import grants
 
 SHIM_MODULE = "deployer_shim"
 FUNCTION_FILE = "deployer_function.json"
@@ -58,3 +62,37 @@ def runtime_files(bp: Blueprint, function: str, cloud: str) -> dict[str, bytes]:
     config = function_config(bp, function, cloud)
     files[FUNCTION_FILE] = (json.dumps(config, indent=2, sort_keys=True) + "\n").encode()
     return dict(sorted(files.items()))
+
+
+# Cloud SDK distributions the store clients of deployer/runtime/clients/<cloud>.py import, per store kind.
+CLIENT_PACKAGES: dict[str, dict[str, str]] = {
+    "gcp": {
+        "bucket": "google-cloud-storage>=2.14,<4",
+        "table": "google-cloud-firestore>=2.14,<3",
+        "queue": "google-cloud-pubsub>=2.19,<3",
+        "topic": "google-cloud-pubsub>=2.19,<3",
+    },
+    "azure": {
+        "bucket": "azure-storage-blob>=12.19,<13",
+        "table": "azure-data-tables>=12.5,<13",
+        "queue": "azure-storage-queue>=12.9,<13",
+        "topic": "azure-servicebus>=7.11,<8",
+    },
+}
+AZURE_IDENTITY = "azure-identity>=1.15,<2"
+
+
+def client_requirements(bp: Blueprint, function: str, cloud: str) -> list[str]:
+    """Requirement lines for the SDKs this function's store clients need on `cloud`, sorted.
+
+    Only stores the function reaches through `deployer.runtime.stores` count (its `uses`); receiving a
+    trigger's event needs no SDK. AWS and the local cloud need nothing.
+    """
+    packages = CLIENT_PACKAGES.get(cloud)
+    if not packages:
+        return []
+    used = {g.kind for g in grants(bp, function) if g.rights & {"read", "write", "publish"}}
+    lines = {packages[kind] for kind in used if kind in packages}
+    if lines and cloud == "azure":
+        lines.add(AZURE_IDENTITY)
+    return sorted(lines)

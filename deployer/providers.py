@@ -76,14 +76,30 @@ class Provider:
 
 @dataclass(frozen=True)
 class EngineOptions:
+    """What the CLI hands an engine. `artifacts` are the packages the pipeline built (empty when the
+    command does not deploy code: refresh, outputs, stacks, cancel)."""
+
     backend: str | None = None
     port: int | None = None
     json: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    artifacts: dict[str, Artifact] = field(default_factory=dict)
+    debug: bool = False
 
 
 class Engine(Protocol):
-    """What every engine (Pulumi's Automation API, the local cloud) does for the CLI."""
+    """What every engine (Pulumi's Automation API, the local cloud) does for the CLI.
+
+    `on_event` receives plain dicts (docs/contracts.md, Engines), possibly from another thread:
+    {"kind": "resource", "phase": "start"|"done"|"failed", "op": "create"|"update"|"replace"|"delete"|...,
+     "name": logical name, "type": resource type} and {"kind": "log", "severity": "info"|"warning"|"error",
+    "message": str, "name": logical name or None}.
+    `confirm`: False when `up`/`destroy` need no confirmation prompt (the local cloud); default True.
+    Optional methods, checked with getattr by the CLI: `refresh(on_event)`, `stacks()` -> list of dicts,
+    `cancel()`.
+    """
+
+    confirm: bool
 
     def up(self, on_event: Callable[[dict], None] | None = None) -> "Result": ...
     def preview(self, on_event: Callable[[dict], None] | None = None) -> "Result": ...
@@ -115,6 +131,25 @@ def _entry_points() -> list[metadata.EntryPoint]:
     return sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
 
 
+#: In-process registrations (tests and programs embedding deployer): name -> Provider instance.
+#: They take precedence over entry points; `register()` adds one and returns a function that removes it.
+_extra: dict[str, Provider] = {}
+
+
+def register(provider: Provider) -> Callable[[], None]:
+    """Register a provider instance for this process (tests, embedding); returns the undo function."""
+    previous = _extra.get(provider.name)
+    _extra[provider.name] = provider
+
+    def undo() -> None:
+        if previous is None:
+            _extra.pop(provider.name, None)
+        else:
+            _extra[provider.name] = previous
+
+    return undo
+
+
 def available() -> dict[str, metadata.EntryPoint]:
     """Provider name -> entry point, without importing any provider. Two with one name is an error."""
     found: dict[str, metadata.EntryPoint] = {}
@@ -123,11 +158,16 @@ def available() -> dict[str, metadata.EntryPoint]:
             raise UsageError(f"two providers are registered as {ep.name!r}: {found[ep.name].value} and {ep.value}",
                              hint="uninstall one of the packages that provide them")
         found[ep.name] = ep
+    for name, provider in _extra.items():
+        cls = type(provider)
+        found[name] = metadata.EntryPoint(name, f"{cls.__module__}:{cls.__qualname__}", ENTRY_POINT_GROUP)
     return found
 
 
 def get(name: str) -> Provider:
     """Load and instantiate a provider by name, with a did-you-mean for an unknown one."""
+    if name in _extra:
+        return _extra[name]
     providers = available()
     if name not in providers:
         close = difflib.get_close_matches(name, list(providers), n=1)

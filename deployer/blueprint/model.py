@@ -42,20 +42,20 @@ class Model(BaseModel):
 class BucketStore(Model):
     """An object store (S3 bucket, GCS bucket, Blob container, a folder locally)."""
 
-    kind: Literal["bucket"]
+    kind: Literal["bucket"] = Field(description="The store kind.")
 
 
 class TableStore(Model):
     """A key-value table keyed by one string attribute (DynamoDB, Firestore, Table storage, SQLite)."""
 
-    kind: Literal["table"]
+    kind: Literal["table"] = Field(description="The store kind.")
     key: str = Field("id", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Name of the key attribute.")
 
 
 class QueueStore(Model):
     """A work queue: each message goes to one consumer, retried, then dead-lettered."""
 
-    kind: Literal["queue"]
+    kind: Literal["queue"] = Field(description="The store kind.")
     retries: int = Field(3, ge=1, le=100, description="Deliveries before a message is dead-lettered.")
     dead_letter: bool = Field(True, description="Keep messages that failed every retry in a dead-letter queue.")
 
@@ -63,7 +63,7 @@ class QueueStore(Model):
 class TopicStore(Model):
     """A publish/subscribe topic: every consumer receives every message."""
 
-    kind: Literal["topic"]
+    kind: Literal["topic"] = Field(description="The store kind.")
 
 
 Store = Annotated[Union[BucketStore, TableStore, QueueStore, TopicStore], Field(discriminator="kind")]
@@ -80,14 +80,16 @@ ACCESS_BY_KIND: dict[str, tuple[str, ...]] = {
 
 
 class HttpRoute(Model):
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"]
-    path: str = Field(pattern=PATH_PATTERN)
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"] = Field(
+        description="HTTP method; ANY matches every method.")
+    path: str = Field(pattern=PATH_PATTERN, description="Path from `/`; `{name}` segments are path parameters.")
 
 
 class HttpTrigger(Model):
     """`http: POST /orders` or `http: {method: GET, path: "/orders/{id}"}`."""
 
-    http: Annotated[str, Field(pattern=ROUTE_PATTERN)] | HttpRoute
+    http: Annotated[str, Field(pattern=ROUTE_PATTERN)] | HttpRoute = Field(
+        description="The route: `METHOD /path`, or a mapping with `method` and `path`.")
 
     @property
     def route(self) -> HttpRoute:
@@ -108,30 +110,30 @@ class HttpTrigger(Model):
 class BucketTrigger(Model):
     """Runs the function when an object is created in (or deleted from) a bucket."""
 
-    bucket: LogicalName
-    on: Literal["created", "deleted"] = "created"
-    prefix: str = ""
-    suffix: str = ""
+    bucket: LogicalName = Field(description="The bucket store whose objects trigger the function.")
+    on: Literal["created", "deleted"] = Field("created", description="Which event: an object created or deleted.")
+    prefix: str = Field("", description="Only keys that start with this.")
+    suffix: str = Field("", description="Only keys that end with this (e.g. `.jpg`).")
 
 
 class QueueTrigger(Model):
     """Consumes a queue, `batch` messages per invocation at most."""
 
-    queue: LogicalName
-    batch: int = Field(1, ge=1, le=10000)
+    queue: LogicalName = Field(description="The queue store the function consumes.")
+    batch: int = Field(1, ge=1, le=10000, description="Messages per invocation, at most.")
 
 
 class TopicTrigger(Model):
     """Receives every message published on a topic."""
 
-    topic: LogicalName
+    topic: LogicalName = Field(description="The topic store the function subscribes to.")
 
 
 class ScheduleTrigger(Model):
     """5-field cron (`0 3 * * *`) or `every N minutes|hours|days`, in `timezone` (IANA name)."""
 
-    schedule: str = Field(min_length=1)
-    timezone: str = "UTC"
+    schedule: str = Field(min_length=1, description="5-field cron or `every N minutes|hours|days`.")
+    timezone: str = Field("UTC", description="IANA timezone the cron is read in.")
 
 
 TRIGGER_KEYS = ("http", "bucket", "queue", "topic", "schedule")
@@ -172,66 +174,70 @@ class Function(Model):
 
     code: str = Field(min_length=1, description="Folder with the function's code, relative to the blueprint.")
     handler: str = Field(pattern=HANDLER_PATTERN, description="module.function inside the code folder.")
-    runtime: Runtime = "python3.12"
+    runtime: Runtime = Field("python3.12", description="Python version (default: `defaults.runtime`).")
     memory: int = Field(256, ge=64, le=32768, description="Memory in MB.")
     timeout: int = Field(10, ge=1, le=3600, description="Timeout in seconds.")
-    max_instances: int | None = Field(None, ge=1, le=10000)
-    env: dict[Annotated[str, Field(pattern=ENV_PATTERN)], str] = Field(default_factory=dict)
-    uses: dict[LogicalName, Access] = Field(default_factory=dict)
-    triggers: list[Trigger] = Field(default_factory=list)
-    secrets: list[Annotated[str, Field(pattern=SECRET_PATTERN)]] = Field(default_factory=list)
+    max_instances: int | None = Field(None, ge=1, le=10000, description="Upper bound of concurrent instances.")
+    env: dict[Annotated[str, Field(pattern=ENV_PATTERN)], str] = Field(
+        default_factory=dict, description="Environment variables (merged over `defaults.env`).")
+    uses: dict[LogicalName, Access] = Field(
+        default_factory=dict, description="Stores the code reaches, with an access word each.")
+    triggers: list[Trigger] = Field(default_factory=list, description="Events that run the function.")
+    secrets: list[Annotated[str, Field(pattern=SECRET_PATTERN)]] = Field(
+        default_factory=list, description="Secrets (declared under top-level `secrets`) given as env variables.")
 
 
 class Defaults(Model):
     """Values merged into every function that does not set them."""
 
-    runtime: Runtime = "python3.12"
-    memory: int = Field(256, ge=64, le=32768)
-    timeout: int = Field(10, ge=1, le=3600)
-    max_instances: int | None = Field(None, ge=1, le=10000)
-    env: dict[Annotated[str, Field(pattern=ENV_PATTERN)], str] = Field(default_factory=dict)
+    runtime: Runtime = Field("python3.12", description="Python version.")
+    memory: int = Field(256, ge=64, le=32768, description="Memory in MB.")
+    timeout: int = Field(10, ge=1, le=3600, description="Timeout in seconds.")
+    max_instances: int | None = Field(None, ge=1, le=10000, description="Upper bound of concurrent instances.")
+    env: dict[Annotated[str, Field(pattern=ENV_PATTERN)], str] = Field(
+        default_factory=dict, description="Environment variables of every function.")
 
 
 # --------------------------------------------------------------------------------- cloud settings
 
 
 class AwsSettings(Model):
-    region: str = "us-east-1"
-    architecture: Literal["arm64", "x86_64"] = "arm64"
-    log_retention_days: int = Field(14, ge=1, le=3653)
+    region: str = Field("us-east-1", description="AWS region.")
+    architecture: Literal["arm64", "x86_64"] = Field("arm64", description="Lambda CPU architecture.")
+    log_retention_days: int = Field(14, ge=1, le=3653, description="Days CloudWatch keeps function logs.")
 
 
 class GcpSettings(Model):
-    project: str | None = None
-    region: str = "us-central1"
+    project: str | None = Field(None, description="GCP project id (e.g. `${env:GCP_PROJECT}`).")
+    region: str = Field("us-central1", description="GCP region.")
 
 
 class AzureSettings(Model):
-    location: str = "westeurope"
+    location: str = Field("westeurope", description="Azure location.")
 
 
 class LocalSettings(Model):
-    port: int | None = Field(None, ge=1, le=65535)
+    port: int | None = Field(None, ge=1, le=65535, description="Port of the local HTTP gateway.")
 
 
 class Clouds(Model):
-    aws: AwsSettings = Field(default_factory=AwsSettings)
-    gcp: GcpSettings = Field(default_factory=GcpSettings)
-    azure: AzureSettings = Field(default_factory=AzureSettings)
-    local: LocalSettings = Field(default_factory=LocalSettings)
+    aws: AwsSettings = Field(default_factory=AwsSettings, description="Settings used with `--cloud aws`.")
+    gcp: GcpSettings = Field(default_factory=GcpSettings, description="Settings used with `--cloud gcp`.")
+    azure: AzureSettings = Field(default_factory=AzureSettings, description="Settings used with `--cloud azure`.")
+    local: LocalSettings = Field(default_factory=LocalSettings, description="Settings of the local cloud.")
 
 
 class Cors(Model):
-    origins: list[str] = Field(default_factory=lambda: ["*"])
-    methods: list[str] = Field(default_factory=lambda: ["*"])
-    headers: list[str] = Field(default_factory=lambda: ["*"])
-    max_age: int = Field(600, ge=0, le=86400)
+    origins: list[str] = Field(default_factory=lambda: ["*"], description="Allowed origins.")
+    methods: list[str] = Field(default_factory=lambda: ["*"], description="Allowed methods.")
+    headers: list[str] = Field(default_factory=lambda: ["*"], description="Allowed request headers.")
+    max_age: int = Field(600, ge=0, le=86400, description="Seconds a browser may cache the preflight answer.")
 
 
 class HttpSettings(Model):
     """Settings of the blueprint's one HTTP API."""
 
-    cors: Cors | None = None
+    cors: Cors | None = Field(None, description="CORS of the HTTP API; none when absent.")
 
 
 class Secret(Model):
@@ -244,15 +250,17 @@ class Secret(Model):
 class Blueprint(Model):
     """A whole blueprint after interpolation, stage overrides and defaults were applied."""
 
-    format: Literal[1] = 1
-    name: str = Field(pattern=NAME_PATTERN, max_length=24)
-    defaults: Defaults = Field(default_factory=Defaults)
-    clouds: Clouds = Field(default_factory=Clouds)
-    http: HttpSettings = Field(default_factory=HttpSettings)
-    stores: dict[LogicalName, Store] = Field(default_factory=dict)
-    functions: dict[LogicalName, Function] = Field(default_factory=dict)
-    secrets: dict[Annotated[str, Field(pattern=SECRET_PATTERN)], Secret] = Field(default_factory=dict)
-    stages: dict[Annotated[str, Field(pattern=NAME_PATTERN)], dict[str, Any]] = Field(default_factory=dict)
+    format: Literal[1] = Field(1, description="Blueprint format version.")
+    name: str = Field(pattern=NAME_PATTERN, max_length=24, description="Application name; prefixes resource names.")
+    defaults: Defaults = Field(default_factory=Defaults, description="Values every function inherits.")
+    clouds: Clouds = Field(default_factory=Clouds, description="Per-cloud settings; every cloud is optional.")
+    http: HttpSettings = Field(default_factory=HttpSettings, description="Settings of the HTTP API.")
+    stores: dict[LogicalName, Store] = Field(default_factory=dict, description="Buckets, tables, queues, topics.")
+    functions: dict[LogicalName, Function] = Field(default_factory=dict, description="The functions.")
+    secrets: dict[Annotated[str, Field(pattern=SECRET_PATTERN)], Secret] = Field(
+        default_factory=dict, description="Secrets, granted to functions by name.")
+    stages: dict[Annotated[str, Field(pattern=NAME_PATTERN)], dict[str, Any]] = Field(
+        default_factory=dict, description="Per-stage overrides of any key above (`--stage`).")
 
     # Set by the loader; not part of the YAML.
     _stage: str = PrivateAttr("dev")

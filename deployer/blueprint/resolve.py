@@ -1,7 +1,13 @@
-"""Resolution: from YAML text to a validated, bound Blueprint, collecting every problem.
+"""Resolution: from a blueprint file to a validated, bound Blueprint, collecting every problem.
 
-(First version: parsing, interpolation, stages, defaults and model validation. The cross-reference
-rules are added by the foundation issue's validation work.)
+Steps: parse (load.py) -> interpolate `${env:..}`/`${stage}` -> apply the stage's overrides -> merge
+`defaults` into functions -> validate the model (pydantic; errors translated by explain.py) -> cross
+references (checks.py). Each step collects diagnostics and the whole list is raised at the end of the
+first step that found any (later steps would only repeat the same problem in other words).
+
+Values move between steps: an override under `stages.prod.functions.api.memory` ends up at
+`functions.api.memory`, and a default at every function. `Origins` remembers where each final path
+came from, so a problem is reported at the line the user wrote, with the path they wrote it under.
 """
 
 from __future__ import annotations
@@ -11,51 +17,120 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
 from pydantic import ValidationError
 
-from deployer.blueprint.load import Marks, to_data, _Loader, join
+from deployer.blueprint import explain
+from deployer.blueprint.load import Marks, join, parse
 from deployer.blueprint.model import Blueprint
+from deployer.blueprint.suggest import did_you_mean
 from deployer.errors import BlueprintError, Diagnostic, Location
 
-INTERPOLATION = re.compile(r"\$\{(env:([A-Za-z_][A-Za-z0-9_]*)(?:\s*,\s*([^}]*))?|stage)\}")
+INTERPOLATION = re.compile(r"\$\{([^}]*)\}")
+ENV_REF = re.compile(r"^env:\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:,(.*))?$", re.DOTALL)
+NAMED = ("functions", "stores", "secrets")
 
 
-def parse(path: Path) -> tuple[Any, Marks]:
-    text = path.read_text(encoding="utf-8")
-    marks: Marks = {}
-    problems: list[Diagnostic] = []
-    node = yaml.compose(text, Loader=_Loader)
-    data = to_data(node, "", marks, problems, path) if node is not None else None
-    if problems:
-        raise BlueprintError(problems)
-    return data, marks
+class Source:
+    """Marks and origins of one blueprint file: turns a final field path into a Location."""
+
+    def __init__(self, file: Path, marks: Marks, key_marks: Marks):
+        self.file, self.marks, self.key_marks = file, marks, key_marks
+        self.origins: dict[str, str] = {}
+
+    def origin(self, path: str) -> str:
+        """The path the user wrote for a final path (longest prefix with a recorded origin)."""
+        probe = path
+        while probe:
+            if probe in self.origins:
+                return self.origins[probe] + path[len(probe):]
+            cut = max(probe.rfind("."), probe.rfind("["))
+            probe = probe[:cut] if cut > 0 else ""
+        return path
+
+    def locate(self, path: str, *, key: bool = False) -> Location:
+        src = self.origin(path)
+        probe = src
+        while True:
+            mark = (self.key_marks.get(probe) if key else None) or self.marks.get(probe)
+            if mark or not probe:
+                break
+            cut = max(probe.rfind("."), probe.rfind("["))
+            probe, key = (probe[:cut] if cut > 0 else ""), True
+        line, col = mark or (None, None)
+        return Location(self.file, line, col, src)
 
 
-def interpolate(value: Any, path: str, stage: str, env: Mapping[str, str], problems: list, file: Path,
-                marks: Marks) -> Any:
+def interpolate(value: Any, path: str, stage: str, env: Mapping[str, str], src: Source,
+                problems: list[Diagnostic]) -> Any:
     if isinstance(value, dict):
-        return {k: interpolate(v, join(path, k), stage, env, problems, file, marks) for k, v in value.items()}
+        return {k: interpolate(v, join(path, k), stage, env, src, problems) for k, v in value.items()}
     if isinstance(value, list):
-        return [interpolate(v, join(path, i), stage, env, problems, file, marks) for i, v in enumerate(value)]
-    if not isinstance(value, str):
+        return [interpolate(v, join(path, i), stage, env, src, problems) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "${" not in value:
         return value
 
-    def repl(m: re.Match) -> str:
-        if m.group(1) == "stage":
+    def repl(match: re.Match) -> str:
+        body = match.group(1).strip()
+        if body == "stage":
             return stage
-        name, default = m.group(2), m.group(3)
+        ref = ENV_REF.match(body)
+        if ref is None:
+            problems.append(Diagnostic(f"unknown interpolation '{match.group(0)}'", src.locate(path),
+                                       hint="write ${env:NAME}, ${env:NAME, default} or ${stage}",
+                                       code="interpolation"))
+            return ""
+        name, default = ref.group(1), ref.group(2)
         if name in env:
             return env[name]
         if default is not None:
             return default.strip()
-        line, col = marks.get(path, (None, None))
-        problems.append(Diagnostic(f"environment variable {name} is not set", Location(file, line, col, path),
+        problems.append(Diagnostic(f"environment variable {name} is not set", src.locate(path),
                                    hint=f"set {name}, or give a default: ${{env:{name}, value}}",
                                    code="interpolation"))
         return ""
 
     return INTERPOLATION.sub(repl, value)
+
+
+def apply_stage(data: dict, stage: str, src: Source, problems: list[Diagnostic]) -> dict:
+    """Merge `stages.<stage>` over the blueprint; every stage's overrides are checked, not only this one."""
+    stages = data.get("stages")
+    if not isinstance(stages, dict):
+        return data
+    for name, override in stages.items():
+        if isinstance(override, dict):
+            problems += _unknown_overrides(data, name, override, src)
+    override = stages.get(stage)
+    if not isinstance(override, dict):
+        return data
+    _record(override, "", f"stages.{stage}", src)
+    return merge(data, override)
+
+
+def _unknown_overrides(data: dict, stage: str, override: dict, src: Source) -> list[Diagnostic]:
+    """An override of a function, store or secret the blueprint does not declare is a typo."""
+    found = []
+    for section in NAMED:
+        entries = override.get(section)
+        if not isinstance(entries, dict):
+            continue
+        known = data.get(section) if isinstance(data.get(section), dict) else {}
+        for name in entries:
+            if name not in known:
+                found.append(Diagnostic(
+                    f"stage '{stage}' overrides {section[:-1]} '{name}', which is not declared under `{section}`",
+                    src.locate(f"stages.{stage}.{section}.{name}", key=True),
+                    hint=did_you_mean(name, known) or f"declare it under `{section}` first", code="stage"))
+    return found
+
+
+def _record(value: Any, path: str, origin: str, src: Source) -> None:
+    """Every path an override sets comes from the override's path."""
+    if path:
+        src.origins[path] = f"{origin}.{path}"
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _record(v, join(path, k), origin, src)
 
 
 def merge(base: Any, override: Any) -> Any:
@@ -67,7 +142,7 @@ def merge(base: Any, override: Any) -> Any:
     return copy.deepcopy(override)
 
 
-def apply_defaults(data: dict) -> dict:
+def apply_defaults(data: dict, src: Source) -> dict:
     defaults = data.get("defaults") or {}
     functions = data.get("functions")
     if not isinstance(defaults, dict) or not isinstance(functions, dict):
@@ -75,31 +150,69 @@ def apply_defaults(data: dict) -> dict:
     merged = {}
     for name, fn in functions.items():
         if isinstance(fn, dict):
-            fn = {**{k: v for k, v in defaults.items() if k != "env"}, **fn}
-            if isinstance(defaults.get("env"), dict) and isinstance(fn.get("env", {}), dict):
-                fn["env"] = {**defaults["env"], **fn.get("env", {})}
+            inherited = {k: v for k, v in defaults.items() if k not in fn and k != "env"}
+            for key in inherited:
+                src.origins[f"functions.{name}.{key}"] = src.origin(f"defaults.{key}")
+            fn = {**inherited, **fn}
+            env = defaults.get("env")
+            if isinstance(env, dict) and isinstance(fn.get("env", {}), dict):
+                for key in env:
+                    if key not in fn.get("env", {}):
+                        src.origins[f"functions.{name}.env.{key}"] = src.origin(f"defaults.env.{key}")
+                fn["env"] = {**env, **fn.get("env", {})}
         merged[name] = fn
     return {**data, "functions": merged}
 
 
+def validation_problems(exc: ValidationError, data: Any, src: Source) -> list[Diagnostic]:
+    items = []
+    for err in exc.errors():
+        path, is_key = explain.field_path(data, err["loc"], err["type"])
+        if err["type"] == "union_tag_invalid":
+            path = join(path, "kind")
+        items.append((err, path, is_key))
+    problems, seen = [], set()
+    for err, path, is_key in explain.fold_unions(items):
+        message, hint = explain.explain(err, path, is_key, data)
+        key = err["type"] in ("extra_forbidden", "missing") or is_key
+        location = src.locate(path, key=key)
+        if (location.path, message) in seen:
+            continue
+        seen.add((location.path, message))
+        problems.append(Diagnostic(message, location, hint=hint, code="schema"))
+    return problems
+
+
+def in_order(problems: list[Diagnostic], file: Path) -> list[Diagnostic]:
+    """Top to bottom through the blueprint (problems in other files, e.g. handler code, last)."""
+    return sorted(problems, key=lambda d: (d.location.file != file, str(d.location.file),
+                                           d.location.line or 0, d.location.column or 0))
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith((prefix + ".", prefix + "["))
+
+
 def resolve(path: Path, *, stage: str, env: Mapping[str, str]) -> Blueprint:
-    data, marks = parse(path)
+    data, marks, key_marks = parse(path)
+    src = Source(path, marks, key_marks)
     problems: list[Diagnostic] = []
-    data = interpolate(data, "", stage, env, problems, path, marks)
-    stages = data.get("stages") if isinstance(data, dict) else None
-    if isinstance(stages, dict) and isinstance(stages.get(stage), dict):
-        data = merge(data, stages[stage])
-    data = apply_defaults(data) if isinstance(data, dict) else data
+    data = interpolate(data, "", stage, env, src, problems)
+    data = apply_stage(data, stage, src, problems)
+    data = apply_defaults(data, src)
     try:
         bp = Blueprint.model_validate(data)
     except ValidationError as exc:
-        for err in exc.errors():
-            loc = ""
-            for part in err["loc"]:
-                loc = join(loc, part)
-            line, col = marks.get(loc, (None, None))
-            problems.append(Diagnostic(err["msg"], Location(path, line, col, loc)))
-        raise BlueprintError(problems)
+        found = [d.location.path for d in problems]
+        problems += [d for d in validation_problems(exc, data, src)
+                     if not any(_under(d.location.path, p) for p in found)]
+        raise BlueprintError(in_order(problems, path)) from None
     if problems:
         raise BlueprintError(problems)
-    return bp.bind(stage=stage, root=path.parent.resolve(), source=path, marks=marks)
+    from deployer.blueprint.checks import Checker
+
+    root = path.parent.resolve()
+    problems = Checker(bp, root, src.locate).run()
+    if problems:
+        raise BlueprintError(in_order(problems, path))
+    return bp.bind(stage=stage, root=root, source=path, marks=marks)

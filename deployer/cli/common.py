@@ -60,31 +60,57 @@ def print_json(data) -> None:
     sys.stdout.flush()
 
 
+def print_text(text: str) -> None:
+    """Raw text on stdout (no rich markup or wrapping)."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
 def source_line(diag: Diagnostic) -> str | None:
+    """The offending line of the file a diagnostic points into (None for files that are not text)."""
     loc = diag.location
     if not (loc.file and loc.line):
         return None
     try:
+        if Path(loc.file).stat().st_size > 2_000_000:
+            return None
         with open(loc.file, encoding="utf-8", errors="replace") as fh:
             for number, line in enumerate(fh, 1):
                 if number == loc.line:
-                    return line.rstrip("\n")[:300]
+                    return None if "\x00" in line else line.rstrip("\r\n")[:300]
     except OSError:
         return None
     return None
 
 
+def caret(line: str, column: int) -> str:
+    """Carets under the token at `column` (1-based), for the line as shown (tabs as 4 spaces)."""
+    start = max(column - 1, 0)
+    token = 0
+    for char in line[start:]:
+        if char in " \t,}]#:" and token:
+            break
+        token += 1
+        if char in " \t":  # a token that starts with whitespace is that one character (a tab, say)
+            break
+    before = len(line[:start].expandtabs(4))
+    width = len(line[:start + max(token, 1)].expandtabs(4)) - before
+    return " " * before + "^" * max(min(width, 80), 1)
+
+
 def render_diagnostic(diag: Diagnostic, console: Console = err) -> None:
+    """`file:line:col: error: message [field.path]`, the source line with a caret, then the hint."""
     loc = diag.location
     colour = "red" if diag.severity == "error" else "yellow"
-    field = f" [{escape(loc.path)}]" if loc.path else ""
-    cloud = f" ({diag.cloud})" if diag.cloud else ""
+    field = f" \\[{escape(loc.path)}]" if loc.path else ""
+    cloud = f" ({escape(diag.cloud)})" if diag.cloud else ""
     console.print(f"[bold]{escape(str(loc))}[/bold]: [{colour}]{diag.severity}{cloud}[/{colour}]:"
-                  f" {escape(diag.message)}{field}")
+                  f" {escape(diag.message)}[dim]{field}[/dim]")
     line = source_line(diag)
     if line is not None:
-        console.print(f"  {escape(line)}")
-        console.print("  " + " " * max((loc.column or 1) - 1, 0) + "[bold]^[/bold]")
+        number = str(loc.line)
+        console.print(f" {number} | {escape(line.expandtabs(4))}", highlight=False)
+        console.print(f" {' ' * len(number)} | [bold {colour}]{caret(line, loc.column or 1)}[/bold {colour}]")
     if diag.hint:
         console.print(f"  [cyan]hint[/cyan]: {escape(diag.hint)}")
 

@@ -1,4 +1,10 @@
-"""`deployer validate` and `deployer providers`: check a blueprint, list the clouds."""
+"""`deployer validate` and `deployer providers`: check a blueprint, list the clouds.
+
+validate is what editors and CI run on every save and push, so it stays cheap: it parses and checks
+the blueprint and the handlers' source (with `ast`), and imports a provider only for `--cloud`.
+With `--json` every outcome, including a file that does not parse, is one JSON document on stdout:
+`{"ok": bool, "diagnostics": [...]}` (the fields of `Diagnostic.to_json`), exit 0 or 2.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ import typer
 
 from deployer.cli import common
 from deployer.cli.app import app
+from deployer.errors import BlueprintError, DeployerError, Diagnostic, Location
 
 
 @app.command()
@@ -18,13 +25,13 @@ def validate(
     json_: bool = common.JsonOpt,
 ) -> None:
     """Check a blueprint: syntax, references, routes, cron, code folders and handlers."""
-    from deployer import providers
-    from deployer.errors import BlueprintError
-
-    bp = common.load(file, stage)
-    diagnostics = []
-    for name in cloud:
-        diagnostics += providers.get(name).check(bp)
+    try:
+        bp, diagnostics = _check(file, stage, cloud)
+    except DeployerError as exc:
+        if not json_:
+            raise
+        common.print_json({"ok": False, "diagnostics": [d.to_json() for d in _as_diagnostics(exc)]})
+        raise typer.Exit(exc.exit_code) from None
     errors = [d for d in diagnostics if d.severity == "error"]
     if json_:
         common.print_json({"ok": not errors, "diagnostics": [d.to_json() for d in diagnostics]})
@@ -35,7 +42,44 @@ def validate(
         raise BlueprintError(diagnostics)
     for diag in diagnostics:
         common.render_diagnostic(diag)
-    common.err.print(f"[green]ok[/green]: {bp.source} ({len(bp.functions)} functions, {len(bp.stores)} stores)")
+    common.err.print(f"[green]ok[/green]: {bp.source} ({len(bp.functions)} functions, "
+                     f"{len(bp.stores)} stores, stage {bp.stage})")
+
+
+def _check(file: Path | None, stage: str, clouds: list[str]):
+    from deployer import providers
+
+    bp = common.load(file, stage)
+    diagnostics = _stage_warnings(bp)
+    for name in clouds:
+        diagnostics += [d if d.cloud else _with_cloud(d, name) for d in providers.get(name).check(bp)]
+    return bp, diagnostics
+
+
+def _stage_warnings(bp) -> list[Diagnostic]:
+    """A stage that is not under `stages:` is allowed (a stage is a stack), but a near miss is a typo."""
+    from deployer.blueprint.suggest import closest
+
+    if not bp.stages or bp.stage in bp.stages:
+        return []
+    near = closest(bp.stage, bp.stages)
+    if near is None:
+        return []
+    return [Diagnostic(f"stage '{bp.stage}' has no overrides under `stages`",
+                       Location(bp.source, *(bp.mark("stages") or (None, None)), "stages"),
+                       hint=f"did you mean '{near}'?", severity="warning", code="stage")]
+
+
+def _with_cloud(diag: Diagnostic, cloud: str) -> Diagnostic:
+    from dataclasses import replace
+
+    return replace(diag, cloud=cloud)
+
+
+def _as_diagnostics(exc: DeployerError) -> list[Diagnostic]:
+    if isinstance(exc, BlueprintError):
+        return exc.diagnostics
+    return [Diagnostic(exc.message, exc.location or Location(), hint=exc.hint, code="usage")]
 
 
 @app.command("providers")

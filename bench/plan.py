@@ -1,0 +1,150 @@
+"""Benchmark of `deployer plan --cloud aws` on synthetic blueprints of 10, 100 and 500 functions.
+
+Each function has an HTTP route, consumes its own queue and writes its own table (the shape issue 3
+asks for). Every size is planned in a fresh subprocess (as users run it); wall time and the child's
+peak RSS (resource.getrusage(RUSAGE_CHILDREN), measured per size in a forked runner) are printed as a
+table and written to bench/results/plan.json. The first run of a size packages every function (cold);
+the second finds every zip already built (warm: unchanged code served from the cache).
+
+When Serverless Framework v3 is installed under bench/.node (`npm install --prefix bench/.node
+serverless@3`, done by `--install-serverless`), the same app is written as a serverless.yml and
+`serverless package` is timed side by side.
+
+    .venv/bin/python bench/plan.py [--sizes 10,100,500] [--install-serverless]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "bench" / ".work"
+RESULTS = ROOT / "bench" / "results" / "plan.json"
+NODE = ROOT / "bench" / ".node"
+HANDLER = '''def handle(request):\n    return {"ok": True}\n\n\ndef consume(message):\n    return None\n'''
+
+
+def blueprint(n: int) -> str:
+    lines = [f"name: bench{n}", "defaults: {runtime: python3.12, memory: 256, timeout: 10}", "stores:"]
+    for i in range(n):
+        lines += [f"  q{i}: {{kind: queue, retries: 3}}", f"  t{i}: {{kind: table, key: id}}"]
+    lines.append("functions:")
+    for i in range(n):
+        lines += [f"  f{i}:", "    code: functions/f", "    handler: main.handle", f"    uses: {{t{i}: write}}",
+                  "    triggers:", f"      - http: POST /f{i}", f"      - queue: q{i}", "        batch: 10"]
+    return "\n".join(lines) + "\n"
+
+
+def serverless_yml(n: int) -> str:
+    lines = [f"service: bench{n}", "frameworkVersion: '3'",
+             "provider: {name: aws, runtime: python3.12, architecture: arm64, region: us-east-1}",
+             "package: {individually: false, patterns: ['!node_modules/**']}", "functions:"]
+    for i in range(n):
+        lines += [f"  f{i}:", "    handler: functions/f/main.handle", "    events:",
+                  f"      - httpApi: 'POST /f{i}'", f"      - sqs: {{arn: {{'Fn::GetAtt': [Q{i}, Arn]}}, batchSize: 10}}"]
+    lines += ["resources:", "  Resources:"]
+    for i in range(n):
+        lines += [f"    Q{i}: {{Type: 'AWS::SQS::Queue'}}",
+                  f"    T{i}: {{Type: 'AWS::DynamoDB::Table', Properties: {{BillingMode: PAY_PER_REQUEST, "
+                  "AttributeDefinitions: [{AttributeName: id, AttributeType: S}], "
+                  "KeySchema: [{AttributeName: id, KeyType: HASH}]}}"]
+    return "\n".join(lines) + "\n"
+
+
+def app_dir(n: int) -> Path:
+    folder = WORK / f"app{n}"
+    if not folder.exists():
+        (folder / "functions" / "f").mkdir(parents=True)
+        (folder / "functions" / "f" / "main.py").write_text(HANDLER)
+        (folder / "deployer.yaml").write_text(blueprint(n))
+        (folder / "serverless.yml").write_text(serverless_yml(n))
+    return folder
+
+
+def measured(command: list[str], cwd: Path, env: dict | None = None) -> dict:
+    """Wall time and peak RSS of one command, run from a fresh fork so RUSAGE_CHILDREN is its own."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: run the command, report its numbers, exit
+        os.close(read)
+        started = time.perf_counter()
+        done = subprocess.run(command, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True)
+        seconds = time.perf_counter() - started
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB -> MiB (Linux)
+        report = {"seconds": round(seconds, 2), "peak_mib": round(peak, 1), "exit": done.returncode,
+                  "tail": (done.stdout + done.stderr).strip().splitlines()[-1:] if done.returncode else []}
+        os.write(write, json.dumps(report).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as fh:
+        data = fh.read()
+    os.waitpid(pid, 0)
+    return json.loads(data)
+
+
+def plan(n: int) -> dict:
+    folder = app_dir(n)
+    command = [sys.executable, "-m", "deployer.cli", "plan", "--cloud", "aws", "--json", "-f", "deployer.yaml"]
+    shutil.rmtree(folder / ".deployer", ignore_errors=True)
+    cold = measured(command, folder)
+    warm = measured(command, folder)
+    return {"functions": n, "cold": cold, "warm": warm}
+
+
+def serverless(n: int) -> dict | None:
+    binary = NODE / "node_modules" / ".bin" / "serverless"
+    if not binary.exists():
+        return None
+    folder = app_dir(n)
+    return measured([str(binary), "package", "--stage", "dev"], folder, env={"SLS_TELEMETRY_DISABLED": "1",
+                    "SLS_NOTIFICATIONS_MODE": "off", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"})
+
+
+def install_serverless() -> None:
+    NODE.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["npm", "install", "--silent", "--prefix", str(NODE), "serverless@3"], check=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10,100,500")
+    parser.add_argument("--install-serverless", action="store_true")
+    args = parser.parse_args()
+    if args.install_serverless:
+        install_serverless()
+    rows = []
+    for n in [int(s) for s in args.sizes.split(",")]:
+        row = plan(n)
+        row["serverless"] = serverless(n)
+        rows.append(row)
+        print_row(row)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"python": sys.version.split()[0], "cpus": os.cpu_count(), "rows": rows}, indent=2))
+    print(f"written {RESULTS.relative_to(ROOT)}")
+
+
+def print_row(row: dict) -> None:
+    if row["functions"] == 10 or not getattr(print_row, "header", False):
+        print(f"{'functions':>9} | {'plan cold s':>11} | {'plan warm s':>11} | {'peak MiB':>8} | "
+              f"{'sls package s':>13} | {'sls MiB':>7}")
+        print_row.header = True
+    sls = row["serverless"] or {}
+    fmt = lambda v: "-" if v is None else f"{v}"
+    print(f"{row['functions']:>9} | {row['cold']['seconds']:>11} | {row['warm']['seconds']:>11} | "
+          f"{max(row['cold']['peak_mib'], row['warm']['peak_mib']):>8} | {fmt(sls.get('seconds')):>13} | "
+          f"{fmt(sls.get('peak_mib')):>7}")
+    for key in ("cold", "warm"):
+        if row[key]["exit"]:
+            print(f"  {key} run failed: {row[key]['tail']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,253 @@
+"""`deployer up | preview | destroy (down) | refresh | outputs | stacks | cancel`.
+
+Every command runs the shared pipeline (deployer.pipeline.prepare: load -> check -> package) and hands
+the result to the provider's engine through the small Engine interface of deployer/providers.py; none of
+them knows whether Pulumi or the local cloud does the work. What lives here is what users and CI see:
+confirmations (asked only on a terminal, never under CI or with --yes), the live progress, the summary,
+the outputs file and the single JSON document of `--json`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import typer
+from rich.markup import escape
+
+from deployer.cli import common
+from deployer.cli.app import app
+
+BackendOpt = typer.Option(None, "--backend", help="State backend: file://, s3://, gs://, azblob:// or "
+                                                  "https://api.pulumi.com (default: $DEPLOYER_BACKEND, else "
+                                                  ".deployer/state beside the blueprint).")
+YesOpt = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (required when not on a terminal).")
+PortOpt = typer.Option(None, "--port", help="Port of the local cloud's HTTP gateway (--cloud local).")
+
+
+class Context:
+    """One engine command: the prepared blueprint, its engine and where its outputs go."""
+
+    def __init__(self, file: Path | None, stage: str, cloud: str, *, backend: str | None, port: int | None = None,
+                 json_: bool = False, package: bool = True):
+        from deployer import state
+        from deployer.pipeline import prepare
+        from deployer.providers import EngineOptions
+
+        self.json = json_
+        self.prepared = prepare(file, stage, cloud, package=package)
+        self.bp, self.provider, self.cloud, self.stage = self.prepared.bp, self.prepared.provider, cloud, stage
+        for diag in self.prepared.warnings:
+            common.render_diagnostic(diag)
+        if self.provider.pulumi:
+            warning = state.ci_warning(state.backend(self.bp.root, cloud, backend, create=False))
+            if warning:
+                common.err.print(f"[yellow]warning[/yellow]: {escape(warning)}")
+        options = EngineOptions(backend=backend, port=port, json=json_, artifacts=dict(self.prepared.artifacts),
+                                debug=common.STATE.debug)
+        self.engine = self.provider.engine(self.bp, options)
+
+    @property
+    def title(self) -> str:
+        return f"{self.bp.name} · {self.cloud} · stage {self.stage}"
+
+    def run(self, operation: str, call: Callable[[Callable[[dict], None]], Any]) -> Any:
+        from deployer.cli.progress import Progress
+
+        if not self.json:
+            common.err.print(f"[bold]{operation}[/bold] {escape(self.title)}")
+        try:
+            with Progress(common.err, f"{operation} {self.title}", enabled=not self.json) as progress:
+                return call(progress)
+        except KeyboardInterrupt:  # engines that do not map Ctrl-C themselves
+            from deployer.engine import Interrupted
+
+            raise Interrupted(f"{operation} interrupted",
+                              hint=f"run `deployer {operation}` again to converge; if the stack is reported "
+                                   f"locked, run `deployer cancel --cloud {self.cloud} --stage {self.stage}` first"
+                              ) from None
+
+    def optional(self, method: str) -> Callable:
+        found = getattr(self.engine, method, None)
+        if found is None:
+            from deployer.errors import UsageError
+
+            raise UsageError(f"`deployer {method}` is not supported by the {self.cloud!r} cloud's engine")
+        return found
+
+
+def must_ask(ctx: Context, yes: bool, command: str) -> bool:
+    """Whether to ask before `command`. Never under CI or without a terminal: there --yes is required,
+    and its absence stops the command (exit 2) before anything runs. Engines with `confirm = False`
+    (the local cloud) are never asked about."""
+    from deployer.errors import UsageError
+
+    if yes or not getattr(ctx.engine, "confirm", True):
+        return False
+    hint = f"add --yes to run `deployer {command}` without a confirmation"
+    if os.environ.get("CI"):
+        raise UsageError(f"`deployer {command}` needs --yes when CI is set (no prompts in CI)", hint=hint)
+    if not sys.stdin.isatty():
+        raise UsageError(f"`deployer {command}` needs --yes when stdin is not a terminal (nobody can answer)",
+                         hint=hint)
+    return True
+
+
+def ask(question: str) -> None:
+    if not typer.confirm(question, default=False, err=True):
+        common.err.print("cancelled; nothing was changed")
+        raise typer.Exit(1)
+
+
+def describe(changes: dict[str, int]) -> str:
+    parts = [f"{op} {n}" for op, n in changes.items() if op != "same" and n]
+    return ", ".join(parts) if parts else "no changes"
+
+
+def finish(ctx: Context, result: Any, *, extra: dict | None = None) -> None:
+    """The summary on stderr (or the one JSON document on stdout)."""
+    if ctx.json:
+        common.print_json({**result.to_json(), "cloud": ctx.cloud, "stage": ctx.stage, "app": ctx.bp.name,
+                           "changed": result.changed, **(extra or {})})
+        return
+    took = f" in {result.duration:.1f}s" if result.duration else ""
+    if not result.changed:
+        common.err.print(f"[green]no changes[/green]: {escape(ctx.title)} is up to date{took}")
+    else:
+        common.err.print(f"[green]{result.operation} done[/green]{took}: {escape(describe(result.changes))}")
+    if result.message:
+        common.err.print(escape(result.message))
+
+
+def print_outputs(outputs: dict[str, Any]) -> None:
+    if outputs.get("api_url"):
+        common.out.print(f"api_url  {outputs['api_url']}")
+    for section in ("functions", "stores"):
+        values = outputs.get(section) or {}
+        if values:
+            common.out.print(f"{section}:")
+            for name, value in values.items():
+                common.out.print(f"  {name:16} {value}")
+    for key, value in outputs.items():
+        if key not in ("api_url", "functions", "stores"):
+            common.out.print(f"{key}  {value}")
+
+
+@app.command()
+def up(file: Path = common.FileOpt, stage: str = common.StageOpt, cloud: str = common.CloudOpt,
+       yes: bool = YesOpt, backend: str = BackendOpt, port: int = PortOpt, json_: bool = common.JsonOpt) -> None:
+    """Deploy the blueprint: create or update every resource of the stage's stack."""
+    from deployer import state
+
+    ctx = Context(file, stage, cloud, backend=backend, port=port, json_=json_)
+    if must_ask(ctx, yes, "up"):  # on a terminal: preview, then ask (nothing to ask when nothing changes)
+        preview = ctx.run("preview", lambda p: ctx.engine.preview(on_event=p))
+        if not preview.changed:
+            return finish(ctx, preview)
+        common.err.print(f"changes: {escape(describe(preview.changes))}")
+        ask(f"Deploy these changes to {ctx.cloud} (stage {stage})?")
+    result = ctx.run("up", lambda p: ctx.engine.up(on_event=p))
+    path = state.write_outputs(ctx.bp.root, cloud, stage, result.outputs)
+    finish(ctx, result, extra={"outputs_file": str(path)})
+    if not json_:
+        print_outputs(result.outputs)
+        common.err.print(f"[dim]outputs written to {escape(str(path))}[/dim]")
+
+
+@app.command()
+def preview(file: Path = common.FileOpt, stage: str = common.StageOpt, cloud: str = common.CloudOpt,
+            backend: str = BackendOpt, json_: bool = common.JsonOpt) -> None:
+    """Show what `up` would change, without changing anything."""
+    ctx = Context(file, stage, cloud, backend=backend, json_=json_)
+    finish(ctx, ctx.run("preview", lambda p: ctx.engine.preview(on_event=p)))
+
+
+def destroy(file: Path = common.FileOpt, stage: str = common.StageOpt, cloud: str = common.CloudOpt,
+            yes: bool = YesOpt, delete_data: bool = typer.Option(
+                False, "--delete-data", help="Also delete buckets, tables and queues (kept by default)."),
+            backend: str = BackendOpt, port: int = PortOpt, json_: bool = common.JsonOpt) -> None:
+    """Remove every resource of the stage's stack; stateful stores are kept unless --delete-data."""
+    from deployer import state
+
+    ctx = Context(file, stage, cloud, backend=backend, port=port, json_=json_)
+    data = "including their data (buckets, tables, queues)" if delete_data else "keeping buckets, tables and queues"
+    if must_ask(ctx, yes, "destroy"):
+        ask(f"Destroy {ctx.bp.name} on {cloud} (stage {stage}), {data}?")
+    result = ctx.run("destroy", lambda p: ctx.engine.destroy(delete_data=delete_data, on_event=p))
+    state.remove_outputs(ctx.bp.root, cloud, stage)
+    finish(ctx, result)
+    if result.kept and not json_:
+        common.err.print(f"[yellow]kept[/yellow] (with their data): {escape(', '.join(result.kept))}; "
+                         "`deployer destroy --delete-data` removes them")
+
+
+app.command("destroy")(destroy)
+app.command("down", help="Alias of `destroy`.")(destroy)
+
+
+@app.command()
+def refresh(file: Path = common.FileOpt, stage: str = common.StageOpt, cloud: str = common.CloudOpt,
+            backend: str = BackendOpt, json_: bool = common.JsonOpt) -> None:
+    """Read the cloud's real state into the stack (after changes made outside deployer)."""
+    ctx = Context(file, stage, cloud, backend=backend, json_=json_, package=False)
+    call = ctx.optional("refresh")
+    finish(ctx, ctx.run("refresh", lambda p: call(on_event=p)))
+
+
+@app.command()
+def outputs(file: Path = common.FileOpt, stage: str = common.StageOpt, cloud: str = common.CloudOpt,
+            backend: str = BackendOpt, json_: bool = common.JsonOpt) -> None:
+    """Print the stack outputs (API URL, functions, stores); falls back to the last `up`'s file."""
+    from deployer import state
+    from deployer.errors import DeployerError
+
+    ctx = Context(file, stage, cloud, backend=backend, json_=json_, package=False)
+    try:
+        values = ctx.engine.outputs()
+    except DeployerError as exc:
+        values = state.read_outputs(ctx.bp.root, cloud, stage)
+        if values is None:
+            raise
+        common.err.print(f"[yellow]warning[/yellow]: {escape(exc.message)}; showing the outputs saved by the last "
+                         f"`up` in {escape(str(state.outputs_path(ctx.bp.root, cloud, stage)))}")
+    if json_:
+        common.print_json(values)
+    else:
+        print_outputs(values)
+
+
+@app.command()
+def stacks(file: Path = common.FileOpt, cloud: str = common.CloudOpt, backend: str = BackendOpt,
+           json_: bool = common.JsonOpt) -> None:
+    """List the stages (stacks) of this blueprint in the backend."""
+    ctx = Context(file, "dev", cloud, backend=backend, json_=json_, package=False)
+    found = ctx.optional("stacks")()
+    if json_:
+        common.print_json(found)
+        return
+    if not found:
+        common.err.print("no stacks yet")
+    for item in found:
+        busy = "  [yellow]update in progress[/yellow]" if item.get("in_progress") else ""
+        common.out.print(f"{escape(str(item.get('name')))}  last update: {item.get('last_update') or '-'}  "
+                         f"resources: {item.get('resources') if item.get('resources') is not None else '-'}{busy}")
+
+
+@app.command()
+def cancel(file: Path = common.FileOpt, stage: str = common.StageOpt, cloud: str = common.CloudOpt,
+           yes: bool = YesOpt, backend: str = BackendOpt, json_: bool = common.JsonOpt) -> None:
+    """Release the lock of an interrupted update (then run `deployer refresh` and `deployer up`)."""
+    ctx = Context(file, stage, cloud, backend=backend, json_=json_, package=False)
+    call = ctx.optional("cancel")
+    if must_ask(ctx, yes, "cancel"):
+        ask(f"Unlock {ctx.bp.name} on {cloud} (stage {stage})? Only when no other deployment is really running")
+    start = time.monotonic()
+    call()
+    if json_:
+        common.print_json({"operation": "cancel", "cloud": cloud, "stage": stage, "app": ctx.bp.name,
+                           "duration": round(time.monotonic() - start, 3)})
+    else:
+        common.err.print("[green]cancelled[/green]: the stack is unlocked; run `deployer refresh`, then `deployer up`")

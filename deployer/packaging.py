@@ -1,0 +1,271 @@
+"""Function packages: one deterministic zip per function, its content hash, and vendored dependencies.
+
+Every cloud deploys a zip, and every cloud redeploys when the zip changes. So the zip must depend on
+the *content* only: entries are sorted, timestamps fixed at 1980-01-01, modes normalised to 0644/0755,
+and files that are not code (VCS folders, bytecode, virtualenvs, `.env*`, build output) are left out.
+Two checkouts of the same code give byte-identical zips, and `plan`/`up` stay "no changes" after a
+fresh clone.
+
+Dependencies are vendored from the function's `requirements.txt` with pip for the cloud's platform
+(`--platform manylinux2014_aarch64 --only-binary=:all:`), never for this machine. They are cached by
+the hash of (requirements, platform, python version) under `~/.cache/deployer/deps` (`DEPLOYER_CACHE`
+overrides), so a second package of unchanged requirements costs a directory walk. Zips are written
+under `<blueprint>/.deployer/build/<stage>/<cloud>/<function>-<sha12>.zip`, named by their content
+digest: an unchanged function is neither recompressed nor rewritten, and within one process it is not
+even re-read (the in-process cache is keyed by the code tree's names, sizes and mtimes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from deployer import bundle
+from deployer.blueprint.model import Blueprint
+from deployer.errors import EXIT_FAILURE, EXIT_USAGE, DeployerError, Location
+from deployer.providers import Artifact
+
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+EXCLUDED_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".deployer",
+                           "node_modules", ".pytest_cache", ".mypy_cache", ".tox"})
+EXCLUDED_SUFFIXES = (".pyc", ".pyo")
+REQUIREMENTS = "requirements.txt"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the package runs: pip's platform tag (None: no vendoring), Python version, deps folder."""
+
+    platform: str | None
+    python_version: str
+    deps_dir: str = ""
+
+
+class PackagingError(DeployerError):
+    """A package could not be built: a requirement without a wheel (exit 2) or pip failing (exit 1)."""
+
+    def __init__(self, message: str, *, hint: str | None = None, location: Location | None = None,
+                 exit_code: int = EXIT_FAILURE):
+        super().__init__(message, hint=hint, location=location)
+        self.exit_code = exit_code
+
+
+# An entry is (archive name, mode, source): source is a file path or the bytes themselves.
+Entry = tuple[str, int, "Path | bytes"]
+
+_ARTIFACTS: dict[tuple, Artifact] = {}
+_DEPS: dict[tuple, list[Entry]] = {}
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("DEPLOYER_CACHE") or Path.home() / ".cache" / "deployer")
+
+
+def excluded(name: str, is_dir: bool, path: Path | None = None) -> bool:
+    """Whether a file or folder is left out of packages (see the module docstring)."""
+    if name.startswith(".env"):
+        return True
+    if is_dir:
+        return name in EXCLUDED_DIRS or (path is not None and (path / "pyvenv.cfg").is_file())
+    return name.endswith(EXCLUDED_SUFFIXES) or name == ".DS_Store"
+
+
+def _mode(path: Path) -> int:
+    return 0o755 if os.stat(path).st_mode & 0o111 else 0o644
+
+
+def tree(root: Path) -> list[tuple[str, Path]]:
+    """(relative posix name, path) of every packaged file under root, sorted, exclusions applied."""
+    found: list[tuple[str, Path]] = []
+    for folder, dirs, files in os.walk(root):
+        base = Path(folder)
+        dirs[:] = sorted(d for d in dirs if not excluded(d, True, base / d))
+        for name in files:
+            if not excluded(name, False) and (base / name).is_file():
+                found.append(((base / name).relative_to(root).as_posix(), base / name))
+    return sorted(found)
+
+
+def requirements_text(code_dir: Path, extra: Iterable[str] = ()) -> str:
+    """The function's requirements.txt plus extra requirements, one per line ("" when none)."""
+    own = code_dir / REQUIREMENTS
+    lines = own.read_text(encoding="utf-8").splitlines() if own.is_file() else []
+    lines += [e for e in extra if e not in lines]
+    text = "\n".join(line.rstrip() for line in lines).strip()
+    return text + "\n" if text else ""
+
+
+def _has_requirements(text: str) -> bool:
+    return any(line.strip() and not line.strip().startswith("#") for line in text.splitlines())
+
+
+def package(bp: Blueprint, function: str, *, cloud: str, target: Target,
+            extra_files: Mapping[str, bytes] = {}, extra_requirements: Iterable[str] = ()) -> Artifact:
+    """Build (or reuse) the deterministic zip of one function for one cloud. See the module docstring."""
+    code_dir = bp.code_dir(function)
+    if not code_dir.is_dir():
+        raise PackagingError(f"function {function!r}: code folder {code_dir} does not exist", exit_code=EXIT_USAGE)
+    files = tree(code_dir)
+    requirements = requirements_text(code_dir, extra_requirements)
+    runtime = bundle.runtime_files(bp, function, cloud)
+    key = (str(code_dir), function, cloud, bp.stage, target, requirements,
+           tuple((n, p.stat().st_size, p.stat().st_mtime_ns, _mode(p)) for n, p in files),
+           _digest_bytes({**runtime, **dict(extra_files)}))
+    cached = _ARTIFACTS.get(key)
+    if cached is not None and cached.path.is_file():
+        return cached
+    entries = _entries(files, runtime, extra_files, requirements)
+    if target.platform and _has_requirements(requirements):
+        entries = _merge_deps(entries, vendor(requirements, target, source=code_dir / REQUIREMENTS), target)
+    digest, unzipped = content_digest(entries)
+    out_dir = bp.root / ".deployer" / "build" / bp.stage / cloud
+    path = out_dir / f"{function}-{digest[:12]}.zip"
+    if not path.is_file():
+        write_zip(path, entries)
+    artifact = Artifact(function, path, _file_sha256(path), path.stat().st_size, unzipped,
+                        meta={"content": digest, "files": len(entries), "cloud": cloud,
+                              "platform": target.platform, "python": target.python_version})
+    _ARTIFACTS[key] = artifact
+    return artifact
+
+
+def _entries(files: list[tuple[str, Path]], runtime: Mapping[str, bytes], extra: Mapping[str, bytes],
+             requirements: str) -> list[Entry]:
+    """User code, then the runtime and shim, then extra files, then requirements.txt; later ones win."""
+    merged: dict[str, Entry] = {name: (name, _mode(path), path) for name, path in files}
+    for name, data in list(runtime.items()) + list(extra.items()):
+        merged[name] = (name, 0o644, bytes(data))
+    if requirements:
+        merged[REQUIREMENTS] = (REQUIREMENTS, 0o644, requirements.encode())
+    return [merged[name] for name in sorted(merged)]
+
+
+def _merge_deps(entries: list[Entry], deps: list[Entry], target: Target) -> list[Entry]:
+    """Add vendored files under target.deps_dir; the function's own files win on a clash."""
+    prefix = target.deps_dir.strip("/")
+    merged = {e[0]: e for e in entries}
+    for name, mode, source in deps:
+        arcname = f"{prefix}/{name}" if prefix else name
+        merged.setdefault(arcname, (arcname, mode, source))
+    return [merged[name] for name in sorted(merged)]
+
+
+def _read(source: Path | bytes) -> bytes:
+    return source if isinstance(source, bytes) else source.read_bytes()
+
+
+def _digest_bytes(files: Mapping[str, bytes]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(files):
+        h.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return h.hexdigest()
+
+
+def content_digest(entries: list[Entry]) -> tuple[str, int]:
+    """sha256 over (name, mode, content hash) of every entry, and the total unzipped size."""
+    h = hashlib.sha256()
+    size = 0
+    for name, mode, source in entries:
+        data = _read(source)
+        size += len(data)
+        h.update(f"{name}\0{mode:o}\0".encode() + hashlib.sha256(data).digest())
+    return h.hexdigest(), size
+
+
+def write_zip(path: Path, entries: list[Entry]) -> None:
+    """Write entries as a deterministic zip, atomically (parallel builds may race for one path)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, mode, source in entries:
+                info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+                info.create_system = 3  # unix, so external_attr carries the mode
+                info.external_attr = (0o100000 | mode) << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(info, _read(source), compresslevel=6)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+# ------------------------------------------------------------------------------------------ vendoring
+
+
+def deps_key(requirements: str, target: Target) -> str:
+    text = f"{requirements}\0{target.platform}\0{target.python_version}"
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def vendor(requirements: str, target: Target, *, source: Path | None = None) -> list[Entry]:
+    """Entries of the requirements installed for the target platform, from the cache or pip."""
+    key = deps_key(requirements, target)
+    if key in _DEPS:
+        return _DEPS[key]
+    folder = cache_root() / "deps" / key
+    if not (folder / ".complete").is_file():
+        _pip_install(requirements, target, folder, source)
+    entries = [(name, _mode(path), path) for name, path in tree(folder) if name != ".complete"]
+    _DEPS[key] = entries
+    return entries
+
+
+def _pip_install(requirements: str, target: Target, folder: Path, source: Path | None) -> None:
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=folder.parent))
+    try:
+        (work / REQUIREMENTS).write_text(requirements, encoding="utf-8")
+        site = work / "site"
+        command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                   "--no-compile", "--no-input", "--target", str(site), "--platform", str(target.platform),
+                   "--only-binary=:all:", "--python-version", target.python_version, "--implementation", "cp",
+                   "-r", str(work / REQUIREMENTS)]
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise _pip_error(done.stderr or done.stdout, target, source)
+        (site / ".complete").write_text(requirements, encoding="utf-8")
+        try:
+            os.replace(site, folder)
+        except OSError:  # another process finished first: theirs is as good as ours
+            if not (folder / ".complete").is_file():
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _pip_error(output: str, target: Target, source: Path | None) -> PackagingError:
+    lines = [line for line in output.strip().splitlines() if line.strip()]
+    detail = "\n".join(lines[-6:]) or "pip failed without output"
+    where = Location(file=source) if source is not None and source.is_file() else None
+    if "No matching distribution" in output or "Could not find a version" in output:
+        return PackagingError(
+            f"a requirement has no wheel for {target.platform} / Python {target.python_version}:\n{detail}",
+            hint="pin a version that publishes a binary wheel for this platform (see its files on PyPI), "
+                 "or choose another architecture in the blueprint's cloud settings",
+            location=where, exit_code=EXIT_USAGE)
+    return PackagingError(f"pip could not vendor the requirements for {target.platform}:\n{detail}",
+                          hint="check the network and the requirement names; run again with --debug",
+                          location=where, exit_code=EXIT_FAILURE)
+
+
+def clear_cache() -> None:
+    """Forget the in-process caches (tests use it to measure a cold package)."""
+    _ARTIFACTS.clear()
+    _DEPS.clear()

@@ -1,0 +1,132 @@
+"""GCP store clients: Cloud Storage buckets, Firestore collections as tables, Pub/Sub for queues and topics.
+
+Each SDK (google-cloud-storage, google-cloud-firestore, google-cloud-pubsub) is imported on first use
+and its client kept for the life of the instance; `deployer.bundle.client_requirements` adds the ones a
+function needs to its requirements. The project comes from DEPLOYER_GCP_PROJECT (else the SDK's own
+discovery), the Firestore database from DEPLOYER_GCP_DATABASE. The SDKs honour their own emulator
+variables: STORAGE_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST, PUBSUB_EMULATOR_HOST.
+
+A queue is a Pub/Sub topic with a push subscription (see the GCP shim), so `send` and `publish` are
+the same call. Firestore document ids may not contain `/`: keys are stored percent-encoded (`/` and
+`%` only, which keeps key order and prefixes), and the key attribute is kept in the document too, so
+`scan(prefix)` is a range query on it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from deployer.runtime.types import encode_data
+
+_clients: dict[str, Any] = {}
+PUBLISH_TIMEOUT = 30.0
+
+
+def _project() -> str | None:
+    return os.environ.get("DEPLOYER_GCP_PROJECT") or None
+
+
+def storage_client():
+    if "storage" not in _clients:
+        from google.cloud import storage
+
+        _clients["storage"] = storage.Client(project=_project())
+    return _clients["storage"]
+
+
+def firestore_client():
+    if "firestore" not in _clients:
+        from google.cloud import firestore
+
+        database = os.environ.get("DEPLOYER_GCP_DATABASE") or "(default)"
+        _clients["firestore"] = firestore.Client(project=_project(), database=database)
+    return _clients["firestore"]
+
+
+def publisher():
+    if "pubsub" not in _clients:
+        from google.cloud import pubsub_v1
+
+        _clients["pubsub"] = pubsub_v1.PublisherClient()
+    return _clients["pubsub"]
+
+
+def reset() -> None:
+    """Forget cached clients (tests switch emulators)."""
+    _clients.clear()
+
+
+class Bucket:
+    def __init__(self, name: str, locator: str):
+        self.name, self.bucket = name, locator
+
+    def _blob(self, key: str):
+        return storage_client().bucket(self.bucket).blob(key)
+
+    def put(self, key: str, data: bytes) -> None:
+        self._blob(key).upload_from_string(bytes(data), content_type="application/octet-stream")
+
+    def get(self, key: str) -> bytes | None:
+        from google.api_core.exceptions import NotFound
+
+        try:
+            return self._blob(key).download_as_bytes()
+        except NotFound:
+            return None
+
+    def delete(self, key: str) -> None:
+        from google.api_core.exceptions import NotFound
+
+        try:
+            self._blob(key).delete()
+        except NotFound:
+            pass
+
+    def list(self, prefix: str = "") -> list[str]:
+        return sorted(b.name for b in storage_client().list_blobs(self.bucket, prefix=prefix or None))
+
+
+def document_id(key: str) -> str:
+    return key.replace("%", "%25").replace("/", "%2F")
+
+
+class Table:
+    def __init__(self, name: str, locator: str, key: str = "id"):
+        self.name, self.collection, self.key = name, locator, key
+
+    def _doc(self, key: str):
+        return firestore_client().collection(self.collection).document(document_id(key))
+
+    def put(self, key: str, item: dict) -> None:
+        self._doc(key).set({**item, self.key: key})
+
+    def get(self, key: str) -> dict | None:
+        snapshot = self._doc(key).get()
+        return snapshot.to_dict() if snapshot.exists else None
+
+    def delete(self, key: str) -> None:
+        self._doc(key).delete()
+
+    def scan(self, prefix: str = "") -> list[dict]:
+        query = firestore_client().collection(self.collection)
+        if prefix:
+            from google.cloud.firestore_v1.base_query import FieldFilter
+
+            query = query.where(filter=FieldFilter(self.key, ">=", prefix)) \
+                .where(filter=FieldFilter(self.key, "<", prefix + "\uf8ff"))
+        items = [snap.to_dict() for snap in query.stream()]
+        return sorted(items, key=lambda item: str(item.get(self.key, "")))
+
+
+class Topic:
+    def __init__(self, name: str, locator: str):
+        self.name, self.topic = name, locator
+
+    def publish(self, data: Any) -> str:
+        return publisher().publish(self.topic, encode_data(data)).result(timeout=PUBLISH_TIMEOUT)
+
+
+class Queue(Topic):
+    def send(self, data: Any) -> str:
+        return self.publish(data)

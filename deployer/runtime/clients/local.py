@@ -1,0 +1,226 @@
+"""The local cloud's store client: buckets are files, tables, queues and topics are SQLite (WAL).
+
+It runs inside a function's worker process, so it imports nothing outside the standard library and
+`deployer.runtime`. It finds the state folder in `DEPLOYER_LOCAL_STATE`. The local cloud's dispatcher
+reads the same SQLite database this client writes, so `send` and `publish` are durable the moment
+they return, and an object written to a bucket raises its event in the same place: a row per matching
+trigger in the `messages` table, delivered (and retried) exactly like a queue message.
+
+Schema (queues.db): `messages` (one row per pending delivery, `queue` is an internal delivery queue:
+`q:<queue>`, `t:<topic>:<function>:<n>`, `b:<bucket>:<function>:<n>`), `subscriptions` (topic ->
+delivery queues), `bucket_triggers` (bucket event filters -> delivery queues), `dead_letters`.
+The local cloud (providers.local) fills `subscriptions` and `bucket_triggers` from the blueprint.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from deployer.runtime.types import encode_data
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL, msg_id TEXT NOT NULL, data BLOB NOT NULL,
+    attributes TEXT NOT NULL DEFAULT '{}', attempts INTEGER NOT NULL DEFAULT 0,
+    visible_at REAL NOT NULL DEFAULT 0, claimed TEXT, created REAL NOT NULL, error TEXT);
+CREATE INDEX IF NOT EXISTS messages_ready ON messages (queue, visible_at);
+CREATE TABLE IF NOT EXISTS subscriptions (topic TEXT NOT NULL, queue TEXT NOT NULL, PRIMARY KEY (topic, queue));
+CREATE TABLE IF NOT EXISTS bucket_triggers (
+    bucket TEXT NOT NULL, event TEXT NOT NULL, prefix TEXT NOT NULL, suffix TEXT NOT NULL, queue TEXT NOT NULL,
+    PRIMARY KEY (bucket, event, prefix, suffix, queue));
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY, queue TEXT NOT NULL, msg_id TEXT NOT NULL, data BLOB NOT NULL, attributes TEXT NOT NULL,
+    attempts INTEGER NOT NULL, error TEXT, created REAL NOT NULL, failed_at REAL NOT NULL);
+"""
+TABLE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (tbl TEXT NOT NULL, key TEXT NOT NULL, item TEXT NOT NULL, PRIMARY KEY (tbl, key));
+"""
+
+_local = threading.local()
+
+
+class StoreError(OSError):
+    """A local store could not be read or written; the message says which store and why."""
+
+
+def state_dir() -> Path:
+    value = os.environ.get("DEPLOYER_LOCAL_STATE")
+    if not value:
+        raise StoreError("DEPLOYER_LOCAL_STATE is not set: this function is not running in the local cloud")
+    return Path(value)
+
+
+def connect(path: Path, schema: str) -> sqlite3.Connection:
+    """A WAL connection in autocommit mode, created once per thread and file."""
+    cache = getattr(_local, "conns", None)
+    if cache is None:
+        cache = _local.conns = {}
+    conn = cache.get(str(path))
+    if conn is None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.executescript(schema)
+        cache[str(path)] = conn
+    return conn
+
+
+def queues_db(state: Path | None = None) -> sqlite3.Connection:
+    return connect((state or state_dir()) / "queues.db", SCHEMA)
+
+
+def _wrap(exc: BaseException, what: str) -> StoreError:
+    code = getattr(exc, "errno", None)
+    if code == errno.ENOSPC or "full" in str(exc).lower():
+        return StoreError(errno.ENOSPC, f"no space left on the local cloud's disk while {what} "
+                                        f"(state folder {os.environ.get('DEPLOYER_LOCAL_STATE', '?')})")
+    return StoreError(code or errno.EIO, f"local store failure while {what}: {exc}")
+
+
+def enqueue(conn: sqlite3.Connection, queues: list[str], data: bytes, attributes: dict | None = None,
+            msg_id: str | None = None) -> str:
+    """Insert one message into each delivery queue in one transaction; returns the message id."""
+    msg_id = msg_id or uuid.uuid4().hex
+    now = time.time()
+    attrs = json.dumps(attributes or {})
+    if not queues:
+        return msg_id
+    with conn:
+        conn.executemany("INSERT INTO messages (queue, msg_id, data, attributes, created) VALUES (?, ?, ?, ?, ?)",
+                         [(q, msg_id, data, attrs, now) for q in queues])
+    return msg_id
+
+
+def _safe_key(key: str) -> str:
+    if not isinstance(key, str) or not key or key.startswith("/") or "\\" in key or "\x00" in key \
+            or any(part in ("", ".", "..") for part in key.split("/")):
+        raise ValueError(f"bad object key {key!r}: use relative names like 'incoming/a.jpg' without '..'")
+    return key
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write atomically (temporary file + rename). The seam tests use to simulate a full disk."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+class Bucket:
+    """Objects are files under `<state>/buckets/<name>/`; writes and deletes raise bucket events."""
+
+    def __init__(self, name: str, locator: str):
+        self.name, self.locator = name, locator
+        self.root = state_dir() / "buckets" / locator
+
+    def _path(self, key: str) -> Path:
+        return self.root / _safe_key(key)
+
+    def put(self, key: str, data: bytes) -> None:
+        data = data.encode() if isinstance(data, str) else bytes(data)
+        try:
+            write_file(self._path(key), data)
+            self._event(key, "created", len(data))
+        except (OSError, sqlite3.Error) as exc:
+            raise _wrap(exc, f"writing {key!r} to bucket {self.name!r}") from exc
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            return self._path(key).read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        try:
+            size = path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:
+            return
+        self._event(key, "deleted", size)
+
+    def list(self, prefix: str = "") -> list[str]:
+        if not self.root.is_dir():
+            return []
+        keys = (p.relative_to(self.root).as_posix() for p in self.root.rglob("*")
+                if p.is_file() and not p.name.startswith("."))
+        return sorted(k for k in keys if k.startswith(prefix))
+
+    def _event(self, key: str, kind: str, size: int) -> None:
+        conn = queues_db()
+        rows = conn.execute("SELECT prefix, suffix, queue FROM bucket_triggers WHERE bucket = ? AND event = ?",
+                            (self.locator, kind)).fetchall()
+        queues = [q for prefix, suffix, q in rows if key.startswith(prefix) and key.endswith(suffix)]
+        event = {"store": self.name, "key": key, "size": size, "type": kind, "time": time.time()}
+        enqueue(conn, queues, json.dumps(event).encode())
+
+
+class Table:
+    """Items are JSON documents in `<state>/tables.db`, keyed by the blueprint's key attribute."""
+
+    def __init__(self, name: str, locator: str, key: str = "id"):
+        self.name, self.locator, self.key = name, locator, key
+
+    def _db(self) -> sqlite3.Connection:
+        return connect(state_dir() / "tables.db", TABLE_SCHEMA)
+
+    def put(self, key: str, item: dict) -> None:
+        item = {**item, self.key: item.get(self.key, key)}
+        try:
+            self._db().execute("INSERT OR REPLACE INTO items (tbl, key, item) VALUES (?, ?, ?)",
+                               (self.locator, str(key), json.dumps(item)))
+        except (OSError, sqlite3.Error) as exc:
+            raise _wrap(exc, f"writing {key!r} to table {self.name!r}") from exc
+
+    def get(self, key: str) -> dict | None:
+        row = self._db().execute("SELECT item FROM items WHERE tbl = ? AND key = ?",
+                                 (self.locator, str(key))).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def delete(self, key: str) -> None:
+        self._db().execute("DELETE FROM items WHERE tbl = ? AND key = ?", (self.locator, str(key)))
+
+    def scan(self, prefix: str = "") -> list[dict]:
+        rows = self._db().execute("SELECT key, item FROM items WHERE tbl = ? ORDER BY key", (self.locator,))
+        return [json.loads(item) for key, item in rows if key.startswith(prefix)]
+
+
+class Queue:
+    """`send(data)` inserts a durable message; the local cloud delivers it to the queue's consumers."""
+
+    def __init__(self, name: str, locator: str):
+        self.name, self.locator = name, locator
+
+    def send(self, data, attributes: dict | None = None) -> str:
+        try:
+            return enqueue(queues_db(), [f"q:{self.locator}"], encode_data(data), attributes)
+        except (OSError, sqlite3.Error) as exc:
+            raise _wrap(exc, f"sending to queue {self.name!r}") from exc
+
+
+class Topic:
+    """`publish(data)` writes one durable message per subscription (one per consuming function)."""
+
+    def __init__(self, name: str, locator: str):
+        self.name, self.locator = name, locator
+
+    def publish(self, data, attributes: dict | None = None) -> str:
+        try:
+            conn = queues_db()
+            queues = [q for (q,) in conn.execute("SELECT queue FROM subscriptions WHERE topic = ?", (self.locator,))]
+            return enqueue(conn, queues, encode_data(data), attributes)
+        except (OSError, sqlite3.Error) as exc:
+            raise _wrap(exc, f"publishing to topic {self.name!r}") from exc

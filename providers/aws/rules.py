@@ -1,0 +1,147 @@
+"""AWS's rules for a blueprint (`deployer validate --cloud aws`, and before every plan and deploy).
+
+Pure checks on the model: no Pulumi import, so `validate` stays fast. Each problem is a Diagnostic at
+the blueprint location of the field that causes it, with cloud="aws". Package size limits need the
+built zips and are checked where they are built (`AwsProvider.package`).
+"""
+
+from __future__ import annotations
+
+import json
+
+from deployer.blueprint.model import (
+    Blueprint, BucketTrigger, HttpTrigger, QueueTrigger, ScheduleTrigger, TopicTrigger,
+)
+from deployer.errors import Diagnostic, Location
+from providers.aws import cron, names
+
+RUNTIMES = ("python3.11", "python3.12", "python3.13")
+MEMORY = (128, 10240)
+TIMEOUT_MAX = 900
+HTTP_TIMEOUT_MAX = 30  # API Gateway answers 503 after 30 s whatever the function does
+ENV_BYTES_MAX = 4096
+ZIP_MAX = 50 * 1024 * 1024
+UNZIPPED_MAX = 250 * 1024 * 1024
+RESERVED_ENV = ("AWS_", "LAMBDA_", "_HANDLER", "_X_AMZN_TRACE_ID", "TZ")
+
+
+def diagnostic(bp: Blueprint, path: str, message: str, hint: str | None = None,
+               severity: str = "error") -> Diagnostic:
+    mark = bp.mark(path)
+    location = Location(bp.source, mark[0] if mark else None, mark[1] if mark else None, path)
+    return Diagnostic(message, location, hint=hint, severity=severity, code="aws", cloud="aws")
+
+
+def check(bp: Blueprint) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    for name in bp.functions:
+        found += check_function(bp, name)
+    found += check_buckets(bp)
+    return found
+
+
+def check_function(bp: Blueprint, name: str) -> list[Diagnostic]:
+    fn, base = bp.functions[name], f"functions.{name}"
+    found: list[Diagnostic] = []
+    if fn.runtime not in RUNTIMES:
+        found.append(diagnostic(bp, f"{base}.runtime", f"AWS Lambda does not run {fn.runtime}",
+                                f"use one of {', '.join(RUNTIMES)}"))
+    if not MEMORY[0] <= fn.memory <= MEMORY[1]:
+        found.append(diagnostic(bp, f"{base}.memory", f"memory {fn.memory} MB is outside AWS Lambda's "
+                                f"{MEMORY[0]}-{MEMORY[1]} MB", "set memory between 128 and 10240"))
+    if fn.timeout > TIMEOUT_MAX:
+        found.append(diagnostic(bp, f"{base}.timeout", f"timeout {fn.timeout} s is over AWS Lambda's "
+                                f"{TIMEOUT_MAX} s", "split the work, or use a queue to chain invocations"))
+    found += _check_env(bp, name)
+    found += _check_names(bp, name)
+    for index, trigger in enumerate(fn.triggers):
+        found += _check_trigger(bp, name, index, trigger)
+    return found
+
+
+def _check_env(bp: Blueprint, name: str) -> list[Diagnostic]:
+    fn, found = bp.functions[name], []
+    for key in fn.env:
+        if key.startswith(RESERVED_ENV):
+            found.append(diagnostic(bp, f"functions.{name}.env.{key}",
+                                    f"environment variable {key} is reserved by AWS Lambda", "rename it"))
+    sample = {**fn.env, **{k: "x" * 64 for k in fn.secrets}, **{k: "x" * 96 for k in names.env_keys(bp, name)}}
+    size = sum(len(k) + len(v) for k, v in sample.items())
+    if size > ENV_BYTES_MAX:
+        found.append(diagnostic(bp, f"functions.{name}.env", f"the environment of {name} is about {size} bytes; "
+                                f"AWS Lambda allows {ENV_BYTES_MAX}", "move large values to a bucket or table"))
+    return found
+
+
+def _check_names(bp: Blueprint, name: str) -> list[Diagnostic]:
+    full = f"{bp.stage_name()}-{name}"
+    if len(full) <= names.LAMBDA_MAX:
+        return []
+    return [diagnostic(bp, f"functions.{name}", f"the Lambda name {full!r} is longer than {names.LAMBDA_MAX} "
+                       f"characters and is cut to {names.function_name(bp, name)!r}",
+                       "shorten the blueprint, stage or function name for a readable name", "warning")]
+
+
+def _check_trigger(bp: Blueprint, name: str, index: int, trigger) -> list[Diagnostic]:
+    path = f"functions.{name}.triggers[{index}]"
+    timeout = bp.functions[name].timeout
+    match trigger:
+        case ScheduleTrigger(schedule=text):
+            try:
+                cron.expression(text)
+            except ValueError as exc:
+                return [diagnostic(bp, f"{path}.schedule", str(exc))]
+            return []
+        case HttpTrigger():
+            if timeout > HTTP_TIMEOUT_MAX:
+                return [diagnostic(bp, f"functions.{name}.timeout", f"{name} has an HTTP trigger and a timeout of "
+                                   f"{timeout} s; API Gateway gives up after {HTTP_TIMEOUT_MAX} s",
+                                   "keep HTTP handlers under 30 s; hand long work to a queue", "warning")]
+            return []
+        case QueueTrigger() | TopicTrigger() | BucketTrigger():
+            return []
+    raise TypeError(f"unsupported trigger {type(trigger).__name__}")
+
+
+def check_buckets(bp: Blueprint) -> list[Diagnostic]:
+    """S3 rejects a notification whose filters overlap for the same event type (AWS: 'Configurations overlap')."""
+    found: list[Diagnostic] = []
+    seen: list[tuple[str, int, BucketTrigger]] = []
+    for fn_name, fn in bp.functions.items():
+        for index, trigger in enumerate(fn.triggers):
+            if not isinstance(trigger, BucketTrigger):
+                continue
+            for other_fn, other_index, other in seen:
+                if _overlap(trigger, other):
+                    found.append(diagnostic(
+                        bp, f"functions.{fn_name}.triggers[{index}]",
+                        f"this trigger on bucket {trigger.bucket} overlaps functions.{other_fn}.triggers"
+                        f"[{other_index}] (same event, prefixes and suffixes that can match one key); "
+                        "S3 rejects overlapping notifications",
+                        "make the prefixes or suffixes disjoint"))
+            seen.append((fn_name, index, trigger))
+    return found
+
+
+def _overlap(a: BucketTrigger, b: BucketTrigger) -> bool:
+    if a.bucket != b.bucket or a.on != b.on:
+        return False
+    prefixes = a.prefix.startswith(b.prefix) or b.prefix.startswith(a.prefix)
+    suffixes = a.suffix.endswith(b.suffix) or b.suffix.endswith(a.suffix)
+    return prefixes and suffixes
+
+
+def check_artifact(bp: Blueprint, name: str, size: int, unzipped: int) -> list[Diagnostic]:
+    """Lambda's package limits: 50 MB zipped (direct upload), 250 MB unzipped."""
+    found = []
+    if size > ZIP_MAX:
+        found.append(diagnostic(bp, f"functions.{name}.code", f"the package of {name} is {size / 2**20:.1f} MB "
+                                "zipped; AWS Lambda accepts 50 MB", "trim requirements.txt or the code folder"))
+    if unzipped > UNZIPPED_MAX:
+        found.append(diagnostic(bp, f"functions.{name}.code", f"the package of {name} is {unzipped / 2**20:.1f} "
+                                "MB unzipped; AWS Lambda accepts 250 MB", "trim requirements.txt"))
+    return found
+
+
+def env_size(variables: dict[str, str]) -> int:
+    return len(json.dumps(variables))

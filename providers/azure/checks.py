@@ -1,0 +1,103 @@
+"""Portability diagnostics: what Azure (Linux Consumption, one app per function) cannot do as asked.
+
+Each diagnostic points at the blueprint field (file, line, column, path) and says what Azure does
+instead and what to write. Errors stop plan/up; warnings are shown and the deployment goes on.
+"""
+
+from __future__ import annotations
+
+from deployer.blueprint.model import (
+    Blueprint, BucketTrigger, HttpTrigger, QueueTrigger, ScheduleTrigger, TopicTrigger,
+)
+from deployer.errors import Diagnostic, Location
+from providers.azure import hosting, queues, schedules
+
+
+def check(bp: Blueprint) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    for name in bp.functions:
+        found += _function(bp, name)
+        for index, trigger in enumerate(bp.functions[name].triggers):
+            found += _trigger(bp, f"functions.{name}.triggers[{index}]", trigger)
+        found += _queue_settings(bp, name)
+    for name, store in bp.stores.items():
+        if store.kind == "queue" and not store.dead_letter:
+            found.append(_diag(bp, f"stores.{name}.dead_letter", severity="warning",
+                               message=f"queue {name!r}: Azure always moves a message that failed {store.retries} "
+                                       f"times to the poison queue `<queue>-poison`; it is kept, not dropped",
+                               hint="read or clear the poison queue yourself, or set `dead_letter: true`"))
+    return found
+
+
+def _diag(bp: Blueprint, path: str, message: str, hint: str | None = None, severity: str = "error") -> Diagnostic:
+    mark = bp.mark(path)
+    where = Location(bp.source, mark[0] if mark else None, mark[1] if mark else None, path)
+    return Diagnostic(message, where, hint=hint, severity=severity, code="azure", cloud="azure")
+
+
+def _function(bp: Blueprint, name: str) -> list[Diagnostic]:
+    fn, path, out = bp.functions[name], f"functions.{name}", []
+    version = hosting.python_version(fn.runtime)
+    if version not in hosting.PYTHON_VERSIONS:
+        out.append(_diag(bp, f"{path}.runtime", f"function {name!r}: Python {version} is not offered on Azure's "
+                         f"Linux Consumption plan (it gets no new language versions); it runs "
+                         f"{', '.join(hosting.PYTHON_VERSIONS)}", hint="set `runtime: python3.12`"))
+    if fn.memory > hosting.MEMORY_MB:
+        out.append(_diag(bp, f"{path}.memory", f"function {name!r}: memory {fn.memory} MB; a Linux Consumption "
+                         f"instance has {hosting.MEMORY_MB} MB, shared by the calls it runs",
+                         hint=f"use at most {hosting.MEMORY_MB} MB on Azure (a stage override can set it)"))
+    if fn.timeout > hosting.MAX_TIMEOUT:
+        out.append(_diag(bp, f"{path}.timeout", f"function {name!r}: timeout {fn.timeout} s; the Linux Consumption "
+                         f"plan stops a function after {hosting.MAX_TIMEOUT} s at most",
+                         hint=f"use at most {hosting.MAX_TIMEOUT} seconds on Azure"))
+    elif fn.timeout > hosting.HTTP_TIMEOUT and any(isinstance(t, HttpTrigger) for t in fn.triggers):
+        out.append(_diag(bp, f"{path}.timeout", f"function {name!r}: an HTTP call open longer than "
+                         f"{hosting.HTTP_TIMEOUT} s is answered 502 by Azure's front end, whatever the timeout",
+                         severity="warning", hint="answer within 230 s and hand longer work to a queue"))
+    return out
+
+
+def _trigger(bp: Blueprint, path: str, trigger) -> list[Diagnostic]:
+    match trigger:
+        case QueueTrigger(batch=batch) if batch > queues.MAX_BATCH:
+            return [_diag(bp, f"{path}.batch", f"batch {batch}: Azure's queue trigger takes at most "
+                          f"{queues.MAX_BATCH} messages at once (host.json batchSize 1-32)",
+                          hint=f"set `batch: {queues.MAX_BATCH}` or less")]
+        case ScheduleTrigger():
+            return _schedule(bp, path, trigger)
+        case BucketTrigger(prefix=prefix, suffix=suffix) if any(c in prefix + suffix for c in "{}"):
+            return [_diag(bp, path, "a blob trigger path cannot hold `{` or `}` in its prefix or suffix")]
+        case QueueTrigger() | BucketTrigger() | HttpTrigger() | TopicTrigger():
+            return []
+    raise TypeError(f"unsupported trigger {type(trigger).__name__}")
+
+
+def _schedule(bp: Blueprint, path: str, trigger: ScheduleTrigger) -> list[Diagnostic]:
+    out = []
+    try:
+        schedules.ncrontab(trigger.schedule)
+    except schedules.ScheduleConversionError as exc:
+        out.append(_diag(bp, f"{path}.schedule", str(exc)))
+    if not schedules.is_utc(trigger.timezone):
+        offsets = schedules.utc_offsets(trigger.timezone)
+        spans = " and ".join(f"UTC{o}" for o in offsets) or "an unknown offset"
+        out.append(_diag(bp, f"{path}.timezone", f"timezone {trigger.timezone!r}: Azure timers on Linux run in UTC "
+                         "only (WEBSITE_TIME_ZONE is not supported on Linux Consumption or Flex Consumption)",
+                         hint=f"{trigger.timezone} is {spans} over the year: write the schedule in UTC "
+                              "(`timezone: UTC`), accepting the daylight-saving shift"))
+    return out
+
+
+def _queue_settings(bp: Blueprint, name: str) -> list[Diagnostic]:
+    """host.json queue settings are per app: two queue triggers of one function must agree."""
+    fn = bp.functions[name]
+    seen = {}
+    for index, trigger in enumerate(fn.triggers):
+        if isinstance(trigger, QueueTrigger):
+            seen.setdefault(tuple(sorted(queues.host_settings(bp, trigger).items())), index)
+    if len(seen) <= 1:
+        return []
+    second = sorted(seen.values())[1]
+    return [_diag(bp, f"functions.{name}.triggers[{second}]", f"function {name!r}: its queue triggers ask for "
+                  "different batch sizes or retries; Azure sets both once per Function App (host.json)",
+                  hint="give the queues the same `retries` and the triggers the same `batch`, or split the function")]

@@ -1,0 +1,106 @@
+"""The package of one Function App: host.json, a folder with function.json per trigger, shim, code, wheels.
+
+Layout (Azure Functions Python v1 programming model: bindings are plain JSON, easy to generate):
+
+    host.json                          version 2.0, extension bundle [4.*, 5.0.0), routePrefix, queue
+                                       batchSize/maxDequeueCount, functionTimeout (all per app)
+    http0/function.json                one folder per trigger: bindings, "scriptFile": "../deployer_shim.py",
+    queue1/function.json               "entryPoint": http | queue | blob | blob_event | timer | servicebus
+    deployer_shim.py, deployer/...     the shim and the portable runtime (deployer.bundle)
+    <user code>, requirements.txt
+    .python_packages/lib/site-packages vendored manylinux x86_64 wheels: Linux Consumption runs no build
+
+Binding names are part of the shim contract (docs/contracts.md): `req` (+ `$return`) for HTTP, `msg`
+for queue, blob_event and servicebus, `blob` for blob, `timer` for timer.
+"""
+
+from __future__ import annotations
+
+import json
+
+from deployer.blueprint.model import (
+    Blueprint, BucketTrigger, HttpTrigger, QueueTrigger, ScheduleTrigger, TopicTrigger,
+)
+from deployer.errors import DeployerError, Location
+from deployer.providers import Artifact
+from providers.azure import buckets, hosting, http, queues, schedules, topics
+
+EXTENSION_BUNDLE = {"id": "Microsoft.Azure.Functions.ExtensionBundle", "version": "[4.*, 5.0.0)"}
+SCRIPT_FILE = "../deployer_shim.py"
+DEPS_DIR = ".python_packages/lib/site-packages"
+PLATFORM = "manylinux2014_x86_64"
+
+
+def duration(seconds: int) -> str:
+    """Seconds -> host.json `hh:mm:ss`."""
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def host_json(bp: Blueprint, function: str) -> dict:
+    fn = bp.functions[function]
+    extensions: dict = {"http": {"routePrefix": http.ROUTE_PREFIX}}
+    queue_triggers = [t for t in fn.triggers if isinstance(t, QueueTrigger)]
+    if queue_triggers:  # more than one with different settings is a `check` error
+        extensions["queues"] = queues.host_settings(bp, queue_triggers[0])
+    return {"version": "2.0", "extensionBundle": dict(EXTENSION_BUNDLE),
+            "functionTimeout": duration(min(fn.timeout, hosting.MAX_TIMEOUT)), "extensions": extensions}
+
+
+def trigger_binding(bp: Blueprint, function: str, index: int, trigger) -> tuple[str, str, list[dict]]:
+    """(folder, entry point, bindings) of one trigger."""
+    match trigger:
+        case HttpTrigger():
+            entry, bindings = http.binding(trigger)
+            return f"http{index}", entry, bindings
+        case BucketTrigger():
+            entry, spec = buckets.binding(bp, function, index, trigger)
+            return f"{'blob' if entry == 'blob' else 'deleted'}{index}", entry, [spec]
+        case QueueTrigger():
+            entry, spec = queues.binding(bp, trigger)
+            return f"queue{index}", entry, [spec]
+        case TopicTrigger():
+            entry, spec = topics.binding(bp, function, trigger)
+            return f"topic{index}", entry, [spec]
+        case ScheduleTrigger():
+            return f"timer{index}", "timer", [schedules.binding(trigger)]
+    raise TypeError(f"unsupported trigger {type(trigger).__name__}")
+
+
+def function_jsons(bp: Blueprint, function: str) -> dict[str, dict]:
+    """`<folder>/function.json` -> its content, for every trigger of the function."""
+    out = {}
+    for index, trigger in enumerate(bp.functions[function].triggers):
+        folder, entry, bindings = trigger_binding(bp, function, index, trigger)
+        out[f"{folder}/function.json"] = {"scriptFile": SCRIPT_FILE, "entryPoint": entry, "bindings": bindings}
+    return out
+
+
+def _dump(data: dict) -> bytes:
+    return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()
+
+
+def files(bp: Blueprint, function: str) -> dict[str, bytes]:
+    """Every generated file of the package (host.json and the function.json files), as bytes."""
+    try:
+        generated = {"host.json": host_json(bp, function), **function_jsons(bp, function)}
+    except schedules.ScheduleConversionError as exc:
+        raise DeployerError(str(exc), location=Location(bp.source, path=f"functions.{function}.triggers"),
+                            hint="`deployer validate --cloud azure` lists every such problem") from exc
+    return {name: _dump(data) for name, data in sorted(generated.items())}
+
+
+def requirements(bp: Blueprint, function: str) -> tuple[str, ...]:
+    """What the Azure store clients need (the runtime engineer's bundle.client_requirements, when present)."""
+    from deployer import bundle
+
+    extra = getattr(bundle, "client_requirements", None)
+    return tuple(extra(bp, function, "azure")) if extra else ()
+
+
+def build(bp: Blueprint, function: str) -> Artifact:
+    from deployer import packaging
+
+    target = packaging.Target(platform=PLATFORM, deps_dir=DEPS_DIR,
+                              python_version=hosting.python_version(bp.functions[function].runtime))
+    return packaging.package(bp, function, cloud="azure", target=target, extra_files=files(bp, function),
+                             extra_requirements=requirements(bp, function))

@@ -1,0 +1,81 @@
+"""AzureProvider: the Azure cloud as a deployer provider (registered in pyproject.toml).
+
+It stays thin: `check` is checks.check, `package` is package.build, and `program` declares, in the
+core's order, hosting (resource group, storage account, insights, plan), the stores, one Function App
+per function with its scoped roles, then the API Management gateway, and exports the stack outputs
+of docs/contracts.md. Pulumi modules are imported lazily, submodule by submodule (they are slow).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from deployer.blueprint.model import Blueprint, BucketStore, QueueStore, TableStore, TopicStore
+from deployer.errors import Diagnostic
+from deployer.providers import Artifact, Provider
+from providers.azure import checks, mocks
+
+
+class AzureProvider(Provider):
+    name = "azure"
+    title = "Microsoft Azure (Functions on Linux Consumption)"
+
+    def check(self, bp: Blueprint) -> list[Diagnostic]:
+        return checks.check(bp)
+
+    def package(self, bp: Blueprint, function: str) -> Artifact:
+        from providers.azure import package
+
+        return package.build(bp, function)
+
+    def stack_config(self, bp: Blueprint) -> dict[str, str]:
+        return {"azure-native:location": bp.clouds.azure.location}
+
+    def program(self, bp: Blueprint, artifacts: dict[str, Artifact]) -> Callable[[], None]:
+        def run() -> None:
+            declare(bp, artifacts)
+
+        return run
+
+    def mock_resource(self, typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        return mocks.resource(typ, name, inputs)
+
+    def mock_call(self, token: str, args: dict[str, Any]) -> dict[str, Any]:
+        return mocks.call(token, args)
+
+
+def declare(bp: Blueprint, artifacts: dict[str, Artifact]) -> None:
+    import pulumi
+
+    from providers.azure import functions, hosting, http
+    from providers.azure.context import Context
+
+    ctx = Context(bp, artifacts)
+    hosting.declare(ctx)
+    for name, store in bp.stores.items():
+        ctx.stores[name] = _store(ctx, name, store)
+    for name in bp.functions:
+        functions.declare(ctx, name)
+    for name in bp.functions:
+        functions.declare_roles(ctx, name)
+    http.declare(ctx)
+    if ctx.api_url is not None:
+        pulumi.export("api_url", ctx.api_url)
+    pulumi.export("functions", {n: app.resource.default_host_name.apply(lambda h: f"https://{h}")
+                                for n, app in ctx.apps.items()})
+    pulumi.export("stores", {n: ref.physical for n, ref in ctx.stores.items()})
+
+
+def _store(ctx, name: str, store):
+    from providers.azure import buckets, queues, tables, topics
+
+    match store:
+        case BucketStore():
+            return buckets.declare(ctx, name, store)
+        case TableStore():
+            return tables.declare(ctx, name, store)
+        case QueueStore():
+            return queues.declare(ctx, name, store)
+        case TopicStore():
+            return topics.declare(ctx, name, store)
+    raise TypeError(f"unsupported store kind {type(store).__name__}")

@@ -1,0 +1,142 @@
+"""Azure Functions shim (Python v1 programming model), packaged as `deployer_shim.py` at the app root.
+
+Each function folder's `function.json` says `"scriptFile": "../deployer_shim.py"` and an `entryPoint`
+below; the binding names must match these parameter names (`context` is passed by the worker):
+
+    entryPoint  trigger binding (name)                 out binding
+    http        httpTrigger (req)                       http (name "$return")
+    queue       queueTrigger (msg)                      -
+    blob        blobTrigger (blob)                      -
+    timer       timerTrigger (timer)                    -
+    servicebus  serviceBusTrigger (msg), topic subscription
+    eventgrid   eventGridTrigger (event): Microsoft.Storage.BlobCreated / BlobDeleted
+
+Which blueprint trigger fired: HTTP routes are matched against all the function's HTTP triggers; a
+blob's container is matched against the DEPLOYER_STORE_* locators plus each trigger's prefix/suffix;
+a timer uses the schedule trigger whose index (in deployer_function.json `triggers`) ends the function
+folder's name (`nightly-0`), else the function's first schedule. Raising makes the host retry a queue
+message (dequeue_count -> attempt) and finally move it to `<queue>-poison`; Service Bus likewise
+(delivery_count -> attempt, then the subscription's dead-letter queue).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from urllib.parse import unquote, urlsplit
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:  # the runtime ships beside this file
+    sys.path.insert(0, _HERE)
+
+from deployer.runtime.invoke import EventNotRecognised, Function, not_routed, parse_query, parse_time  # noqa: E402
+from deployer.runtime.types import Headers, Message, ObjectEvent, Request, ScheduleEvent, decode_data  # noqa: E402
+
+_function: Function | None = None
+BLOB_EVENTS = {"Microsoft.Storage.BlobCreated": "created", "Microsoft.Storage.BlobDeleted": "deleted"}
+
+
+def function() -> Function:
+    global _function
+    if _function is None:
+        _function = Function.load(_HERE)
+    return _function
+
+
+def _ctx(fn: Function, context):
+    return fn.context(getattr(context, "invocation_id", None))
+
+
+def http(req, context=None):
+    import azure.functions as func
+
+    fn = function()
+    ctx = _ctx(fn, context)
+    url = urlsplit(req.url)
+    path, status, params = _route(fn, req.method, unquote(url.path) or "/")
+    if status != 200 and fn.routes():
+        response = not_routed(status, req.method, path)
+    else:
+        params.update(dict(req.route_params or {}))
+        request = Request(method=req.method.upper(), path=path, params=params, query=parse_query(url.query),
+                          headers=Headers(list(req.headers.items())), body=req.get_body() or b"")
+        response = fn.call_http(request, ctx)
+    code, headers, data = response.encode()
+    mimetype = Headers(headers).get("content-type")
+    return func.HttpResponse(data, status_code=code, headers=headers,
+                             mimetype=mimetype.split(";")[0].strip() if mimetype else None)
+
+
+def _route(fn: Function, method: str, path: str) -> tuple[str, int, dict]:
+    """Match the path as is, then without the host's route prefix (`/api` by default)."""
+    status, params = fn.route(method, path)
+    if status == 200:
+        return path, status, params
+    stripped = "/" + path.lstrip("/").partition("/")[2]
+    status2, params2 = fn.route(method, stripped)
+    if status2 == 200 or status2 > status:
+        return stripped, status2, params2
+    return path, status, params
+
+
+def queue(msg, context=None) -> None:
+    fn = function()
+    message = Message(id=str(msg.id or ""), data=decode_data(msg.get_body()), attributes={},
+                      attempt=int(getattr(msg, "dequeue_count", None) or 1))
+    _deliver(fn, message, _ctx(fn, context))
+
+
+def servicebus(msg, context=None) -> None:
+    fn = function()
+    props = getattr(msg, "application_properties", None) or getattr(msg, "user_properties", None) or {}
+    message = Message(id=str(msg.message_id or ""), data=decode_data(msg.get_body()),
+                      attributes={str(k): str(v) for k, v in props.items()},
+                      attempt=int(getattr(msg, "delivery_count", None) or 1))
+    _deliver(fn, message, _ctx(fn, context))
+
+
+def _deliver(fn: Function, message: Message, ctx) -> None:
+    if not fn.call_message(message, ctx):
+        raise RuntimeError(f"message {message.id} failed (attempt {message.attempt}); see the log above")
+
+
+def blob(blob, context=None) -> None:
+    fn = function()
+    container, _, key = (blob.name or "").partition("/")
+    props = getattr(blob, "blob_properties", None) or {}
+    _object(fn, container, key, "created", int(blob.length or props.get("Length") or 0),
+            props.get("LastModified"), _ctx(fn, context))
+
+
+def eventgrid(event, context=None) -> None:
+    fn = function()
+    kind = BLOB_EVENTS.get(event.event_type)
+    if kind is None:
+        raise EventNotRecognised(f"unexpected Event Grid event type {event.event_type!r}")
+    found = re.match(r"^/blobServices/default/containers/([^/]+)/blobs/(.+)$", event.subject or "")
+    if not found:
+        raise EventNotRecognised(f"unexpected blob event subject {event.subject!r}")
+    data = event.get_json() or {}
+    _object(fn, found.group(1), found.group(2), kind, int(data.get("contentLength") or 0), event.event_time,
+            _ctx(fn, context))
+
+
+def _object(fn: Function, container: str, key: str, kind: str, size: int, when, ctx) -> None:
+    store = fn.bucket_store(container)
+    if not fn.object_matches(store, key, kind):
+        return
+    fn.call_event(ObjectEvent(store=store or container, key=key, size=size, type=kind, time=parse_time(when)), ctx)
+
+
+def timer(timer, context=None) -> None:
+    fn = function()
+    fn.call_event(ScheduleEvent(schedule=_schedule(fn, getattr(context, "function_name", "")),
+                                time=parse_time(None)), _ctx(fn, context))
+
+
+def _schedule(fn: Function, folder: str) -> str:
+    found = re.search(r"(\d+)$", folder or "")
+    if found and int(found.group(1)) < len(fn.triggers) and "schedule" in fn.triggers[int(found.group(1))]:
+        return fn.triggers[int(found.group(1))]["schedule"]
+    return fn.schedule_for(None)

@@ -1,0 +1,149 @@
+"""What GCP does differently for a blueprint: the GCP provider's `check`.
+
+Each rule returns Diagnostics located at the blueprint field they are about (file, line, column, field
+path) with cloud="gcp". Errors are what the program cannot deploy faithfully (a queue asking for fewer
+delivery attempts than Pub/Sub allows, a rate cron cannot express, an event-driven timeout beyond
+gen2's 540 s); warnings are where GCP behaves differently but the blueprint still works (push
+subscriptions deliver one message per request, bucket name filters run in the function).
+"""
+
+from __future__ import annotations
+
+from deployer import naming
+from deployer.blueprint.model import (
+    Blueprint, BucketTrigger, HttpTrigger, QueueStore, QueueTrigger, ScheduleTrigger, TopicTrigger,
+)
+from deployer.blueprint.refs import consumers
+from deployer.errors import Diagnostic, Location
+from providers.gcp.context import FUNCTION_NAME_MAX, event_sources, event_triggers, http_delivered
+
+HTTP_TIMEOUT_MAX = 3600
+EVENT_TIMEOUT_MAX = 540
+PUSH_ACK_MAX = 600
+SCHEDULER_DEADLINE_MAX = 1800
+ATTEMPTS = (5, 100)
+
+
+def diag(bp: Blueprint, path: str, message: str, *, hint: str | None = None, severity: str = "error",
+         code: str = "gcp") -> Diagnostic:
+    mark = bp.mark(path)
+    return Diagnostic(message, Location(bp.source, mark[0] if mark else None, mark[1] if mark else None, path),
+                      hint=hint, severity=severity, code=code, cloud="gcp")
+
+
+def check(bp: Blueprint) -> list[Diagnostic]:
+    return [*project(bp), *queues(bp), *functions(bp), *triggers(bp)]
+
+
+def project(bp: Blueprint) -> list[Diagnostic]:
+    if bp.clouds.gcp.project:
+        return []
+    return [diag(bp, "clouds.gcp.project", "clouds.gcp.project is not set: GCP needs the project to deploy into",
+                 hint='add `clouds: {gcp: {project: "${env:GCP_PROJECT}"}}` and export GCP_PROJECT')]
+
+
+def queues(bp: Blueprint) -> list[Diagnostic]:
+    out = []
+    for name, store in bp.stores.items():
+        if not isinstance(store, QueueStore):
+            continue
+        low, high = ATTEMPTS
+        if store.dead_letter and not low <= store.retries <= high:
+            out.append(diag(bp, f"stores.{name}.retries",
+                            f"queue {name!r} asks for {store.retries} deliveries before dead-lettering; "
+                            f"Pub/Sub allows {low} to {high} delivery attempts",
+                            hint=f"set retries between {low} and {high}; every cloud honours it"))
+        if not store.dead_letter:
+            out.append(diag(bp, f"stores.{name}.dead_letter",
+                            f"queue {name!r} has no dead-letter queue: Pub/Sub retries a failing message until "
+                            "its retention (7 days) runs out, not `retries` times", severity="warning"))
+        taken = consumers(bp, name)
+        if len(taken) > 1:
+            out.append(diag(bp, f"stores.{name}",
+                            f"queue {name!r} has {len(taken)} consumers; a Pub/Sub push subscription delivers to "
+                            "one endpoint (and two subscriptions would each get every message)",
+                            hint="consume a queue from one function, or make it a topic"))
+    return out
+
+
+def functions(bp: Blueprint) -> list[Diagnostic]:
+    out = []
+    for name, fn in bp.functions.items():
+        path = f"functions.{name}"
+        full = "-".join((bp.name, bp.stage, name))
+        if len(full) > FUNCTION_NAME_MAX:
+            cut = naming.physical_name(bp.name, bp.stage, name, max_length=FUNCTION_NAME_MAX)
+            out.append(diag(bp, path, f"function name {full!r} is longer than GCP's {FUNCTION_NAME_MAX} characters; "
+                                      f"it is deployed as {cut!r}", severity="warning"))
+        if event_triggers(fn) and http_delivered(fn):
+            out.append(diag(bp, f"{path}.triggers",
+                            f"function {name!r} mixes HTTP-delivered triggers (http, queue, schedule) with "
+                            "CloudEvent triggers (topic, bucket); a gen2 function has one entry point",
+                            hint="split it into two functions with the same code and handler"))
+        if len(event_sources(fn)) > 1:
+            out.append(diag(bp, f"{path}.triggers",
+                            f"function {name!r} has {len(event_sources(fn))} different event sources; a gen2 "
+                            "function has exactly one event trigger",
+                            hint="give each bucket event or topic its own function (same code, same handler)"))
+        limit = EVENT_TIMEOUT_MAX if event_triggers(fn) else HTTP_TIMEOUT_MAX
+        if fn.timeout > limit:
+            out.append(diag(bp, f"{path}.timeout", f"timeout {fn.timeout}s is above the {limit}s GCP allows for "
+                                                   f"{'event-driven' if limit == EVENT_TIMEOUT_MAX else 'HTTP'} functions"))
+        if fn.memory < 128:
+            out.append(diag(bp, f"{path}.memory", f"memory {fn.memory} MB is below gen2's minimum; "
+                                                  "the function gets 128 MB", severity="warning"))
+    return out
+
+
+def triggers(bp: Blueprint) -> list[Diagnostic]:
+    out = []
+    for name, fn in bp.functions.items():
+        for index, trigger in enumerate(fn.triggers):
+            out += trigger_rules(bp, name, index, trigger)
+    return out
+
+
+def trigger_rules(bp: Blueprint, function: str, index: int, trigger) -> list[Diagnostic]:
+    path = f"functions.{function}.triggers[{index}]"
+    timeout = bp.functions[function].timeout
+    match trigger:
+        case QueueTrigger():
+            return queue_rules(bp, function, path, trigger, timeout)
+        case ScheduleTrigger():
+            return schedule_rules(bp, function, path, trigger, timeout)
+        case BucketTrigger(prefix=prefix, suffix=suffix) if prefix or suffix:
+            return [diag(bp, path, "Cloud Storage triggers cannot filter object names: the function is invoked "
+                                   f"for every object and the shim drops those outside prefix {prefix!r} / suffix "
+                                   f"{suffix!r} (each is still a billed invocation)", severity="warning")]
+        case BucketTrigger() | HttpTrigger() | TopicTrigger():
+            return []
+    raise TypeError(f"unsupported trigger {type(trigger).__name__}")
+
+
+def queue_rules(bp: Blueprint, function: str, path: str, trigger: QueueTrigger, timeout: int) -> list[Diagnostic]:
+    out = []
+    if trigger.batch > 1:
+        out.append(diag(bp, f"{path}.batch", f"batch {trigger.batch}: a Pub/Sub push subscription delivers one "
+                                             "message per request, so the function gets batches of 1",
+                        severity="warning"))
+    if timeout > PUSH_ACK_MAX:
+        out.append(diag(bp, f"functions.{function}.timeout",
+                        f"timeout {timeout}s is above Pub/Sub's {PUSH_ACK_MAX}s acknowledgement deadline: a "
+                        "message still being handled is delivered again", severity="warning"))
+    return out
+
+
+def schedule_rules(bp: Blueprint, function: str, path: str, trigger: ScheduleTrigger, timeout: int) -> list[Diagnostic]:
+    from providers.gcp.schedules import unix_cron
+
+    out = []
+    if unix_cron(trigger.schedule) is None:
+        out.append(diag(bp, f"{path}.schedule", f"'{trigger.schedule}' has no exact unix cron; Cloud Scheduler "
+                                                "takes cron only",
+                        hint="use a rate that divides an hour or a day (every 5/10/15/20/30 minutes, every "
+                             "1/2/3/4/6/8/12 hours, every 1 day) or a cron expression"))
+    if timeout > SCHEDULER_DEADLINE_MAX:
+        out.append(diag(bp, f"functions.{function}.timeout",
+                        f"timeout {timeout}s is above Cloud Scheduler's {SCHEDULER_DEADLINE_MAX}s attempt deadline: "
+                        "the job is reported failed while the function still runs", severity="warning"))
+    return out

@@ -1,0 +1,116 @@
+"""What the local cloud knows about each function: code folder, handler, environment, deps, log file.
+
+A function sees the same environment contract as on a cloud (docs/contracts.md): its own `env`, the
+`DEPLOYER_*` store variables for every store it reaches, its granted secrets, and `DEPLOYER_CLOUD=local`
+with `DEPLOYER_LOCAL_STATE` pointing at the stage's state folder. It does not inherit the local cloud's
+environment (only what Python itself needs: PATH, HOME, locale), so a function that works here does not
+depend on a variable that only exists on the developer's machine.
+
+A function's requirements.txt is installed once per distinct content (hash) into a shared cache folder
+with `pip install --target`, and put on the worker's sys.path.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deployer.blueprint import refs
+from deployer.errors import DeploymentError
+from deployer.naming import env_key
+
+PASS_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ", "VIRTUAL_ENV", "PYTHONPATH", "SYSTEMROOT")
+
+
+@dataclass
+class FunctionSpec:
+    name: str
+    code: Path
+    handler: str
+    timeout: float
+    env: dict[str, str]
+    log: Path
+    deps: str = ""
+    max_workers: int = 4
+    triggers: list = field(default_factory=list)
+
+
+def state_dir(bp) -> Path:
+    return bp.root / ".deployer" / "local" / bp.stage
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("DEPLOYER_LOCAL_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "deployer", "local")
+    return Path(base)
+
+
+def function_env(bp, name: str, state: Path, environ=os.environ) -> dict[str, str]:
+    fn = bp.functions[name]
+    env = {k: environ[k] for k in PASS_THROUGH if k in environ}
+    env.update(fn.env)
+    for store in refs.reachable_stores(bp, name):
+        env[env_key(store)] = store
+        spec = bp.stores[store]
+        if spec.kind == "table":
+            env["DEPLOYER_KEY_" + env_key(store)[len("DEPLOYER_STORE_"):]] = spec.key
+    missing = [s for s in fn.secrets if s not in environ]
+    if missing:
+        raise DeploymentError(f"function {name!r} needs the secret(s) {', '.join(missing)}, not set in the environment",
+                              hint=f"export {missing[0]}=... before starting the local cloud")
+    env.update({s: environ[s] for s in fn.secrets})
+    env.update(DEPLOYER_CLOUD="local", DEPLOYER_APP=bp.stage_name(), DEPLOYER_FUNCTION=name,
+               DEPLOYER_LOCAL_STATE=str(state), PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
+    return env
+
+
+def install_requirements(code: Path, log=print) -> str:
+    """Install code/requirements.txt once per content hash; return the folder to put on sys.path."""
+    req = code / "requirements.txt"
+    if not req.is_file() or not req.read_text().strip():
+        return ""
+    digest = hashlib.sha256(req.read_bytes()).hexdigest()[:16]
+    target = cache_dir() / "deps" / f"py{sys.version_info[0]}{sys.version_info[1]}-{digest}"
+    if (target / ".complete").exists():
+        return str(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f"{target.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (target / ".complete").exists():
+            return str(target)
+        log(f"installing {req} into {target} (once)")
+        tmp = target.with_name(target.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                               "--target", str(tmp), "-r", str(req)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise DeploymentError(f"pip could not install {req}:\n{proc.stderr.strip()[-2000:]}",
+                                  hint="check the requirement names and your network access to PyPI")
+        shutil.rmtree(target, ignore_errors=True)
+        tmp.rename(target)
+        (target / ".complete").write_text(digest)
+    return str(target)
+
+
+def specs(bp, state: Path, environ=os.environ, log=print, only: str | None = None) -> dict[str, FunctionSpec]:
+    """One FunctionSpec per function (or just `only`); installs requirements on first use."""
+    out = {}
+    installed: dict[Path, str] = {}
+    for name, fn in bp.functions.items():
+        if only is not None and name != only:
+            continue
+        code = bp.code_dir(name) if hasattr(bp, "code_dir") else bp.root / fn.code
+        code = Path(code).resolve()
+        if code not in installed:
+            installed[code] = install_requirements(code, log)
+        out[name] = FunctionSpec(
+            name=name, code=code, handler=fn.handler, timeout=float(fn.timeout),
+            env=function_env(bp, name, state, environ), log=state / "logs" / f"{name}.log",
+            deps=installed[code], max_workers=min(fn.max_instances or 4, 8), triggers=list(fn.triggers))
+    return out

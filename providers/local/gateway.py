@@ -1,0 +1,113 @@
+"""The HTTP gateway: a Starlette router over the blueprint's HTTP triggers, served by uvicorn.
+
+Starlette does the routing the way the blueprint means it: `{id}` path parameters, several methods on
+one path, 404 for an unknown path and 405 (with `Allow`) for a known path and another method. Each
+route's endpoint is a bare ASGI callable (no Request/Response objects on the hot path): it reads the
+body with a size limit (413), hands the portable request to a warm worker of the function and maps
+the outcome: the handler's response, 500 when it raised, 502 when its worker crashed, 504 when it
+timed out. The gateway itself never runs user code, so a bad handler cannot take it down.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from urllib.parse import parse_qsl
+
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Route, Router
+
+from providers.local.workers import InvocationError, Pool
+
+MAX_BODY = int(os.environ.get("DEPLOYER_LOCAL_MAX_BODY", str(6 * 1024 * 1024)))  # Lambda's payload limit
+JSON = [(b"content-type", b"application/json")]
+
+
+async def send_json(send, status: int, data: dict, extra: list | None = None) -> None:
+    body = json.dumps(data).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": JSON + [(b"content-length", str(len(body)).encode())] + (extra or [])})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def read_body(receive, limit: int) -> bytes | None:
+    """The whole request body, or None when it is larger than `limit`."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ConnectionResetError("client went away")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+class FunctionEndpoint:
+    """ASGI endpoint of one HTTP trigger: portable request in, worker, portable response out."""
+
+    def __init__(self, pool: Pool, on_done=None):
+        self.pool, self.on_done = pool, on_done
+
+    async def __call__(self, scope, receive, send) -> None:
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > MAX_BODY:
+                return await send_json(send, 413, {"error": f"request body larger than {MAX_BODY} bytes"})
+        body = await read_body(receive, MAX_BODY)
+        if body is None:
+            return await send_json(send, 413, {"error": f"request body larger than {MAX_BODY} bytes"})
+        request_id = uuid.uuid4().hex
+        payload = {
+            "method": scope["method"], "path": scope["path"], "params": dict(scope.get("path_params", {})),
+            "query": dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)),
+            "headers": [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]], "body": body,
+        }
+        try:
+            status, headers, data = await self.pool.invoke("http", payload, request_id)
+        except InvocationError as exc:
+            return await send_json(send, exc.status, {"error": str(exc), "request_id": request_id},
+                                   [(b"x-deployer-request-id", request_id.encode())])
+        finally:
+            if self.on_done:
+                self.on_done()
+        raw = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()
+               if k.lower() != "content-length"]
+        raw.append((b"content-length", str(len(data)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": data if scope["method"] != "HEAD" else b""})
+
+
+class Health:
+    """GET /_deployer/health: what `deployer up` waits for (an ASGI callable, like every endpoint here)."""
+
+    def __init__(self, info: dict):
+        self.info = info
+
+    async def __call__(self, scope, receive, send) -> None:
+        await send_json(send, 200, {"ok": True, **self.info})
+
+
+async def not_found(scope, receive, send) -> None:
+    if scope["type"] == "http":
+        await send_json(send, 404, {"error": f"no route for {scope['method']} {scope['path']}"})
+
+
+def build(bp, pools: dict[str, Pool], info: dict, on_done=None):
+    """The ASGI app: the health endpoint plus one route per (path, method) of the blueprint."""
+    from deployer.blueprint.refs import http_routes
+
+    routes = [Route("/_deployer/health", Health(info), methods=["GET"])]
+    for method, path, function in http_routes(bp):
+        methods = None if method == "ANY" else [method]
+        routes.append(Route(path, FunctionEndpoint(pools[function], on_done), methods=methods))
+    middleware = []
+    cors = bp.http.cors
+    if cors is not None:
+        middleware.append(Middleware(CORSMiddleware, allow_origins=cors.origins, allow_methods=cors.methods,
+                                     allow_headers=cors.headers, max_age=cors.max_age))
+    return Router(routes, redirect_slashes=False, default=not_found, middleware=middleware)

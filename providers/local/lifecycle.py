@@ -1,0 +1,193 @@
+"""The local cloud's engine: `up` starts it as a daemon, `destroy` stops it, `outputs` asks it.
+
+Same protocol as the Pulumi engine (deployer.providers.Engine), so `deployer up/down/outputs --cloud
+local` are the generic commands. `up` installs requirements and checks secrets in the foreground (so
+their errors show up in the terminal), starts `python -m providers.local.server` in a new session
+(logs in `<state>/cloud.log`), and waits until `cloud.json` appears and the health endpoint answers.
+A second `up` on a running stage changes nothing: it reports the running cloud's URL and exits 0
+(like `up` on an unchanged stack). `destroy` sends SIGTERM, waits, then SIGKILLs the process group;
+data (buckets, tables, queues) is kept unless `delete_data`. Whether a stage runs is decided by its
+lock file, not by a pid (a pid can be reused, a released lock cannot lie).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Callable
+
+from deployer.errors import DeploymentError
+from deployer.providers import EngineOptions, Result
+from providers.local import functions
+from providers.local.server import outputs as make_outputs, read_info
+
+START_TIMEOUT = float(os.environ.get("DEPLOYER_LOCAL_UP_TIMEOUT", "90"))
+STOP_TIMEOUT = 10.0
+_children: dict[int, subprocess.Popen] = {}  # daemons started by this process (reaped on stop)
+
+
+def is_locked(state: Path) -> bool:
+    """True while a local cloud process holds this stage's lock."""
+    path = state / "cloud.lock"
+    if not path.exists():
+        return False
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        return False
+
+
+def healthy(url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_deployer/health", timeout=timeout) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def running(state: Path) -> dict | None:
+    """cloud.json of the running local cloud of this stage, or None."""
+    if not is_locked(state):
+        return None
+    info = read_info(state)
+    return info if info and healthy(info["url"]) else None
+
+
+def tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+class LocalEngine:
+    """Engine protocol for the local cloud (no Pulumi, no confirmation: nothing leaves this machine)."""
+
+    confirm = False
+
+    def __init__(self, bp, options: EngineOptions | None = None):
+        self.bp, self.options = bp, options or EngineOptions()
+        self.state = functions.state_dir(bp)
+
+    def is_running(self) -> bool:
+        """True while a local cloud process holds this stage's lock (healthy or not)."""
+        return is_locked(self.state)
+
+    def _emit(self, on_event, message: str, severity: str = "info") -> None:
+        if on_event:
+            on_event({"kind": "log", "severity": severity, "message": message, "name": None})
+
+    def preview(self, on_event: Callable[[dict], None] | None = None) -> Result:
+        info = running(self.state)
+        n = len(self.bp.functions)
+        changes = {"same": n} if info else {"create": n}
+        return Result("preview", changes=changes,
+                      message=f"running at {info['url']}" if info else "the local cloud would start")
+
+    def up(self, on_event: Callable[[dict], None] | None = None) -> Result:
+        start = time.monotonic()
+        info = running(self.state)
+        if info:
+            return Result("up", changes={"same": len(self.bp.functions)},
+                          outputs=make_outputs(self.bp, info["url"], self.state), duration=time.monotonic() - start,
+                          message=f"the local cloud of this stage is already running at {info['url']} "
+                                  f"(pid {info['pid']}); `deployer down` stops it")
+        if is_locked(self.state):
+            raise DeploymentError(f"the local cloud of this stage is starting or not answering (lock held in "
+                                  f"{self.state})", hint="wait a moment, or `deployer down` to stop it")
+        functions.specs(self.bp, self.state, log=lambda m: self._emit(on_event, m))  # deps + secrets, foreground
+        info = self._start(on_event)
+        return Result("up", changes={"create": len(self.bp.functions)},
+                      outputs=make_outputs(self.bp, info["url"], self.state), duration=time.monotonic() - start,
+                      message=f"local cloud running at {info['url']} (pid {info['pid']}); logs: "
+                              f"{self.state / 'cloud.log'}; stop it with `deployer down`")
+
+    def _start(self, on_event) -> dict:
+        self.state.mkdir(parents=True, exist_ok=True)
+        (self.state / "cloud.json").unlink(missing_ok=True)
+        port = self.options.port or self.bp.clouds.local.port
+        cmd = [sys.executable, "-m", "providers.local.server", "--file", str(Path(self.bp.source).resolve()),
+               "--stage", self.bp.stage, *(["--port", str(port)] if port else [])]
+        root = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+        with open(self.state / "cloud.log", "ab") as log:
+            proc = subprocess.Popen(cmd, cwd=str(self.bp.root), env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=log, start_new_session=True)
+        _children[proc.pid] = proc
+        self._emit(on_event, f"starting the local cloud (pid {proc.pid})")
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise DeploymentError(f"the local cloud exited while starting (code {proc.returncode}):\n"
+                                      f"{tail(self.state / 'cloud.log')}",
+                                      hint=f"full log: {self.state / 'cloud.log'}")
+            info = read_info(self.state)
+            if info and info.get("pid") == proc.pid and healthy(info["url"]):
+                return info
+            time.sleep(0.05)
+        self._stop(proc.pid)
+        raise DeploymentError(f"the local cloud did not become healthy within {START_TIMEOUT:g}s",
+                              hint=f"see {self.state / 'cloud.log'}")
+
+    def destroy(self, delete_data: bool = False, on_event: Callable[[dict], None] | None = None) -> Result:
+        start = time.monotonic()
+        info = read_info(self.state)
+        stopped = False
+        if is_locked(self.state):
+            if not info:
+                raise DeploymentError(f"a local cloud holds {self.state / 'cloud.lock'} but published no pid",
+                                      hint="it may still be starting; try again in a moment")
+            self._emit(on_event, f"stopping the local cloud (pid {info['pid']})")
+            self._stop(info["pid"])
+            stopped = True
+        kept = [] if delete_data else sorted(self.bp.stores)
+        if delete_data and self.state.exists():
+            shutil.rmtree(self.state)
+        message = "the local cloud was stopped" if stopped else "the local cloud of this stage was not running"
+        return Result("destroy", changes={"delete": len(self.bp.functions)} if stopped else {},
+                      duration=time.monotonic() - start, kept=kept,
+                      message=message + ("; its data was deleted" if delete_data else ""))
+
+    def _stop(self, pid: int) -> None:
+        """SIGTERM, wait for the lock to be released, then SIGKILL the process group."""
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while time.monotonic() < deadline and is_locked(self.state):
+            self._reap(pid)
+            time.sleep(0.05)
+        if is_locked(self.state):
+            for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+                try:
+                    kill()
+                except (ProcessLookupError, PermissionError):
+                    pass
+            time.sleep(0.2)
+        self._reap(pid)
+        (self.state / "cloud.json").unlink(missing_ok=True)
+
+    @staticmethod
+    def _reap(pid: int) -> None:
+        proc = _children.get(pid)
+        if proc is not None and proc.poll() is not None:
+            _children.pop(pid, None)
+
+    def outputs(self) -> dict[str, Any]:
+        info = running(self.state)
+        if not info:
+            raise DeploymentError("the local cloud of this stage is not running",
+                                  hint="start it with `deployer up --cloud local`")
+        return make_outputs(self.bp, info["url"], self.state)

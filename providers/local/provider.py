@@ -1,0 +1,19 @@
+"""LocalProvider: the local cloud as a provider. It compiles nothing and deploys nothing through Pulumi;
+its engine runs the blueprint on this machine (providers.local.lifecycle.LocalEngine).
+
+Functions run with the interpreter deployer runs on, whatever their `runtime` says (docs/local.md)."""
+
+from __future__ import annotations
+
+from deployer.providers import EngineOptions, Provider
+
+
+class LocalProvider(Provider):
+    name = "local"
+    title = "Local cloud (this machine)"
+    pulumi = False
+
+    def engine(self, bp, options: EngineOptions):
+        from providers.local.lifecycle import LocalEngine
+
+        return LocalEngine(bp, options)

@@ -1,0 +1,178 @@
+"""Durable delivery: queues, topic subscriptions and bucket events, all on one SQLite (WAL) database.
+
+The store client (deployer/runtime/clients/local.py) inserts rows into `messages`; this dispatcher
+claims them, invokes the consuming function and acknowledges. Every kind of asynchronous event uses
+this one path, so they all get the same guarantees:
+
+- at-least-once: a row is deleted only after its handler succeeded; a claimed row becomes visible
+  again after the visibility timeout, and at start-up the claims of a previous (killed) local cloud
+  are released at once, so `kill -9` loses nothing;
+- retries with exponential backoff, attempts counted per delivery, dead-lettered (table
+  `dead_letters`) after the queue's `retries` deliveries (3 for topics and bucket events);
+- batches of up to `batch` rows per invocation, and only the failed rows of a batch are retried;
+- a topic fans out to one durable delivery queue per consuming trigger (table `subscriptions`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass
+
+from deployer.blueprint.model import BucketTrigger, QueueTrigger, TopicTrigger
+from deployer.runtime.clients import local as client
+from providers.local.workers import InvocationError, Pool, log_line
+
+BACKOFF = float(os.environ.get("DEPLOYER_LOCAL_RETRY_DELAY", "0.25"))
+MAX_BACKOFF = 30.0
+DEFAULT_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class Consumer:
+    queue: str       # internal delivery queue name
+    function: str
+    source: str      # queue | topic | bucket
+    batch: int
+    retries: int
+    dead_letter: bool
+
+
+def consumers(bp) -> list[Consumer]:
+    """Every asynchronous trigger of the blueprint as a delivery queue and its consuming function."""
+    out = []
+    for name, fn in bp.functions.items():
+        for index, trigger in enumerate(fn.triggers):
+            match trigger:
+                case QueueTrigger(queue=q, batch=batch):
+                    store = bp.stores[q]
+                    out.append(Consumer(f"q:{q}", name, "queue", batch, store.retries, store.dead_letter))
+                case TopicTrigger(topic=t):
+                    out.append(Consumer(f"t:{t}:{name}:{index}", name, "topic", 1, DEFAULT_RETRIES, True))
+                case BucketTrigger(bucket=b):
+                    out.append(Consumer(f"b:{b}:{name}:{index}", name, "bucket", 1, DEFAULT_RETRIES, True))
+    return out
+
+
+def register(conn, bp) -> None:
+    """Write the blueprint's topic subscriptions and bucket triggers where the store client finds them."""
+    with conn:
+        conn.execute("DELETE FROM subscriptions")
+        conn.execute("DELETE FROM bucket_triggers")
+        for name, fn in bp.functions.items():
+            for index, t in enumerate(fn.triggers):
+                if isinstance(t, TopicTrigger):
+                    conn.execute("INSERT INTO subscriptions VALUES (?, ?)", (t.topic, f"t:{t.topic}:{name}:{index}"))
+                elif isinstance(t, BucketTrigger):
+                    conn.execute("INSERT INTO bucket_triggers VALUES (?, ?, ?, ?, ?)",
+                                 (t.bucket, t.on, t.prefix, t.suffix, f"b:{t.bucket}:{name}:{index}"))
+
+
+class Broker:
+    """Claims, acknowledges and retries rows. One connection, used from the event loop's thread."""
+
+    def __init__(self, state):
+        self.conn = client.connect(state / "queues.db", client.SCHEMA)
+        self.boot = uuid.uuid4().hex
+
+    def release_stale(self) -> int:
+        with self.conn:
+            return self.conn.execute("UPDATE messages SET claimed = NULL, visible_at = ? "
+                                     "WHERE claimed IS NOT NULL AND claimed != ?", (time.time(), self.boot)).rowcount
+
+    def claim(self, queue: str, limit: int, visibility: float) -> list[dict]:
+        now = time.time()
+        with self.conn:
+            rows = self.conn.execute(
+                "UPDATE messages SET attempts = attempts + 1, visible_at = ?, claimed = ? WHERE id IN "
+                "(SELECT id FROM messages WHERE queue = ? AND visible_at <= ? ORDER BY id LIMIT ?) "
+                "RETURNING id, msg_id, data, attributes, attempts", (now + visibility, self.boot, queue, now, limit)
+            ).fetchall()
+        rows.sort()
+        return [{"row": r[0], "msg_id": r[1], "data": r[2], "attributes": json.loads(r[3]), "attempt": r[4]}
+                for r in rows]
+
+    def settle(self, consumer: Consumer, items: list[dict], failed: dict[int, str]) -> list[dict]:
+        """Delete the delivered rows; back off or dead-letter the failed ones. Returns the dead-lettered."""
+        now, dead = time.time(), []
+        with self.conn:
+            done = [(i["row"],) for i in items if i["row"] not in failed]
+            self.conn.executemany("DELETE FROM messages WHERE id = ?", done)
+            for item in items:
+                if item["row"] not in failed:
+                    continue
+                error = failed[item["row"]]
+                if item["attempt"] >= consumer.retries:
+                    dead.append(item)
+                    if consumer.dead_letter:
+                        self.conn.execute(
+                            "INSERT INTO dead_letters (queue, msg_id, data, attributes, attempts, error, created, "
+                            "failed_at) SELECT queue, msg_id, data, attributes, attempts, ?, created, ? "
+                            "FROM messages WHERE id = ?", (error, now, item["row"]))
+                    self.conn.execute("DELETE FROM messages WHERE id = ?", (item["row"],))
+                else:
+                    delay = min(BACKOFF * 2 ** (item["attempt"] - 1), MAX_BACKOFF)
+                    self.conn.execute("UPDATE messages SET visible_at = ?, claimed = NULL, error = ? WHERE id = ?",
+                                      (now + delay, error, item["row"]))
+        return dead
+
+
+class Dispatcher:
+    """One loop per consumer: claim up to `batch` rows, run them on the function's pool, settle."""
+
+    def __init__(self, broker: Broker, pools: dict[str, Pool], consumer_list: list[Consumer]):
+        self.broker, self.pools, self.consumers = broker, pools, consumer_list
+        self.wake = asyncio.Event()
+        self.tasks: list[asyncio.Task] = []
+        self.inflight: set[asyncio.Task] = set()
+
+    def start(self) -> None:
+        self.tasks = [asyncio.create_task(self._run(c)) for c in self.consumers]
+
+    async def stop(self) -> None:
+        for task in self.tasks + list(self.inflight):
+            task.cancel()
+        await asyncio.gather(*self.tasks, *self.inflight, return_exceptions=True)
+
+    async def _run(self, consumer: Consumer) -> None:
+        pool = self.pools[consumer.function]
+        slots = asyncio.Semaphore(pool.spec.max_workers)
+        idle = 0.002
+        while True:
+            await slots.acquire()
+            try:
+                items = self.broker.claim(consumer.queue, consumer.batch, pool.spec.timeout + 5)
+            except Exception as exc:  # noqa: BLE001 - e.g. disk full: report, keep trying
+                log_line(pool.spec, f"DISPATCH ERROR {consumer.queue}: {exc}")
+                items = []
+            if not items:
+                slots.release()
+                self.wake.clear()
+                try:
+                    await asyncio.wait_for(self.wake.wait(), idle)
+                except asyncio.TimeoutError:
+                    idle = min(idle * 2, 0.1)
+                continue
+            idle = 0.002
+            task = asyncio.create_task(self._deliver(consumer, pool, items))
+            self.inflight.add(task)
+            task.add_done_callback(lambda t: (self.inflight.discard(t), slots.release()))
+
+    async def _deliver(self, consumer: Consumer, pool: Pool, items: list[dict]) -> None:
+        payload = {"source": consumer.source, "items": items}
+        try:
+            failed = dict(await pool.invoke("messages", payload))
+        except InvocationError as exc:
+            failed = {i["row"]: f"{type(exc).__name__}: {exc}" for i in items}
+        try:
+            dead = self.broker.settle(consumer, items, failed)
+        except Exception as exc:  # noqa: BLE001 - unsettled rows are redelivered after the visibility timeout
+            log_line(pool.spec, f"SETTLE ERROR {consumer.queue}: {exc}")
+            return
+        for item in dead:
+            log_line(pool.spec, f"DEAD-LETTER {item['msg_id']} from {consumer.queue} after {item['attempt']} "
+                                f"attempts: {failed[item['row']]}")
+        self.wake.set()

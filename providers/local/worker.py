@@ -1,0 +1,168 @@
+"""A function's worker process: the local cloud's shim. Loads the handler once, then serves invocations.
+
+Run as a script (`python worker.py --fd N ...`) with the function's own environment, so it imports only
+the standard library, `deployer.runtime` and the user's code (plus the function's vendored
+requirements, put first on sys.path). It reads length-prefixed pickle frames from a socket inherited from
+the local cloud, turns each into a portable event, calls the handler and writes the answer back.
+A hung handler is the parent's business: it kills this process at the deadline; a crash (os._exit,
+segfault) just closes the socket, which the parent sees as a failed invocation.
+
+Frames in: (kind, payload, request_id, deadline). Frames out: ("ok", value) or ("error", text).
+kinds: "http" -> (status, headers, body); "messages" -> [(row, error)] of the failed messages;
+"call" (schedule or any single event, for `deployer invoke`) -> repr-safe value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import json
+import os
+import pickle
+import socket
+import struct
+import sys
+import time
+import traceback
+from datetime import datetime, timezone
+
+HEADER = struct.Struct("!I")
+
+
+def recv_exact(sock: socket.socket, size: int) -> bytes:
+    buf = bytearray()
+    while len(buf) < size:
+        chunk = sock.recv(size - len(buf))
+        if not chunk:
+            raise EOFError
+        buf += chunk
+    return bytes(buf)
+
+
+def load_handler(code: str, deps: str, handler: str, runtime: str = ""):
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+    sys.path.insert(0, code)
+    if deps:
+        sys.path.insert(1, deps)
+    if runtime and runtime not in sys.path:
+        sys.path.append(runtime)  # where `deployer.runtime` lives, after the user's own folders
+    module_name, _, attr = handler.rpartition(".")
+    module = importlib.import_module(module_name)
+    func = getattr(module, attr)
+    try:
+        wants_context = len(inspect.signature(func).parameters) >= 2
+    except (TypeError, ValueError):
+        wants_context = False
+    return func, wants_context
+
+
+class Runner:
+    def __init__(self, func, wants_context: bool, function: str):
+        from deployer.runtime import types
+
+        self.types, self.func, self.wants_context, self.function = types, func, wants_context, function
+
+    def call(self, event, request_id: str, deadline: float):
+        if self.wants_context:
+            return self.func(event, self.types.Context(self.function, request_id, "local", deadline))
+        return self.func(event)
+
+    def http(self, payload: dict, request_id: str, deadline: float):
+        t = self.types
+        request = t.Request(method=payload["method"], path=payload["path"], params=payload["params"],
+                            query=payload["query"], headers=t.Headers(payload["headers"]), body=payload["body"])
+        try:
+            result = self.call(request, request_id, deadline)
+        except json.JSONDecodeError as exc:
+            log_error(request_id, exc)
+            return 400, {"Content-Type": "application/json"}, json.dumps(
+                {"error": f"malformed JSON body: {exc}"}).encode()
+        return t.Response.of(result).encode()
+
+    def event_of(self, source: str, item: dict):
+        t = self.types
+        if source == "bucket":
+            raw = json.loads(item["data"])
+            when = datetime.fromtimestamp(raw["time"], timezone.utc)
+            return t.ObjectEvent(raw["store"], raw["key"], raw["size"], raw["type"], when)
+        return t.Message(item["msg_id"], t.decode_data(item["data"]), item["attributes"], item["attempt"])
+
+    def messages(self, payload: dict, request_id: str, deadline: float):
+        failed = []
+        for item in payload["items"]:
+            try:
+                self.call(self.event_of(payload["source"], item), request_id, deadline)
+            except Exception as exc:  # noqa: BLE001 - a failed message, retried by the local cloud
+                log_error(f"{request_id} message {item['msg_id']} attempt {item['attempt']}", exc)
+                failed.append((item["row"], f"{type(exc).__name__}: {exc}"))
+        return failed
+
+    def schedule(self, payload: dict, request_id: str, deadline: float):
+        when = datetime.fromisoformat(payload["time"])
+        return self.call(self.types.ScheduleEvent(payload["schedule"], when), request_id, deadline)
+
+
+def log_error(label: str, exc: BaseException) -> None:
+    text = "".join(traceback.format_exception(exc)).rstrip()
+    sys.stderr.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} ERROR {label}\n{text}\n")
+    sys.stderr.flush()
+
+
+def jsonable(value):
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def serve(sock: socket.socket, runner: Runner) -> None:
+    send = sock.sendall
+    while True:
+        try:
+            size = HEADER.unpack(recv_exact(sock, 4))[0]
+            kind, payload, request_id, deadline = pickle.loads(recv_exact(sock, size))
+        except EOFError:
+            return
+        try:
+            if kind == "http":
+                reply = ("ok", runner.http(payload, request_id, deadline))
+            elif kind == "messages":
+                reply = ("ok", runner.messages(payload, request_id, deadline))
+            elif kind == "schedule":
+                reply = ("ok", jsonable(runner.schedule(payload, request_id, deadline)))
+            else:
+                reply = ("error", f"unknown invocation kind {kind!r}")
+        except BaseException as exc:  # noqa: BLE001 - the handler failed; report, keep serving
+            log_error(request_id, exc)
+            reply = ("error", f"{type(exc).__name__}: {exc}")
+        try:
+            data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # noqa: BLE001
+            data = pickle.dumps(("error", f"unpicklable result: {exc}"))
+        send(HEADER.pack(len(data)) + data)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    for name in ("--fd", "--code", "--deps", "--handler", "--function", "--runtime"):
+        parser.add_argument(name, default="")
+    args = parser.parse_args()
+    sock = socket.socket(fileno=int(args.fd))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+    try:
+        func, wants_context = load_handler(args.code, args.deps, args.handler, args.runtime)
+    except BaseException as exc:  # noqa: BLE001 - report a broken handler to the parent, then stop
+        log_error(f"loading handler {args.handler}", exc)
+        data = pickle.dumps(("failed", f"cannot load handler {args.handler}: {type(exc).__name__}: {exc}"))
+        sock.sendall(HEADER.pack(len(data)) + data)
+        return
+    data = pickle.dumps(("ready", os.getpid()))
+    sock.sendall(HEADER.pack(len(data)) + data)
+    serve(sock, Runner(func, wants_context, args.function))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+"""Warm worker pools: one pool of worker processes per function, driven from the local cloud's event loop.
+
+Each worker is a separate process (providers/local/worker.py) with the function's own environment,
+talking to the local cloud over a private unix socket pair (length-prefixed pickle frames: no HTTP,
+no serialisation beyond pickle, one round trip per invocation). Workers are kept warm and reused; a
+pool grows on demand up to `max_workers`. The blueprint's timeout is enforced here: a worker that
+does not answer in time is killed (SIGKILL) and replaced lazily, and the invocation fails with
+InvocationTimeout (HTTP 504). A worker that dies mid-invocation (os._exit, segfault) fails it with
+WorkerCrashed (HTTP 502); the local cloud itself never runs user code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import os
+import pickle
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from providers.local.functions import FunctionSpec
+
+HEADER = struct.Struct("!I")
+WORKER_SCRIPT = str(Path(__file__).with_name("worker.py"))
+RUNTIME_ROOT = str(Path(__import__("deployer").__file__).resolve().parent.parent)
+START_TIMEOUT = float(os.environ.get("DEPLOYER_LOCAL_START_TIMEOUT", "60"))
+
+
+class InvocationError(Exception):
+    status = 500
+
+
+class InvocationTimeout(InvocationError):
+    status = 504
+
+
+class WorkerCrashed(InvocationError):
+    status = 502
+
+
+class HandlerFailed(InvocationError):
+    status = 500
+
+
+def log_line(spec: FunctionSpec, text: str) -> None:
+    spec.log.parent.mkdir(parents=True, exist_ok=True)
+    with open(spec.log, "a") as fh:
+        fh.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {text}\n")
+
+
+class Worker:
+    def __init__(self, spec: FunctionSpec):
+        self.spec = spec
+        self.proc: subprocess.Popen | None = None
+        self.reader = self.writer = None
+        self.dead = False
+        self.generation = 0
+
+    async def start(self) -> "Worker":
+        spec = self.spec
+        parent, child = socket.socketpair()
+        spec.log.parent.mkdir(parents=True, exist_ok=True)
+        with open(spec.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, WORKER_SCRIPT, "--fd", str(child.fileno()), "--code", str(spec.code),
+                 "--deps", spec.deps, "--handler", spec.handler, "--function", spec.name,
+                 "--runtime", RUNTIME_ROOT],
+                pass_fds=[child.fileno()], env=spec.env, cwd=str(spec.code), stdin=subprocess.DEVNULL,
+                stdout=log, stderr=log)
+        child.close()
+        self.reader, self.writer = await asyncio.open_unix_connection(sock=parent)
+        try:
+            status, value = await asyncio.wait_for(self._recv(), START_TIMEOUT)
+        except (asyncio.TimeoutError, EOFError, asyncio.IncompleteReadError, ConnectionError) as exc:
+            self.kill()
+            raise WorkerCrashed(f"worker of {spec.name!r} did not start ({type(exc).__name__}); see its log") from exc
+        if status != "ready":
+            self.kill()
+            raise HandlerFailed(str(value))
+        return self
+
+    async def _recv(self):
+        size = HEADER.unpack(await self.reader.readexactly(4))[0]
+        return pickle.loads(await self.reader.readexactly(size))
+
+    async def call(self, kind: str, payload, request_id: str, timeout: float):
+        data = pickle.dumps((kind, payload, request_id, time.time() + timeout), protocol=pickle.HIGHEST_PROTOCOL)
+        self.writer.write(HEADER.pack(len(data)) + data)
+        try:
+            return await asyncio.wait_for(self._recv(), timeout)
+        except asyncio.TimeoutError:
+            self.kill()
+            log_line(self.spec, f"TIMEOUT {request_id} after {timeout:g}s: worker killed and replaced")
+            raise InvocationTimeout(f"{self.spec.name!r} timed out after {timeout:g}s") from None
+        except (asyncio.IncompleteReadError, ConnectionError, EOFError):
+            code = self.kill()
+            log_line(self.spec, f"CRASH {request_id}: worker exited (code {code}) and is replaced")
+            raise WorkerCrashed(f"{self.spec.name!r} crashed (worker exit code {code})") from None
+        except BaseException:  # cancelled mid-call: the worker's state is unknown
+            self.kill()
+            raise
+
+    def kill(self) -> int | None:
+        self.dead = True
+        if self.writer is not None:
+            self.writer.close()
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            try:
+                self.proc.send_signal(signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            return self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return None
+
+
+class Pool:
+    """Warm workers of one function; `invoke` borrows one, replaces it if it died."""
+
+    def __init__(self, spec: FunctionSpec):
+        self.spec = spec
+        self.idle: list[Worker] = []
+        self.waiters: collections.deque[asyncio.Future] = collections.deque()
+        self.count = 0
+        self.all: set[Worker] = set()
+        self.generation = 0
+
+    def reload(self) -> None:
+        """New code: idle workers stop now, busy ones when they finish; new ones load the new code."""
+        self.generation += 1
+        for worker in self.idle:
+            worker.kill()
+            self.all.discard(worker)
+            self.count -= 1
+        self.idle.clear()
+
+    async def warm(self, n: int = 1) -> None:
+        for _ in range(n):
+            self.release(await self._spawn())
+
+    async def _spawn(self) -> Worker:
+        self.count += 1
+        try:
+            worker = Worker(self.spec)
+            worker.generation = self.generation
+            await worker.start()
+        except BaseException:
+            self.count -= 1
+            self._wake()
+            raise
+        self.all.add(worker)
+        return worker
+
+    async def acquire(self) -> Worker:
+        while True:
+            if self.idle:
+                return self.idle.pop()
+            if self.count < self.spec.max_workers:
+                return await self._spawn()
+            fut = asyncio.get_running_loop().create_future()
+            self.waiters.append(fut)
+            try:
+                worker = await fut
+            except asyncio.CancelledError:
+                if fut.done() and not fut.cancelled() and fut.result() is not None:
+                    self.release(fut.result())
+                raise
+            if worker is not None:
+                return worker
+
+    def _wake(self, worker: Worker | None = None) -> bool:
+        while self.waiters:
+            fut = self.waiters.popleft()
+            if not fut.done():
+                fut.set_result(worker)
+                return True
+        return False
+
+    def release(self, worker: Worker) -> None:
+        if worker.generation != self.generation and not worker.dead:
+            worker.kill()
+        if worker.dead:
+            self.all.discard(worker)
+            self.count -= 1
+            self._wake(None)
+        elif not self._wake(worker):
+            self.idle.append(worker)
+
+    async def invoke(self, kind: str, payload, request_id: str | None = None):
+        request_id = request_id or uuid.uuid4().hex
+        worker = await self.acquire()
+        try:
+            status, value = await worker.call(kind, payload, request_id, self.spec.timeout)
+        finally:
+            self.release(worker)
+        if status != "ok":
+            raise HandlerFailed(value)
+        return value
+
+    def stop(self) -> None:
+        for worker in list(self.all):
+            worker.kill()
+        self.all.clear()
+        self.idle.clear()
+        self.count = 0

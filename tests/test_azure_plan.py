@@ -1,0 +1,207 @@
+"""Azure provider: golden resource graphs of every example, scoped roles, outputs, app settings, diagnostics.
+
+The program runs under Pulumi's mock runtime (deployer.plan) with fixed fake artifacts, so the graphs
+depend on the blueprint and the provider only. Regenerate with `pytest --update-golden`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from deployer import plan, secrets
+from deployer.blueprint.load import load_blueprint
+from deployer.providers import Artifact
+from providers.azure.provider import AzureProvider
+
+PROVIDER = AzureProvider()
+_PLANS: dict[str, plan.Plan] = {}
+
+
+def fake_artifacts(bp) -> dict[str, Artifact]:
+    return {f: Artifact(f, Path(f"/build/{f}.zip"), f"{len(f):02d}" * 32, 1000) for f in bp.functions}
+
+
+def planned(example: str) -> tuple[object, plan.Plan]:
+    bp = load_blueprint(Path(__file__).parent.parent / "blueprints" / example / "deployer.yaml")
+    if example not in _PLANS:
+        with secrets.placeholders():
+            _PLANS[example] = plan.run(PROVIDER, bp, fake_artifacts(bp))
+    return bp, _PLANS[example]
+
+
+def by_name(p: plan.Plan) -> dict[str, plan.PlannedResource]:
+    return {r.name: r for r in p.resources}
+
+
+def test_golden_graph(example, golden):
+    _, p = planned(example.parent.name)
+    graph = sorted((r.to_json() for r in p.resources), key=lambda r: (r["group"], r["name"]))
+    golden(f"azure/{example.parent.name}.json", graph)
+
+
+SCOPE = re.compile(r"/storageAccounts/[a-z0-9]+/(blobServices/default/containers|queueServices/default/queues|"
+                   r"tableServices/default/tables)/[a-z0-9-]+$|/namespaces/[a-z0-9-]+/topics/[a-z0-9-]+"
+                   r"(/subscriptions/[a-z0-9-]+)?$")
+
+
+def test_every_role_assignment_is_scoped_to_one_store(example):
+    _, p = planned(example.parent.name)
+    roles = [r for r in p.resources if r.type == "azure-native:authorization:RoleAssignment"]
+    assert roles
+    for role in roles:
+        scope = role.inputs["scope"]
+        assert SCOPE.search(scope), f"{role.name}: scope {scope} is not a container, queue, table or topic"
+        assert role.inputs["principalType"] == "ServicePrincipal"
+
+
+def test_roles_of_orders_are_least_privilege():
+    _, p = planned("orders")
+    roles = {r.name: (r.inputs["scope"].rsplit("/", 2)[-2:], r.inputs["roleDefinitionId"].rsplit("/", 1)[-1])
+             for r in p.resources if r.type == "azure-native:authorization:RoleAssignment"}
+    worker = {k: v for k, v in roles.items() if k.startswith("fn-worker-") and "webjobs" not in k}
+    assert worker == {
+        "fn-worker-role-fulfilment-queue-reader": (["queues", "orders-dev-fulfilment"], "19e7f393-937e-4f77-808e-94535e297925"),
+        "fn-worker-role-fulfilment-queue-processor": (["queues", "orders-dev-fulfilment"], "8a0f0c08-91a1-4084-bc3d-661d67233fed"),
+        "fn-worker-role-fulfilment-poison-queue-contributor": (["queues", "orders-dev-fulfilment-poison"], "974c5e8b-45b9-4653-ba55-5f855dd0fb88"),
+        "fn-worker-role-orders-table-contributor": (["tables", "ordersdevorders"], "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"),
+    }
+    assert roles["fn-api-role-events-bus-sender"] == (["topics", "orders-dev-events"], "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39")
+    assert roles["fn-api-role-fulfilment-queue-sender"][1] == "c6a89b2d-59bc-44d0-9896-0f6e12d7b80a"
+    assert roles["fn-notify-role-events-subscription-bus-receiver"] == (
+        ["subscriptions", "notify"], "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0")
+
+
+def test_bucket_roles_of_images():
+    _, p = planned("images")
+    roles = {r.name: r.inputs for r in p.resources if r.type == "azure-native:authorization:RoleAssignment"}
+    assert roles["fn-resize-role-uploads-blob-owner"]["scope"].endswith("/containers/images-dev-uploads")
+    assert roles["fn-resize-role-thumbnails-blob-contributor"]["scope"].endswith("/containers/images-dev-thumbnails")
+    assert roles["fn-api-role-thumbnails-blob-reader"]["roleDefinitionId"].endswith("2a2b9908-6ea1-4ae2-8e65-a410df84e7d1")
+    # the polling blob trigger's scan queue of this app, in the host storage
+    assert roles["fn-resize-role-blobscan-queue-contributor"]["scope"].endswith(
+        "/queues/azure-webjobs-blobtrigger-images-dev-resize-" + roles["fn-resize-role-blobscan-queue-contributor"]["scope"][-6:])
+
+
+def test_deleted_trigger_goes_through_event_grid_to_a_queue():
+    _, p = planned("images")
+    res = by_name(p)
+    sub = res["fn-cleanup-deleted0-events"].inputs
+    assert sub["filter"]["includedEventTypes"] == ["Microsoft.Storage.BlobDeleted"]
+    assert sub["filter"]["subjectBeginsWith"] == "/blobServices/default/containers/images-dev-uploads/blobs/incoming/"
+    assert sub["destination"]["queueName"] == res["fn-cleanup-deleted0-queue"].inputs["queueName"]
+    assert res["app-storage-events"].inputs["topicType"] == "Microsoft.Storage.StorageAccounts"
+
+
+class Unmasked(AzureProvider):
+    """Records the raw inputs (secrets unwrapped) of each Function App: what Azure receives."""
+
+    def __init__(self):
+        self.apps: dict[str, dict] = {}
+
+    def mock_resource(self, typ, name, inputs):
+        if typ == "azure-native:web:WebApp":
+            self.apps[name] = unwrap(inputs)
+        return super().mock_resource(typ, name, inputs)
+
+
+def unwrap(value):
+    if isinstance(value, dict):
+        if value.get(plan.SECRET_SIG_KEY) == plan.SECRET_SIG:
+            return ("secret", unwrap(value["value"]))
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+def app_settings(example: str) -> dict[str, dict[str, str]]:
+    bp = load_blueprint(Path(__file__).parent.parent / "blueprints" / example / "deployer.yaml")
+    provider = Unmasked()
+    with secrets.placeholders():
+        plan.run(provider, bp, fake_artifacts(bp))
+    out = {}
+    for name, app in provider.apps.items():
+        config = app["siteConfig"][1] if isinstance(app["siteConfig"], tuple) else app["siteConfig"]
+        out[name.removeprefix("fn-").removesuffix("-app")] = {s["name"]: s["value"] for s in config["appSettings"]}
+    return out
+
+
+def test_app_settings_follow_the_runtime_contract(monkeypatch):
+    monkeypatch.setenv("INGEST_TOKEN", "token-value")
+    every = app_settings("iot")
+    ingest, analyse, alert = every["ingest"], every["analyse"], every["alert"]
+    assert ingest["DEPLOYER_CLOUD"] == "azure" and ingest["DEPLOYER_APP"] == "iot-dev"
+    assert ingest["DEPLOYER_STORE_READINGS"] == "iot-dev-readings"
+    assert ingest["INGEST_TOKEN"] in (("secret", "token-value"), "token-value")
+    assert analyse["DEPLOYER_STORE_METRICS"] == "iotdevmetrics" and analyse["DEPLOYER_KEY_METRICS"] == "device"
+    assert analyse["DEPLOYER_STORE_ALERTS"] == "iot-dev-alerts"
+    assert analyse["DEPLOYER_AZURE_SERVICEBUS"].endswith(".servicebus.windows.net")
+    assert analyse["ALERT_THRESHOLD"] == "80" and "INGEST_TOKEN" not in analyse
+    assert alert["DeployerServiceBus__fullyQualifiedNamespace"] == analyse["DEPLOYER_AZURE_SERVICEBUS"]
+    for values in (ingest, analyse, alert):
+        assert values["AzureWebJobsStorage__accountName"] == values["DEPLOYER_AZURE_STORAGE_ACCOUNT"]
+        assert not any("AccountKey" in str(v) for v in values.values()), "no account keys in app settings"
+        url = values["WEBSITE_RUN_FROM_PACKAGE"]
+        url = url[1] if isinstance(url, tuple) else url
+        assert re.match(r"https://[a-z0-9]+\.blob\.core\.windows\.net/deployer-packages/\w+-[0-9]{16}\.zip\?", url)
+        assert "sp=r&sr=b" in url  # read-only, one blob
+
+
+def test_apps_hosting_and_storage_are_locked_down():
+    _, p = planned("orders")
+    res = by_name(p)
+    account = res["app-storage"].inputs
+    assert re.fullmatch(r"[a-z0-9]{3,24}", account["accountName"])
+    assert account["minimumTlsVersion"] == "TLS1_2" and account["enableHttpsTrafficOnly"] is True
+    assert account["allowBlobPublicAccess"] is False
+    plan_sku = res["app-plan"].inputs
+    assert plan_sku["sku"] == {"name": "Y1", "tier": "Dynamic"} and plan_sku["reserved"] is True
+    for fn in ("api", "notify", "worker"):
+        app = res[f"fn-{fn}-app"].inputs
+        assert app["httpsOnly"] is True and app["identity"] == {"type": "SystemAssigned"}
+        assert app["siteConfig"]["minTlsVersion"] == "1.2" and app["siteConfig"]["linuxFxVersion"] == "Python|3.12"
+        assert app["kind"] == "functionapp,linux" and len(app["name"]) <= 32
+    for name, r in res.items():
+        if r.type == "azure-native:storage:BlobContainer":
+            assert r.inputs["publicAccess"] == "None", name
+    assert res["app-servicebus"].inputs["disableLocalAuth"] is True
+
+
+def test_gateway_routes_every_http_trigger_to_its_app():
+    _, p = planned("images")
+    res = by_name(p)
+    ops = {r.inputs["operationId"]: r.inputs for r in p.resources if r.type == "azure-native:apimanagement:ApiOperation"}
+    assert {(o["method"], o["urlTemplate"]) for o in ops.values()} == {
+        ("PUT", "/images/{name}"), ("GET", "/thumbnails/{name}"), ("DELETE", "/images/{name}")}
+    assert all(o["templateParameters"] == [{"name": "name", "type": "string", "required": True}] for o in ops.values())
+    policy = res["fn-api-route-r0-put-policy"].inputs["value"]
+    site = res["fn-api-app"].inputs["name"]
+    assert f'base-url="https://{site}.azurewebsites.net/api"' in policy
+    assert res["app-gateway"].inputs["sku"] == {"name": "Consumption", "capacity": 0}
+    assert res["app-gateway-api"].inputs["path"] == "api"
+
+
+def test_outputs_follow_the_contract():
+    import pulumi
+    import pulumi.runtime
+
+    bp = load_blueprint(Path(__file__).parent.parent / "blueprints" / "orders" / "deployer.yaml")
+    exported = {}
+    real_export = pulumi.export
+    try:
+        pulumi.export = lambda k, v: exported.__setitem__(k, v)
+        with secrets.placeholders():
+            plan.run(PROVIDER, bp, fake_artifacts(bp))
+    finally:
+        pulumi.export = real_export
+    assert set(exported) == {"api_url", "functions", "stores"}
+    assert exported["stores"] == {"orders": "ordersdevorders", "notifications": "ordersdevnotifications",
+                                  "events": "orders-dev-events", "fulfilment": "orders-dev-fulfilment"}
+
+
+def test_stack_config():
+    bp = load_blueprint(Path(__file__).parent.parent / "blueprints" / "orders" / "deployer.yaml")
+    assert PROVIDER.stack_config(bp) == {"azure-native:location": "westeurope"}

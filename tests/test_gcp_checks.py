@@ -1,0 +1,131 @@
+"""GCP's portability diagnostics: each rule, its severity, its location, and `deployer validate --cloud gcp`."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from deployer.blueprint.load import load_blueprint
+from providers.gcp.provider import GcpProvider
+
+from conftest import BLUEPRINTS
+
+ENV = {k: v for k, v in os.environ.items() if k != "GCP_PROJECT"}
+
+
+def blueprint(tmp_path: Path, body: str):
+    (tmp_path / "code").mkdir(exist_ok=True)
+    (tmp_path / "code" / "main.py").write_text("def run(event):\n    return None\n")
+    head = "name: demo\nclouds:\n  gcp: {project: demo-project}\n"
+    (tmp_path / "deployer.yaml").write_text(head + textwrap.dedent(body))
+    return load_blueprint(tmp_path / "deployer.yaml", env=ENV)
+
+
+def found(bp):
+    return [(d.severity, d.location.path, d.location.line, d.message) for d in GcpProvider().check(bp)]
+
+
+def test_queue_with_fewer_than_five_attempts_is_an_error_at_its_line():
+    bp = load_blueprint(BLUEPRINTS / "iot" / "deployer.yaml", env=ENV)
+    diags = [d for d in GcpProvider().check(bp) if d.location.path == "stores.readings.retries"]
+    assert len(diags) == 1
+    d = diags[0]
+    assert (d.severity, d.cloud, d.location.file, d.location.line) == ("error", "gcp", bp.source, 7)
+    assert d.message == ("queue 'readings' asks for 3 deliveries before dead-lettering; "
+                         "Pub/Sub allows 5 to 100 delivery attempts")
+    assert d.hint
+
+
+def test_missing_project_is_an_error_with_a_hint():
+    bp = load_blueprint(BLUEPRINTS / "report" / "deployer.yaml", env=ENV)
+    diags = GcpProvider().check(bp)
+    assert [(d.severity, d.location.path) for d in diags] == [("error", "clouds.gcp.project")]
+    assert "GCP_PROJECT" in diags[0].hint and diags[0].location.file == bp.source
+
+
+def test_orders_passes_with_one_warning_about_batches():
+    bp = load_blueprint(BLUEPRINTS / "orders" / "deployer.yaml", env=ENV)
+    assert found(bp) == [("warning", "functions.worker.triggers[0].batch", 45,
+                          "batch 10: a Pub/Sub push subscription delivers one message per request, "
+                          "so the function gets batches of 1")]
+
+
+def test_bucket_name_filters_are_a_warning():
+    bp = load_blueprint(BLUEPRINTS / "images" / "deployer.yaml", env=ENV)
+    warnings = [d for d in GcpProvider().check(bp) if d.severity == "warning"]
+    assert [d.location.path for d in warnings] == ["functions.resize.triggers[0]", "functions.resize.triggers[1]",
+                                                   "functions.cleanup.triggers[0]"]
+    assert "the shim drops those outside prefix 'incoming/' / suffix '.jpg'" in warnings[0].message
+
+
+def test_event_driven_timeout_limit_and_http_limit(tmp_path):
+    bp = blueprint(tmp_path, """
+        stores: {t: {kind: topic}}
+        functions:
+          slow-event: {code: code, handler: main.run, timeout: 600, triggers: [{topic: t}]}
+          slow-http: {code: code, handler: main.run, timeout: 3600, triggers: [{http: GET /x}]}
+    """)
+    assert found(bp) == [("error", "functions.slow-event.timeout", 7,
+                          "timeout 600s is above the 540s GCP allows for event-driven functions")]
+
+
+def test_one_entry_point_and_one_event_source_per_function(tmp_path):
+    bp = blueprint(tmp_path, """
+        stores: {t: {kind: topic}, b: {kind: bucket}}
+        functions:
+          mixed: {code: code, handler: main.run, triggers: [{http: GET /x}, {topic: t}]}
+          two: {code: code, handler: main.run, triggers: [{topic: t}, {bucket: b, on: deleted}]}
+    """)
+    diags = found(bp)
+    assert [(s, p) for s, p, _, _ in diags] == [("error", "functions.mixed.triggers"),
+                                                ("error", "functions.two.triggers")]
+    assert "a gen2 function has one entry point" in diags[0][3]
+    assert "2 different event sources" in diags[1][3]
+
+
+def test_rates_without_exact_cron_and_scheduler_deadline(tmp_path):
+    bp = blueprint(tmp_path, """
+        functions:
+          odd: {code: code, handler: main.run, triggers: [{schedule: every 7 minutes}]}
+          fine: {code: code, handler: main.run, triggers: [{schedule: every 15 minutes}]}
+          long: {code: code, handler: main.run, timeout: 2000, triggers: [{schedule: "0 * * * *"}]}
+    """)
+    assert [(s, p) for s, p, _, _ in found(bp)] == [("error", "functions.odd.triggers[0].schedule"),
+                                                    ("warning", "functions.long.timeout")]
+
+
+def test_queue_rules_dead_letter_off_many_consumers_and_ack_deadline(tmp_path):
+    bp = blueprint(tmp_path, """
+        stores: {q: {kind: queue, retries: 5, dead_letter: false}}
+        functions:
+          a: {code: code, handler: main.run, timeout: 900, triggers: [{queue: q}]}
+          b: {code: code, handler: main.run, triggers: [{queue: q}]}
+    """)
+    assert [(s, p) for s, p, _, _ in found(bp)] == [
+        ("warning", "stores.q.dead_letter"), ("error", "stores.q"), ("warning", "functions.a.timeout")]
+
+
+def test_long_names_are_cut_with_a_warning(tmp_path):
+    bp = blueprint(tmp_path, """
+        functions:
+          a-very-long-function-name-for-gcp-xxxxxx: {code: code, handler: main.run}
+    """)
+    (severity, path, _, message), = found(bp)
+    assert (severity, path) == ("warning", "functions.a-very-long-function-name-for-gcp-xxxxxx")
+    cut = message.rsplit("deployed as ", 1)[1].strip("'")
+    assert len(cut) == 48 and cut.startswith("demo-dev-a-very-long")
+
+
+@pytest.mark.parametrize("name", ["orders", "iot"])
+def test_validate_cli_prints_gcp_diagnostics(name, cli):
+    result = cli("validate", "--file", str(BLUEPRINTS / name / "deployer.yaml"), "--cloud", "gcp", env={"GCP_PROJECT": "orders-demo"})
+    output = result.stdout + result.stderr
+    if name == "orders":
+        assert result.returncode == 0, output
+        assert "push subscription delivers one message per request" in output
+    else:
+        assert result.returncode == 2, output
+        assert "Pub/Sub allows 5 to 100 delivery attempts" in output and "deployer.yaml:7" in output

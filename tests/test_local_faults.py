@@ -1,0 +1,174 @@
+"""Faults on the local cloud: hung and crashing handlers, malformed requests, kill -9 with messages in
+flight, a full disk, a second `up`. Real daemon, real workers, real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import httpx
+import pytest
+from test_local_helpers import Stage, wait_for, write_blueprint
+
+from conftest import run_cli
+
+pytestmark = pytest.mark.slow
+os.environ["DEPLOYER_LOCAL_RETRY_DELAY"] = "0.05"
+
+BLUEPRINT = """
+name: faults
+stores:
+  jobs: {kind: queue, retries: 3}
+  done: {kind: table, key: n}
+  files: {kind: bucket}
+functions:
+  web:
+    code: fn
+    handler: main.web
+    timeout: 1
+    uses: {files: read-write, jobs: publish}
+    triggers:
+      - http: GET /echo/{word}
+      - http: POST /echo/{word}
+      - http: GET /hang
+      - http: GET /exit
+      - http: GET /segv
+      - http: PUT /files/{name}
+  work:
+    code: fn
+    handler: main.work
+    uses: {done: read-write}
+    triggers: [{queue: jobs, batch: 10}]
+"""
+
+CODE = '''
+import ctypes, os, time
+from deployer.runtime import Response, stores
+
+def web(request):
+    if request.path == "/hang":
+        open(os.path.join(os.environ["DEPLOYER_LOCAL_STATE"], "hang.pid"), "w").write(str(os.getpid()))
+        time.sleep(60)
+    if request.path == "/exit":
+        os._exit(3)
+    if request.path == "/segv":
+        ctypes.string_at(0)
+    if request.path.startswith("/files/"):
+        stores.bucket("files").put(request.params["name"], request.body)
+        return Response(201, {"stored": len(request.body)})
+    if request.method == "POST":
+        return {"word": request.params["word"], "json": request.json()}
+    return {"word": request.params["word"], "pid": os.getpid()}
+
+def work(message):
+    time.sleep(0.004)
+    stores.table("done").put(str(message.data["n"]), {"n": str(message.data["n"]), "attempt": message.attempt})
+'''
+
+
+@pytest.fixture
+def faults(tmp_path):
+    file = write_blueprint(tmp_path, BLUEPRINT, {"fn/main.py": CODE})
+    s = Stage(file).start()
+    yield s
+    s.stop()
+
+
+def test_a_hung_handler_answers_504_and_its_worker_is_replaced(faults):
+    start = time.monotonic()
+    r = httpx.get(f"{faults.url}/hang", timeout=30)
+    assert r.status_code == 504 and "timed out after 1s" in r.json()["error"]
+    assert 0.9 < time.monotonic() - start < 5
+    pid = int((faults.state / "hang.pid").read_text())
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}") or "zombie" in open(f"/proc/{pid}/status").read().lower(),
+             what="the hung worker to be killed")
+    assert httpx.get(f"{faults.url}/echo/hi").json()["word"] == "hi"
+    assert "TIMEOUT" in faults.log("web")
+
+
+@pytest.mark.parametrize("path", ["/exit", "/segv"])
+def test_a_crashing_worker_answers_502_and_the_cloud_keeps_serving(faults, path):
+    r = httpx.get(f"{faults.url}{path}")
+    assert r.status_code == 502 and "crashed" in r.json()["error"]
+    for _ in range(5):
+        assert httpx.get(f"{faults.url}/echo/ok").status_code == 200
+    assert "CRASH" in faults.log("web")
+
+
+def raw(port: int, data: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(data)
+        chunks = []
+        try:
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        except socket.timeout:
+            pass
+        return b"".join(chunks)
+
+
+def test_malformed_requests_are_rejected_and_do_not_hurt_the_gateway(faults):
+    port = faults.info["port"]
+    assert raw(port, b"GARBAGE\r\n\r\n").startswith(b"HTTP/1.1 400")
+    assert raw(port, b"GET /echo/x HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n").startswith(b"HTTP/1.1 400")
+    r = httpx.post(f"{faults.url}/echo/x", content=b"{not json", headers={"content-type": "application/json"})
+    assert r.status_code == 400 and "malformed JSON" in r.json()["error"]
+    big = httpx.post(f"{faults.url}/echo/x", content=b"x" * (6 * 1024 * 1024 + 1))
+    assert big.status_code == 413
+    assert httpx.get(f"{faults.url}/nowhere").status_code == 404
+    r = httpx.delete(f"{faults.url}/echo/x")
+    assert r.status_code == 405 and set(r.headers["allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+    assert httpx.get(f"{faults.url}/echo/%C3%A9t%C3%A9?q=1").json()["word"] == "été"
+    assert httpx.get(f"{faults.url}/_deployer/health").json()["ok"] is True
+
+
+def test_kill_9_with_1000_messages_in_flight_loses_none(faults, monkeypatch):
+    monkeypatch.setenv("DEPLOYER_LOCAL_STATE", str(faults.state))
+    from deployer.runtime.clients.local import Queue
+
+    queue = Queue("jobs", "jobs")
+    for n in range(1000):
+        queue.send({"n": n})
+    wait_for(lambda: len(faults.table("done")) >= 100, what="the first deliveries")
+    assert faults.pending() > 0, "everything was processed before the kill; the test proves nothing"
+    os.kill(faults.info["pid"], signal.SIGKILL)
+    wait_for(lambda: not faults.engine.is_running(), what="the dead cloud to release its lock")
+    before = len(faults.table("done"))
+    assert before < 1000
+    faults.start()  # a new process on the same state
+    wait_for(lambda: len(faults.table("done")) == 1000, timeout=60, what="all 1000 messages")
+    wait_for(lambda: faults.pending() == 0, what="an empty queue")
+    assert sorted(int(k) for k in faults.table("done")) == list(range(1000))
+    assert faults.dead_letters() == []
+
+
+def test_a_second_up_says_it_is_running_and_exits_0(faults):
+    r = run_cli("up", "--cloud", "local", "-f", str(faults.bp.source))
+    assert r.returncode == 0, r.stderr
+    assert f"already running at {faults.url}" in r.stderr
+    r = run_cli("outputs", "--cloud", "local", "-f", str(faults.bp.source), "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["api_url"] == faults.url
+
+
+def test_a_full_disk_is_reported(tmp_path):
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here; tests/test_local_client.py covers ENOSPC through the seam")
+    try:
+        s = Stage(write_blueprint(mount, BLUEPRINT, {"fn/main.py": CODE})).start()
+        try:
+            r = httpx.put(f"{s.url}/files/big.bin", content=b"x" * (2 * 1024 * 1024))
+            assert r.status_code == 500
+            assert "no space left on the local cloud's disk" in r.json()["error"]
+            assert "no space left" in s.log("web")
+            assert httpx.put(f"{s.url}/files/small.bin", content=b"ok").status_code == 201
+        finally:
+            s.stop()
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
