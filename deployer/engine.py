@@ -12,20 +12,25 @@ packages, so the plugin always matches the Python SDK that declared the resource
 
 Failures become DeployerErrors: no CLI -> PrerequisiteError (exit 3) with install instructions; a locked
 stack -> exit 1 with the `deployer cancel` remedy; anything else -> exit 1 with Pulumi's error lines.
-Ctrl-C: the pulumi process receives the same SIGINT, finishes the operations in flight and writes its
-checkpoint; we wait for it (a second Ctrl-C stops waiting) and exit 130. The state then holds every
-completed operation, so the next `up` converges.
+Ctrl-C: the pulumi process receives the same SIGINT from the terminal, finishes the operations in flight
+and writes its checkpoint; we let it (see `graceful_interrupts`; a second Ctrl-C stops at once) and exit
+130. Pulumi checkpoints after every resource operation, so the state holds every completed one and the
+next `up` converges (`refresh` first reconciles anything that was in flight).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
+import sys
+import threading
 import time
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from deployer import state
 from deployer.errors import DeployerError, DeploymentError, PrerequisiteError, UsageError
@@ -124,6 +129,7 @@ class EventTranslator:
 
     def __init__(self, sink: EventSink, bp: "Blueprint | None" = None):
         self.sink = sink
+        self.lock = threading.Lock()  # events arrive on the Automation API's threads
         self.bp = bp
         self.changes: dict[str, int] | None = None
         self.retained: list[str] = []   # resources deleted with retain_on_delete set
@@ -131,7 +137,9 @@ class EventTranslator:
         self.errors: list[str] = []
 
     def __call__(self, event: Any) -> None:
-        for item in self.translate(event):
+        with self.lock:
+            items = self.translate(event)
+        for item in items:
             if self.sink is not None:
                 self.sink(item)
 
@@ -221,18 +229,29 @@ def _map_error(exc: Exception, engine: "PulumiEngine") -> DeployerError:
                            hint="run again with --debug for Pulumi's full output")
 
 
-def _wait_for_children(seconds: float) -> None:
-    """After Ctrl-C: let the pulumi process finish its in-flight operations and write its checkpoint."""
-    deadline = time.monotonic() + seconds
-    try:
-        while time.monotonic() < deadline:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-            if pid == 0:
-                time.sleep(0.2)
-    except (ChildProcessError, AttributeError, OSError):
-        return  # no child left (or no waitpid on this platform)
-    except KeyboardInterrupt:
+@contextmanager
+def graceful_interrupts() -> Iterator[dict[str, bool]]:
+    """While Pulumi runs: the first Ctrl-C only takes note, because the pulumi process got the same
+    SIGINT from the terminal and is stopping cleanly (finishing the operations in flight, writing its
+    checkpoint); raising KeyboardInterrupt now would close its output pipes and kill it halfway.
+    A second Ctrl-C stops at once. Outside the main thread signals cannot be handled: nothing changes."""
+    flags = {"interrupted": False}
+    if threading.current_thread() is not threading.main_thread():
+        yield flags
         return
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if flags["interrupted"]:
+            raise KeyboardInterrupt
+        flags["interrupted"] = True
+        sys.stderr.write("\ninterrupting: Pulumi finishes the operations in flight and saves its state "
+                         "(Ctrl-C again to stop at once)\n")
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield flags
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -293,22 +312,27 @@ class PulumiEngine:
 
     def _call(self, fn: Callable[[], Any]) -> Any:
         """Run one Automation API call with deployer's error mapping and Ctrl-C handling."""
-        try:
-            return fn()
-        except KeyboardInterrupt:
-            _wait_for_children(120)
-            raise Interrupted("interrupted; Pulumi stopped after the operations in flight and saved its state",
-                              hint="run the same command again to converge; if the stack is reported locked, "
-                                   f"run `deployer cancel --cloud {self.cloud} --stage {self.stage}` first") from None
-        except DeployerError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - every Automation API failure is mapped here
-            raise _map_error(exc, self) from exc
+        with graceful_interrupts() as flags:
+            try:
+                return fn()
+            except KeyboardInterrupt:
+                raise self._interrupted("stopped at once (second Ctrl-C)") from None
+            except DeployerError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - every Automation API failure is mapped here
+                if flags["interrupted"]:
+                    raise self._interrupted("Pulumi stopped after the operations in flight and saved its state") from None
+                raise _map_error(exc, self) from exc
+
+    def _interrupted(self, how: str) -> Interrupted:
+        where = f"--cloud {self.cloud} --stage {self.stage}"
+        return Interrupted(f"interrupted: {how}",
+                           hint=f"the state holds every completed operation: run `deployer refresh {where}` and "
+                                f"the same command again to converge; if the stack is reported locked, run "
+                                f"`deployer cancel {where}` first")
 
     def _log(self, line: str) -> None:
         if self.options.debug:
-            import sys
-
             sys.stderr.write(line + "\n")
 
     def _common(self, translator: EventTranslator) -> dict[str, Any]:

@@ -13,8 +13,12 @@ fi
 # CLI (mmdc) from npm, told to use the system's Chromium instead of downloading its own browser.
 if ! command -v dot >/dev/null || ! command -v chromium >/dev/null; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-    $SUDO apt-get update -q
-    $SUDO apt-get install -y -q graphviz chromium
+    if [ -z "$SUDO" ] || command -v sudo >/dev/null; then
+        $SUDO apt-get update -q
+        $SUDO apt-get install -y -q graphviz chromium
+    else
+        echo "test-tools: not root and no sudo: install graphviz and chromium yourself (diagram tests skip)" >&2
+    fi
 fi
 if [ ! -x .tools/node_modules/.bin/mmdc ]; then
     PUPPETEER_SKIP_DOWNLOAD=1 npm install --no-audit --no-fund --prefix .tools @mermaid-js/mermaid-cli@11

@@ -5,7 +5,7 @@ The Automation API drives the CLI as a subprocess: `pulumi version`, `stack sele
 --json`, `stack ls --json`, `cancel`. This script answers those with the shapes the real CLI prints (it
 reports version 3.200.0 so the Automation API reads engine events from the --event-log file rather
 than over gRPC) and appends every call, with the variables deployer set, to $FAKE_PULUMI_LOG.
-$FAKE_PULUMI_SCENARIO picks the story: ok, locked, missing (no such stack), fail.
+$FAKE_PULUMI_SCENARIO picks the story: ok, locked, missing (no such stack), fail, interrupt.
 `install(bin_dir)` writes it as an executable named `pulumi`.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -76,6 +77,11 @@ def answer(args: list[str], scenario: str) -> int:
         write_events(args, "none", scenario)
         print("error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end "
               "or delete the lock file with `pulumi cancel`.", file=sys.stderr)
+        return 255
+    if scenario == "interrupt" and command == "up":  # Ctrl-C on the terminal reaches deployer too
+        os.kill(os.getppid(), signal.SIGINT)
+        write_events(args, "none", scenario)
+        print("error: update canceled", file=sys.stderr)
         return 255
     if command in ("up", "preview", "destroy", "refresh"):
         write_events(args, command, scenario)

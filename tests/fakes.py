@@ -129,8 +129,10 @@ class FakeProvider(Provider):
         self.calls: list[tuple[str, dict]] = []
         self.engines: list[FakeEngine] = []
         self.confirm = True
+        self.packaged: list[str] = []
 
     def package(self, bp: Any, function: str) -> Artifact:
+        self.packaged.append(function)
         path = Path(bp.root) / ".deployer" / f"{function}.zip"
         return Artifact(function, path, "0" * 64, 0)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 
 from deployer import plan, secrets
 from deployer.blueprint.load import load_blueprint
@@ -85,13 +84,15 @@ def test_bucket_roles_of_images():
         "/queues/azure-webjobs-blobtrigger-images-dev-resize-" + roles["fn-resize-role-blobscan-queue-contributor"]["scope"][-6:])
 
 
-def test_deleted_trigger_goes_through_event_grid_to_a_queue():
+def test_deleted_trigger_is_an_event_grid_subscription_to_the_function():
     _, p = planned("images")
     res = by_name(p)
     sub = res["fn-cleanup-deleted0-events"].inputs
     assert sub["filter"]["includedEventTypes"] == ["Microsoft.Storage.BlobDeleted"]
     assert sub["filter"]["subjectBeginsWith"] == "/blobServices/default/containers/images-dev-uploads/blobs/incoming/"
-    assert sub["destination"]["queueName"] == res["fn-cleanup-deleted0-queue"].inputs["queueName"]
+    site = res["fn-cleanup-app"].inputs["name"]
+    assert sub["destination"]["endpointType"] == "AzureFunction"
+    assert sub["destination"]["resourceId"].endswith(f"/Microsoft.Web/sites/{site}/functions/deleted0")
     assert res["app-storage-events"].inputs["topicType"] == "Microsoft.Storage.StorageAccounts"
 
 
@@ -102,7 +103,7 @@ class Unmasked(AzureProvider):
         self.apps: dict[str, dict] = {}
 
     def mock_resource(self, typ, name, inputs):
-        if typ == "azure-native:web:WebApp":
+        if typ == "azure-native:web:WebAppApplicationSettings":
             self.apps[name] = unwrap(inputs)
         return super().mock_resource(typ, name, inputs)
 
@@ -123,9 +124,10 @@ def app_settings(example: str) -> dict[str, dict[str, str]]:
     with secrets.placeholders():
         plan.run(provider, bp, fake_artifacts(bp))
     out = {}
-    for name, app in provider.apps.items():
-        config = app["siteConfig"][1] if isinstance(app["siteConfig"], tuple) else app["siteConfig"]
-        out[name.removeprefix("fn-").removesuffix("-app")] = {s["name"]: s["value"] for s in config["appSettings"]}
+    for name, resource in provider.apps.items():
+        props = resource["properties"]
+        props = props[1] if isinstance(props, tuple) else props
+        out[name.removeprefix("fn-").removesuffix("-settings")] = props
     return out
 
 
@@ -177,31 +179,61 @@ def test_gateway_routes_every_http_trigger_to_its_app():
     assert {(o["method"], o["urlTemplate"]) for o in ops.values()} == {
         ("PUT", "/images/{name}"), ("GET", "/thumbnails/{name}"), ("DELETE", "/images/{name}")}
     assert all(o["templateParameters"] == [{"name": "name", "type": "string", "required": True}] for o in ops.values())
-    policy = res["fn-api-route-r0-put-policy"].inputs["value"]
+    put = next(i for i, o in ops.items() if o["method"] == "PUT")
+    policy = res[f"fn-api-route-{put}-policy"].inputs["value"]
     site = res["fn-api-app"].inputs["name"]
     assert f'base-url="https://{site}.azurewebsites.net/api"' in policy
     assert res["app-gateway"].inputs["sku"] == {"name": "Consumption", "capacity": 0}
     assert res["app-gateway-api"].inputs["path"] == "api"
 
 
-def test_outputs_follow_the_contract():
+def test_outputs_follow_the_contract(monkeypatch):
     import pulumi
-    import pulumi.runtime
 
+    resolved: dict = {}
+    monkeypatch.setattr(pulumi, "export", lambda key, value: pulumi.Output.from_input(value).apply(
+        lambda v: resolved.__setitem__(key, v)))
     bp = load_blueprint(Path(__file__).parent.parent / "blueprints" / "orders" / "deployer.yaml")
-    exported = {}
-    real_export = pulumi.export
-    try:
-        pulumi.export = lambda k, v: exported.__setitem__(k, v)
-        with secrets.placeholders():
-            plan.run(PROVIDER, bp, fake_artifacts(bp))
-    finally:
-        pulumi.export = real_export
-    assert set(exported) == {"api_url", "functions", "stores"}
-    assert exported["stores"] == {"orders": "ordersdevorders", "notifications": "ordersdevnotifications",
+    with secrets.placeholders():
+        plan.run(PROVIDER, bp, fake_artifacts(bp))
+    assert resolved["api_url"] == "https://orders-dev-gateway-34a401.azure-api.net/api"
+    assert resolved["functions"] == {f: f"https://orders-dev-{f}-{h}.azurewebsites.net" for f, h in
+                                     (("api", "1fb3a3"), ("notify", "0786bb"), ("worker", "f78a6f"))}
+    assert resolved["stores"] == {"orders": "ordersdevorders", "notifications": "ordersdevnotifications",
                                   "events": "orders-dev-events", "fulfilment": "orders-dev-fulfilment"}
 
 
 def test_stack_config():
     bp = load_blueprint(Path(__file__).parent.parent / "blueprints" / "orders" / "deployer.yaml")
     assert PROVIDER.stack_config(bp) == {"azure-native:location": "westeurope"}
+
+
+class DeleteData(AzureProvider):
+    def stack_config(self, bp):
+        return {**super().stack_config(bp), "deployer:deleteData": "true"}
+
+
+def retained(provider, example: str, monkeypatch) -> dict[str, bool]:
+    """Logical name -> retain_on_delete of every resource the program declares."""
+    import pulumi
+
+    seen: dict[str, bool] = {}
+    original = pulumi.CustomResource.__init__
+
+    def spy(self, t, name, props=None, opts=None, *args, **kwargs):
+        seen[name] = bool(opts and opts.retain_on_delete)
+        return original(self, t, name, props, opts, *args, **kwargs)
+
+    monkeypatch.setattr(pulumi.CustomResource, "__init__", spy)
+    bp = load_blueprint(Path(__file__).parent.parent / "blueprints" / example / "deployer.yaml")
+    with secrets.placeholders():
+        plan.run(provider, bp, fake_artifacts(bp))
+    return seen
+
+
+def test_stateful_stores_are_kept_unless_delete_data(monkeypatch):
+    kept = retained(AzureProvider(), "orders", monkeypatch)
+    stateful = {"app-rg", "app-storage", "store-orders-table", "store-notifications-table",
+                "store-fulfilment-queue", "store-fulfilment-poison"}
+    assert {n for n, keep in kept.items() if keep} == stateful
+    assert not any(retained(DeleteData(), "orders", monkeypatch).values())

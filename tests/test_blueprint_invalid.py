@@ -151,3 +151,12 @@ def test_interpolated_default_applies(tmp_path, capsys, monkeypatch):
     bp = load_blueprint(path, stage="qa", env={})
     assert bp.name == "app-qa"
     assert bp.functions["job"].env == {"A": "7"}
+
+
+@pytest.mark.parametrize("name", ["stage-unknown-key", "stage-unknown-function"])
+def test_stage_problems_read_the_same_whichever_stage_is_selected(name, capsys):
+    fixture = INVALID / f"{name}.yaml"
+    code, out = run_json(capsys, "-f", str(fixture), "--stage", "prod")
+    assert code == 2
+    got = [{k: d[k] for k in ("message", "hint", "line", "column", "path", "file")} for d in out["diagnostics"]]
+    assert got == expectations(fixture)

@@ -153,3 +153,11 @@ def test_validate_and_help_import_no_pulumi_or_cloud_sdk():
     result = subprocess.run([sys.executable, "-c", probe, str(ORDERS)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "HEAVY="
+
+
+@pytest.mark.parametrize("args,words", [(["validate", "--bogus"], "No such option: --bogus"),
+                                        (["valdate"], "No such command 'valdate'")])
+def test_bad_command_line_is_a_usage_error_not_an_internal_one(args, words, capsys):
+    code, _, err = run(capsys, *args)
+    assert code == 2
+    assert words in err and "internal error" not in err

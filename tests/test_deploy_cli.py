@@ -280,3 +280,20 @@ def test_ci_with_a_local_backend_warns(fake, run, monkeypatch):
 def test_bad_backend_is_a_usage_error(fake, run):
     code, out, err = run("preview", "--backend", "ftp://nope")
     assert code == 2 and "unsupported backend 'ftp://nope'" in err
+
+
+def test_preview_rows_say_what_would_happen(fake, run):
+    fake.script["preview"] = (changed("create", "fn-api-function") + changed("delete", "store-old-bucket"),
+                              Result("preview", changes={"create": 1, "delete": 1}))
+    code, out, err = run("preview")
+    assert "+ create fn-api-function (fake:index:Thing)\n" in err and "- delete store-old-bucket" in err
+    assert "created" not in err
+    assert "preview done: create 1, delete 1" in err
+
+
+def test_engine_notes_are_shown_but_not_with_json(fake, run):
+    note = {"kind": "log", "severity": "info", "message": "starting the local cloud (pid 42)", "name": None}
+    fake.script["up"] = ([note], up_result())
+    assert "starting the local cloud (pid 42)" in run("up", "--yes")[2]
+    code, out, err = run("up", "--yes", "--json")
+    assert "starting the local cloud" not in out + err and json.loads(out)["operation"] == "up"

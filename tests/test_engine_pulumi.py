@@ -29,11 +29,10 @@ class PulumiProvider(FakeProvider):
     name = "fakepulumi"
     plugins = ("pulumi-aws",)
 
+    engine = Provider.engine  # the default: PulumiEngine
+
     def stack_config(self, bp):
         return {"aws:region": "eu-west-1"}
-
-    def engine(self, bp, options):
-        return Provider.engine(self, bp, options)
 
 
 @pytest.fixture
@@ -53,8 +52,11 @@ def cli(tmp_path, monkeypatch):
     for name in ("CI", "DEPLOYER_BACKEND", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE",
                  "FAKE_PULUMI_SCENARIO", "FAKE_PULUMI_UNCHANGED", "PULUMI_HOME"):
         monkeypatch.delenv(name, raising=False)
-    undo = providers.register(PulumiProvider())
-    yield lambda: [json.loads(line) for line in log.read_text().splitlines()]
+    provider = PulumiProvider()
+    undo = providers.register(provider)
+    read = lambda: [json.loads(line) for line in log.read_text().splitlines()]  # noqa: E731
+    read.provider = provider
+    yield read
     undo()
 
 
@@ -76,6 +78,7 @@ def commands(calls: list[dict]) -> list[str]:
 def test_up_wires_workspace_state_passphrase_config_and_plugins(cli, run, root):
     code, out, err = run("up", "--yes", "--json")
     assert code == 0, err
+    assert cli.provider.packaged == ["api"]
     doc = json.loads(out)
     assert doc["changes"] == {"create": 2, "same": 1} and doc["changed"] is True
     assert doc["outputs"] == {"api_url": "https://abc.execute-api.test", "token": "[secret]"}
@@ -192,6 +195,7 @@ def test_missing_cli_exits_3_with_install_instructions(cli, run, tmp_path, monke
     assert code == 3
     assert "error: the pulumi CLI is not installed" in err
     assert "https://www.pulumi.com/docs/install/" in err and "curl -fsSL https://get.pulumi.com | sh" in err
+    assert cli.provider.packaged == []  # stopped before packaging anything
 
 
 def test_a_new_stack_is_created_with_the_passphrase_secrets_provider(cli, run, monkeypatch):
@@ -200,3 +204,12 @@ def test_a_new_stack_is_created_with_the_passphrase_secrets_provider(cli, run, m
     assert code == 0, err
     init = next(c["args"] for c in cli() if c["args"][:2] == ["stack", "init"])
     assert init[init.index("--secrets-provider") + 1] == "passphrase"
+
+
+def test_ctrl_c_lets_pulumi_stop_cleanly_and_exits_130(cli, run, monkeypatch):
+    monkeypatch.setenv("FAKE_PULUMI_SCENARIO", "interrupt")
+    code, out, err = run("up", "--yes")
+    assert code == 130
+    assert "interrupting: Pulumi finishes the operations in flight" in err
+    assert "error: interrupted: Pulumi stopped after the operations in flight and saved its state" in err
+    assert "deployer refresh --cloud fakepulumi --stage dev" in err

@@ -207,7 +207,7 @@ def test_unknown_cloud_is_the_registrys_error():
     assert caught.value.hint.startswith("did you mean 'aws'?")
 
 
-def test_third_party_cloud_declares_its_services(monkeypatch):
+def test_third_party_cloud_declares_its_services():
     from deployer import providers
 
     class Acme(providers.Provider):
@@ -217,15 +217,27 @@ def test_third_party_cloud_declares_its_services(monkeypatch):
     class Plain(providers.Provider):
         name = "plain"
 
-    class EntryPoint:
-        def __init__(self, cls):
-            self.cls, self.value = cls, f"tests:{cls.__name__}"
+    undo = [providers.register(Acme()), providers.register(Plain())]
+    try:
+        table = services.services_for("acme")
+        assert table["function"] == "Acme Functions" and table["queue"] == "Acme MQ"
+        assert table["bucket"] == "bucket" and "bogus" not in table
+        assert services.services_for("plain") == services.GENERIC
+        assert "Acme MQ" in graph.flowchart_text(load("iot"), "mermaid", "acme")
+    finally:
+        for step in undo:
+            step()
 
-        def load(self):
-            return self.cls
 
-    monkeypatch.setattr(providers, "available", lambda: {"acme": EntryPoint(Acme), "plain": EntryPoint(Plain)})
-    table = services.services_for("acme")
-    assert table["function"] == "Acme Functions" and table["queue"] == "Acme MQ"
-    assert table["bucket"] == "bucket" and "bogus" not in table
-    assert services.services_for("plain") == services.GENERIC
+def test_azure_queues_always_have_their_poison_queue():
+    tricky = load("tricky")   # jobs: dead_letter: false
+    assert "dlq_jobs" not in {n.id for n in model.build(tricky, services.SERVICES["aws"], "aws").nodes}
+    on_azure = {n.id: n.lines for n in model.build(tricky, services.SERVICES["azure"], "azure").nodes}
+    assert on_azure["dlq_jobs"] == ("jobs dead letters", "poison queue")
+    assert "store_jobs-)dlq_jobs: dead-letter the message" in graph.sequence_text(tricky, "jobs", "azure")
+
+
+def test_a_function_without_triggers_is_called_directly():
+    text = graph.sequence_text(load("tricky"), "x").split("sequenceDiagram", 1)[1]
+    assert [line.strip() for line in text.strip().splitlines()][-4:] == [
+        "client->>fn_x: invoke", "fn_x->>store_end: read", "store_end-->>fn_x: items", "fn_x-->>client: result"]

@@ -41,6 +41,7 @@ functions:
   work:
     code: fn
     handler: main.work
+    timeout: 1
     uses: {done: read-write}
     triggers: [{queue: jobs, batch: 10}]
 """
@@ -65,6 +66,10 @@ def web(request):
     return {"word": request.params["word"], "pid": os.getpid()}
 
 def work(message):
+    if message.data.get("hang"):
+        time.sleep(60)
+    if message.data.get("fail"):
+        raise RuntimeError("bad message " + str(message.data["n"]))
     time.sleep(0.004)
     stores.table("done").put(str(message.data["n"]), {"n": str(message.data["n"]), "attempt": message.attempt})
 '''
@@ -172,3 +177,21 @@ def test_a_full_disk_is_reported(tmp_path):
             s.stop()
     finally:
         subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_in_a_batch_only_the_failed_message_is_retried_and_a_hung_one_fails(faults, monkeypatch):
+    monkeypatch.setenv("DEPLOYER_LOCAL_STATE", str(faults.state))
+    from deployer.runtime.clients.local import Queue
+
+    queue = Queue("jobs", "jobs")
+    for n in range(10):
+        queue.send({"n": n, "fail": n == 4})
+    dead = wait_for(faults.dead_letters, what="the failed message to be dead-lettered")
+    assert [(json.loads(d[4])["n"], d[2]) for d in dead] == [(4, 3)] and "RuntimeError: bad message 4" in dead[0][3]
+    done = faults.table("done")
+    assert sorted(int(k) for k in done) == [0, 1, 2, 3, 5, 6, 7, 8, 9]
+    assert {item["attempt"] for item in done.values()} == {1}  # the good ones were not redelivered
+    queue.send({"n": "h", "hang": True})
+    dead = wait_for(lambda: len(faults.dead_letters()) == 2 and faults.dead_letters(), timeout=30, what="the hung one")
+    assert dead[1][2] == 3 and "timed out after 1s" in dead[1][3]
+    assert faults.log("work").count("TIMEOUT") == 3

@@ -17,6 +17,7 @@ problem at once. The rules are cloud-neutral (a provider's `check` adds its clou
 from __future__ import annotations
 
 import ast
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,9 +39,11 @@ class Checker:
     bp: m.Blueprint
     root: Path
     locate: Locate
+    broken: frozenset[str] = frozenset()  # declared stores that failed validation: not "unknown"
 
     def __post_init__(self) -> None:
         self.problems: list[Diagnostic] = []
+        self.root = self.root.resolve()
         self._modules: dict[Path, ast.Module | SyntaxError | OSError] = {}
 
     def add(self, path: str, message: str, hint: str | None = None, code: str = "reference",
@@ -53,8 +56,9 @@ class Checker:
             self.uses(base, fn)
             self.triggers(base, fn)
             self.secrets(base, fn)
-            if self.code(base, fn):
-                self.handler(base, fn)
+            folder = self.code(base, fn)
+            if folder is not None:
+                self.handler(base, fn, folder)
         self.routes()
         return self.problems
 
@@ -62,6 +66,8 @@ class Checker:
     def store(self, path: str, name: str, wanted: tuple[str, ...] | None) -> m.BucketStore | None:
         """The store named `name`, or None after reporting why it cannot be used here."""
         stores = self.bp.stores
+        if name in self.broken:
+            return None
         if name not in stores:
             of_kind = [s for s, v in stores.items() if wanted is None or v.kind in wanted]
             hint = did_you_mean(name, of_kind or stores) or (
@@ -161,9 +167,10 @@ class Checker:
                     yield name, index, trigger.method, trigger.path
 
     # ------------------------------------------------------------------------------ code, handler
-    def code(self, base: str, fn: m.Function) -> bool:
-        root = self.root.resolve()
-        folder = (root / fn.code).resolve()
+    def code(self, base: str, fn: m.Function) -> Path | None:
+        """The function's code folder, resolved, or None after reporting why it cannot be used."""
+        root = self.root
+        folder = Path(os.path.realpath(root / fn.code))
         try:
             folder.relative_to(root)
         except ValueError:
@@ -171,16 +178,15 @@ class Checker:
             self.add(f"{base}.code", f"code folder '{fn.code}' is outside the blueprint's folder"
                      + (f" ({how})" if how else ""), "keep function code in a folder next to deployer.yaml",
                      code="code")
-            return False
+            return None
         if not folder.is_dir():
             hint = "it is a file; `code` names a folder" if folder.exists() else _folder_hint(root, fn.code)
             self.add(f"{base}.code", f"code folder '{fn.code}' does not exist", hint, code="code")
-            return False
-        return True
+            return None
+        return folder
 
-    def handler(self, base: str, fn: m.Function) -> None:
+    def handler(self, base: str, fn: m.Function, folder: Path) -> None:
         module, _, function = fn.handler.rpartition(".")
-        folder = (self.root / fn.code).resolve()
         rel = Path(*module.split("."))
         candidates = [folder / rel.with_suffix(".py"), folder / rel / "__init__.py"]
         file = next((c for c in candidates if c.is_file()), None)

@@ -16,6 +16,7 @@ branch has a more specific complaint about the same field.
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from typing import Any, Iterable
@@ -24,7 +25,7 @@ from pydantic import BaseModel
 
 from deployer.blueprint import model as m
 from deployer.blueprint.load import join
-from deployer.blueprint.suggest import did_you_mean, one_of
+from deployer.blueprint.suggest import did_you_mean, one_of  # noqa: F401 (did_you_mean: used by resolve)
 
 PATTERNS = {
     m.NAME_PATTERN: "must start with a lowercase letter and hold only lowercase letters, digits and '-'",
@@ -56,24 +57,39 @@ def describe(value: Any) -> str:
     return str(value)
 
 
+INTERNAL_TAG = re.compile(r"^(function-(after|before|wrap|plain)\[|constrained-|json-or-python\[|lax-or-strict\[|"
+                          r"nullable\[|default\[|model\[|chain\[)")
+
+
 def field_path(data: Any, loc: Iterable[Any], err_type: str) -> tuple[str, bool]:
     """(user field path, is a dict key) for a pydantic loc.
 
     The model's types are walked along the loc: a part met at a union is a tag (`http`, `bucket`,
-    `constrained-str`, `HttpRoute`) and is dropped; model fields, dict keys and list indexes are kept."""
-    path, tp = "", m.Blueprint
+    `constrained-str`, `HttpRoute`) and is dropped, so are pydantic's wrapper tags
+    (`function-after[...]`) that are not keys of the data; model fields, dict keys and list indexes
+    are kept."""
+    path, tp, node = "", m.Blueprint, data
     for part in loc:
         if part == "[key]":
             return path, True
+        if isinstance(part, str) and INTERNAL_TAG.match(part) and not (isinstance(node, dict) and part in node):
+            continue
         union = _union(tp)
         if union is not None:
             tp = _member(union, part) or Any
             continue
-        tp = _step(tp, part)
+        tp = _step(tp, part) or Any
         path = join(path, part)
-        if tp is None:
-            tp = Any
+        node = _child(node, part)
     return path, False
+
+
+def _child(node: Any, part: Any) -> Any:
+    if isinstance(node, dict):
+        return node.get(part)
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return None
 
 
 def _union(tp: Any) -> Any:
@@ -155,6 +171,8 @@ def explain(err: dict, path: str, is_key: bool, data: Any) -> tuple[str, str | N
     handler = _HANDLERS.get(kind)
     if handler is not None:
         return handler({**err, "path": path}, field, value, ctx, data)
+    if kind == "int_from_float":
+        return f"expected an integer, got {describe(value)}", None
     base = kind.rsplit("_", 1)[0]
     if kind.endswith(("_type", "_parsing")) and base in TYPE_WORDS:
         return f"expected {TYPE_WORDS[base]}, got {describe(value)}", _quote_hint(base, value)
@@ -164,6 +182,10 @@ def explain(err: dict, path: str, is_key: bool, data: Any) -> tuple[str, str | N
 def _quote_hint(expected: str, value: Any) -> str | None:
     if expected == "string" and isinstance(value, (int, float, bool)):
         return f'quote it to make it a string: "{describe(value)}"'
+    if expected == "list" and isinstance(value, dict):
+        return "write each item on its own line starting with `- `"
+    if expected == "list" and isinstance(value, str):
+        return f"write a list: [{value}]"
     return None
 
 

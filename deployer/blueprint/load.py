@@ -30,19 +30,24 @@ MAX_DEPTH = 64
 
 Marks = dict[str, tuple[int, int]]
 
-_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: 10x faster
-
-
-class _Loader(_Base):  # type: ignore[misc, valid-type]
-    """Safe loader with YAML 1.2 booleans (only true/false)."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+def _yaml12(base: type) -> type:
+    """A safe loader class with YAML 1.2 booleans (only true/false) on top of `base`."""
+    cls = type(f"Blueprint{base.__name__}", (base,), {})
+    cls.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    cls.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
                               list("tTfF"))
+    return cls
+
+
+# libyaml (10x faster) for ordinary files. Its composer recurses in C and crashes the process on
+# nesting some 30 000 levels deep, so text that could nest that deep goes to the pure-Python loader,
+# whose recursion ends in a RecursionError we report.
+_Loader = _yaml12(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+_PyLoader = _yaml12(yaml.SafeLoader)
+C_NESTING_BUDGET = 10_000
 _CONSTRUCTOR = yaml.SafeLoader("")  # builds scalar values from resolved tags; never parses
 MAP_TAG, SEQ_TAG = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 SCALAR_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
@@ -98,8 +103,9 @@ def _position(data: bytes, offset: int) -> tuple[int, int]:
 
 def compose(text: str, file: Path) -> yaml.Node | None:
     """YAML text -> the root node, with YAML errors turned into located diagnostics."""
+    openers = sum(text.count(c) for c in ("[", "{", "- ", "? "))
     try:
-        return yaml.compose(text, Loader=_Loader)
+        return yaml.compose(text, Loader=_Loader if openers <= C_NESTING_BUDGET else _PyLoader)
     except yaml.MarkedYAMLError as exc:
         raise _yaml_problem(exc, text, file) from None
     except yaml.YAMLError as exc:  # unmarked: rare (e.g. reader errors)

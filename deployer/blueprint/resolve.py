@@ -2,8 +2,10 @@
 
 Steps: parse (load.py) -> interpolate `${env:..}`/`${stage}` -> apply the stage's overrides -> merge
 `defaults` into functions -> validate the model (pydantic; errors translated by explain.py) -> cross
-references (checks.py). Each step collects diagnostics and the whole list is raised at the end of the
-first step that found any (later steps would only repeat the same problem in other words).
+references (checks.py). Every step runs and collects diagnostics; the whole list is raised at the end.
+When the model does not validate, the cross references are still checked on the parts that do
+(`partial_blueprint`), and a later step's problem at a path an earlier step already reported is
+dropped (it would repeat the same problem in other words).
 
 Values move between steps: an override under `stages.prod.functions.api.memory` ends up at
 `functions.api.memory`, and a default at every function. `Origins` remembers where each final path
@@ -100,6 +102,8 @@ def apply_stage(data: dict, stage: str, src: Source, problems: list[Diagnostic])
     for name, override in stages.items():
         if isinstance(override, dict):
             problems += _unknown_overrides(data, name, override, src)
+            if name != stage:  # the selected stage gets the full model validation after merging
+                problems += _unknown_keys(override, Blueprint, f"stages.{name}", src)
     override = stages.get(stage)
     if not isinstance(override, dict):
         return data
@@ -122,6 +126,30 @@ def _unknown_overrides(data: dict, stage: str, override: dict, src: Source) -> l
                     src.locate(f"stages.{stage}.{section}.{name}", key=True),
                     hint=did_you_mean(name, known) or f"declare it under `{section}` first", code="stage"))
     return found
+
+
+def _unknown_keys(value: Any, tp: Any, path: str, src: Source) -> list[Diagnostic]:
+    """Unknown keys in another stage's overrides (walked along the model's types; lists and unions
+    of several models, whose shape depends on a `kind`, are left to that stage's own validation)."""
+    from pydantic import BaseModel
+
+    tp = explain._unwrap(tp)
+    if not isinstance(value, dict):
+        return []
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        found, keys = [], [info.alias or name for name, info in tp.model_fields.items()]
+        for key, sub in value.items():
+            if key not in keys:
+                found.append(Diagnostic(f"unknown key '{key}'", src.locate(join(path, key), key=True),
+                                        hint=explain.did_you_mean(key, keys) or f"allowed keys here: {', '.join(keys)}",
+                                        code="schema"))
+            else:
+                found += _unknown_keys(sub, explain._step(tp, key), join(path, key), src)
+        return found
+    if getattr(tp, "__origin__", None) is dict:
+        value_type = explain._step(tp, "")
+        return [d for key, sub in value.items() for d in _unknown_keys(sub, value_type, join(path, key), src)]
+    return []
 
 
 def _record(value: Any, path: str, origin: str, src: Source) -> None:
@@ -193,26 +221,56 @@ def _under(path: str, prefix: str) -> bool:
     return path == prefix or path.startswith((prefix + ".", prefix + "["))
 
 
+def partial_blueprint(data: Any) -> tuple[Blueprint, frozenset[str]]:
+    """The valid parts of a blueprint that failed validation, so cross references can still be checked.
+
+    Returns a Blueprint (built without validation) holding only the stores, functions and secrets that
+    validate on their own, and the names of declared stores that did not: references to those are
+    not reported again as unknown stores."""
+    from pydantic import TypeAdapter
+
+    from deployer.blueprint import model as m
+
+    section = (lambda key: data.get(key) if isinstance(data, dict) and isinstance(data.get(key), dict) else {})
+    stores, broken = {}, set()
+    adapter = TypeAdapter(m.Store)
+    for name, value in section("stores").items():
+        try:
+            stores[name] = adapter.validate_python(value)
+        except ValidationError:
+            broken.add(name)
+    functions = {}
+    for name, value in section("functions").items():
+        try:
+            if re.match(m.LOGICAL_PATTERN, name):
+                functions[name] = m.Function.model_validate(value)
+        except ValidationError:
+            pass
+    secrets = {name: m.Secret() for name in section("secrets")}
+    return Blueprint.model_construct(name="partial", stores=stores, functions=functions, secrets=secrets), \
+        frozenset(broken)
+
+
 def resolve(path: Path, *, stage: str, env: Mapping[str, str]) -> Blueprint:
+    """Every step runs and every problem is collected; a problem found by an earlier step hides the
+    later steps' problems at or under the same field path (they would say the same thing again)."""
+    from deployer.blueprint.checks import Checker
+
     data, marks, key_marks = parse(path)
     src = Source(path, marks, key_marks)
     problems: list[Diagnostic] = []
     data = interpolate(data, "", stage, env, src, problems)
     data = apply_stage(data, stage, src, problems)
     data = apply_defaults(data, src)
-    try:
-        bp = Blueprint.model_validate(data)
-    except ValidationError as exc:
-        found = [d.location.path for d in problems]
-        problems += [d for d in validation_problems(exc, data, src)
-                     if not any(_under(d.location.path, p) for p in found)]
-        raise BlueprintError(in_order(problems, path)) from None
-    if problems:
-        raise BlueprintError(problems)
-    from deployer.blueprint.checks import Checker
-
     root = path.parent.resolve()
-    problems = Checker(bp, root, src.locate).run()
+    try:
+        bp, broken, later = Blueprint.model_validate(data), frozenset(), []
+    except ValidationError as exc:
+        later = validation_problems(exc, data, src)
+        bp, broken = partial_blueprint(data)
+    later += Checker(bp, root, src.locate, broken).run()
+    found = [d.location.path for d in problems]
+    problems += [d for d in later if not any(_under(d.location.path, p) for p in found)]
     if problems:
         raise BlueprintError(in_order(problems, path))
     return bp.bind(stage=stage, root=root, source=path, marks=marks)

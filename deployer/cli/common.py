@@ -3,6 +3,10 @@
 Human output goes to stderr through rich; stdout is kept for what a command produces (JSON, a schema,
 a diagram), so `--json` output can be piped. Rendering diagnostics like a compiler (file:line:col,
 the source line and a caret) lives here, so every command reports a bad blueprint the same way.
+
+Diagnostics and errors are written as plain text (ANSI colours only on a terminal, never with
+NO_COLOR): no markup to escape in user-provided text, and `validate`, the command editors run on
+every save, never imports rich. The rich consoles `err` and `out` are created on first use.
 """
 
 from __future__ import annotations
@@ -13,14 +17,17 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
+import os
+from typing import TYPE_CHECKING, Any
+
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from deployer.errors import (
     EXIT_FAILURE, EXIT_USAGE, BlueprintError, DeployerError, Diagnostic,
 )
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 @dataclass
@@ -29,8 +36,18 @@ class _State:
 
 
 STATE = _State()
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
+_consoles: dict[str, Any] = {}
+
+
+def __getattr__(name: str) -> Any:
+    """`common.err` / `common.out`: rich consoles (stderr / stdout), created on first use."""
+    if name in ("err", "out"):
+        if name not in _consoles:
+            from rich.console import Console
+
+            _consoles[name] = Console(stderr=name == "err", highlight=False, soft_wrap=True)
+        return _consoles[name]
+    raise AttributeError(name)
 
 # Reusable options, so every command spells them the same way.
 FileOpt = typer.Option(None, "-f", "--file", help="Blueprint file (default: ./deployer.yaml).")
@@ -98,21 +115,47 @@ def caret(line: str, column: int) -> str:
     return " " * before + "^" * max(min(width, 80), 1)
 
 
-def render_diagnostic(diag: Diagnostic, console: Console = err) -> None:
-    """`file:line:col: error: message [field.path]`, the source line with a caret, then the hint."""
+COLOURS = {"red": 31, "yellow": 33, "green": 32, "cyan": 36, "dim": 2, "bold": 1}
+
+
+def paint(text: str, *styles: str, stream=None) -> str:
+    """`text` in ANSI styles when `stream` (stderr) is a terminal and NO_COLOR is not set."""
+    stream = stream or sys.stderr
+    if not styles or os.environ.get("NO_COLOR") or not getattr(stream, "isatty", lambda: False)():
+        return text
+    codes = ";".join(str(COLOURS[s]) for s in styles)
+    return f"\x1b[{codes}m{text}\x1b[0m"
+
+
+def say(text: str = "", stream=None) -> None:
+    """One line of plain text on stderr (or `stream`)."""
+    stream = stream or sys.stderr
+    stream.write(text + "\n")
+    stream.flush()
+
+
+def render_diagnostic(diag: Diagnostic, console: Any = None) -> None:
+    """`file:line:col: error: message [field.path]`, the source line with a caret, then the hint.
+
+    `console` is accepted for compatibility and ignored: diagnostics always go to stderr."""
     loc = diag.location
     colour = "red" if diag.severity == "error" else "yellow"
-    field = f" \\[{escape(loc.path)}]" if loc.path else ""
-    cloud = f" ({escape(diag.cloud)})" if diag.cloud else ""
-    console.print(f"[bold]{escape(str(loc))}[/bold]: [{colour}]{diag.severity}{cloud}[/{colour}]:"
-                  f" {escape(diag.message)}[dim]{field}[/dim]")
+    field = paint(f" [{loc.path}]", "dim") if loc.path else ""
+    cloud = f" ({diag.cloud})" if diag.cloud else ""
+    lines = [f"{paint(str(loc), 'bold')}: {paint(diag.severity + cloud, colour)}: {diag.message}{field}"]
     line = source_line(diag)
     if line is not None:
         number = str(loc.line)
-        console.print(f" {number} | {escape(line.expandtabs(4))}", highlight=False)
-        console.print(f" {' ' * len(number)} | [bold {colour}]{caret(line, loc.column or 1)}[/bold {colour}]")
+        lines.append(f" {number} | {line.expandtabs(4)}")
+        lines.append(f" {' ' * len(number)} | {paint(caret(line, loc.column or 1), 'bold', colour)}")
     if diag.hint:
-        console.print(f"  [cyan]hint[/cyan]: {escape(diag.hint)}")
+        lines.append(f"  {paint('hint', 'cyan')}: {diag.hint}")
+    say("\n".join(lines))
+
+
+def _named(exc: BaseException, name: str) -> bool:
+    """Whether `exc` is a click exception class by name (typer ships its own copy of click)."""
+    return any(cls.__name__ == name for cls in type(exc).__mro__)
 
 
 def report(exc: BaseException) -> int:
@@ -122,21 +165,22 @@ def report(exc: BaseException) -> int:
     if isinstance(exc, BlueprintError):
         for diag in exc.diagnostics:
             render_diagnostic(diag)
-        err.print(f"[red]{escape(exc.message)}[/red]")
+        say(paint(exc.message, "red"))
         return exc.exit_code
     if isinstance(exc, DeployerError):
         where = f"{exc.location}: " if exc.location else ""
-        err.print(f"[red]error[/red]: {escape(where + exc.message)}")
+        say(f"{paint('error', 'red')}: {where}{exc.message}")
         if exc.hint:
-            err.print(f"  [cyan]hint[/cyan]: {escape(exc.hint)}")
+            say(f"  {paint('hint', 'cyan')}: {exc.hint}")
         return exc.exit_code
-    if isinstance(exc, click.exceptions.Abort) or isinstance(exc, KeyboardInterrupt):
-        err.print("[yellow]aborted[/yellow]")
+    if _named(exc, "Abort") or isinstance(exc, KeyboardInterrupt):
+        say(paint("aborted", "yellow"))
         return 130 if isinstance(exc, KeyboardInterrupt) else EXIT_FAILURE
-    if isinstance(exc, click.ClickException):
-        exc.show(file=sys.stderr)
-        return EXIT_USAGE if exc.exit_code in (1, 2) else exc.exit_code
-    err.print(f"[red]internal error[/red]: {escape(type(exc).__name__)}: {escape(str(exc))}")
+    if _named(exc, "ClickException"):
+        exc.show(file=sys.stderr)  # type: ignore[attr-defined]
+        code = getattr(exc, "exit_code", EXIT_USAGE)
+        return EXIT_USAGE if code in (1, 2) else code
+    say(f"{paint('internal error', 'red')}: {type(exc).__name__}: {exc}")
     if not STATE.debug:
-        err.print("  [cyan]hint[/cyan]: run again with --debug for the traceback, and report it")
+        say(f"  {paint('hint', 'cyan')}: run again with --debug for the traceback, and report it")
     return EXIT_FAILURE

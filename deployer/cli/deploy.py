@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 import typer
-from rich.markup import escape
-
 from deployer.cli import common
 from deployer.cli.app import app
+from deployer.cli.common import paint, say
 
 BackendOpt = typer.Option(None, "--backend", help="State backend: file://, s3://, gs://, azblob:// or "
                                                   "https://api.pulumi.com (default: $DEPLOYER_BACKEND, else "
@@ -33,11 +32,15 @@ class Context:
 
     def __init__(self, file: Path | None, stage: str, cloud: str, *, backend: str | None, port: int | None = None,
                  json_: bool = False, package: bool = True):
-        from deployer import state
+        from deployer import providers, state
         from deployer.pipeline import prepare
-        from deployer.providers import EngineOptions
+        from deployer.providers import EngineOptions, Provider
 
         self.json = json_
+        if package and type(providers.get(cloud)).engine is Provider.engine:
+            from deployer.engine import require_cli
+
+            require_cli()  # the Pulumi engine: stop (exit 3) before packaging, not after
         self.prepared = prepare(file, stage, cloud, package=package)
         self.bp, self.provider, self.cloud, self.stage = self.prepared.bp, self.prepared.provider, cloud, stage
         for diag in self.prepared.warnings:
@@ -45,7 +48,7 @@ class Context:
         if self.provider.pulumi:
             warning = state.ci_warning(state.backend(self.bp.root, cloud, backend, create=False))
             if warning:
-                common.err.print(f"[yellow]warning[/yellow]: {escape(warning)}")
+                say(f"{paint('warning', 'yellow')}: {warning}")
         options = EngineOptions(backend=backend, port=port, json=json_, artifacts=dict(self.prepared.artifacts),
                                 debug=common.STATE.debug)
         self.engine = self.provider.engine(self.bp, options)
@@ -58,9 +61,10 @@ class Context:
         from deployer.cli.progress import Progress
 
         if not self.json:
-            common.err.print(f"[bold]{operation}[/bold] {escape(self.title)}")
+            say(f"{paint(operation, 'bold')} {self.title}")
         try:
-            with Progress(common.err, f"{operation} {self.title}", enabled=not self.json) as progress:
+            with Progress(common.err, f"{operation} {self.title}", enabled=not self.json,
+                          planning=operation == "preview") as progress:
                 return call(progress)
         except KeyboardInterrupt:  # engines that do not map Ctrl-C themselves
             from deployer.engine import Interrupted
@@ -98,7 +102,7 @@ def must_ask(ctx: Context, yes: bool, command: str) -> bool:
 
 def ask(question: str) -> None:
     if not typer.confirm(question, default=False, err=True):
-        common.err.print("cancelled; nothing was changed")
+        say("cancelled; nothing was changed")
         raise typer.Exit(1)
 
 
@@ -115,25 +119,27 @@ def finish(ctx: Context, result: Any, *, extra: dict | None = None) -> None:
         return
     took = f" in {result.duration:.1f}s" if result.duration else ""
     if not result.changed:
-        common.err.print(f"[green]no changes[/green]: {escape(ctx.title)} is up to date{took}")
+        say(f"{paint('no changes', 'green')}: {ctx.title} is up to date{took}")
     else:
-        common.err.print(f"[green]{result.operation} done[/green]{took}: {escape(describe(result.changes))}")
+        say(f"{paint(result.operation + ' done', 'green')}{took}: {describe(result.changes)}")
     if result.message:
-        common.err.print(escape(result.message))
+        say(result.message)
 
 
 def print_outputs(outputs: dict[str, Any]) -> None:
+    lines: list[str] = []
     if outputs.get("api_url"):
-        common.out.print(f"api_url  {outputs['api_url']}")
+        lines.append(f"api_url  {outputs['api_url']}")
     for section in ("functions", "stores"):
         values = outputs.get(section) or {}
         if values:
-            common.out.print(f"{section}:")
+            lines.append(f"{section}:")
             for name, value in values.items():
-                common.out.print(f"  {name:16} {value}")
+                lines.append(f"  {name:16} {value}")
     for key, value in outputs.items():
         if key not in ("api_url", "functions", "stores"):
-            common.out.print(f"{key}  {value}")
+            lines.append(f"{key}  {value}")
+    common.print_text("".join(line + "\n" for line in lines))
 
 
 @app.command()
@@ -147,14 +153,14 @@ def up(file: Path = common.FileOpt, stage: str = common.StageOpt, cloud: str = c
         preview = ctx.run("preview", lambda p: ctx.engine.preview(on_event=p))
         if not preview.changed:
             return finish(ctx, preview)
-        common.err.print(f"changes: {escape(describe(preview.changes))}")
+        say(f"changes: {describe(preview.changes)}")
         ask(f"Deploy these changes to {ctx.cloud} (stage {stage})?")
     result = ctx.run("up", lambda p: ctx.engine.up(on_event=p))
     path = state.write_outputs(ctx.bp.root, cloud, stage, result.outputs)
     finish(ctx, result, extra={"outputs_file": str(path)})
     if not json_:
         print_outputs(result.outputs)
-        common.err.print(f"[dim]outputs written to {escape(str(path))}[/dim]")
+        say(paint(f"outputs written to {path}", "dim"))
 
 
 @app.command()
@@ -180,7 +186,7 @@ def destroy(file: Path = common.FileOpt, stage: str = common.StageOpt, cloud: st
     state.remove_outputs(ctx.bp.root, cloud, stage)
     finish(ctx, result)
     if result.kept and not json_:
-        common.err.print(f"[yellow]kept[/yellow] (with their data): {escape(', '.join(result.kept))}; "
+        say(f"{paint('kept', 'yellow')} (with their data): {', '.join(result.kept)}; "
                          "`deployer destroy --delete-data` removes them")
 
 
@@ -211,8 +217,8 @@ def outputs(file: Path = common.FileOpt, stage: str = common.StageOpt, cloud: st
         values = state.read_outputs(ctx.bp.root, cloud, stage)
         if values is None:
             raise
-        common.err.print(f"[yellow]warning[/yellow]: {escape(exc.message)}; showing the outputs saved by the last "
-                         f"`up` in {escape(str(state.outputs_path(ctx.bp.root, cloud, stage)))}")
+        say(f"{paint('warning', 'yellow')}: {exc.message}; showing the outputs saved by the last "
+            f"`up` in {state.outputs_path(ctx.bp.root, cloud, stage)}")
     if json_:
         common.print_json(values)
     else:
@@ -229,11 +235,12 @@ def stacks(file: Path = common.FileOpt, cloud: str = common.CloudOpt, backend: s
         common.print_json(found)
         return
     if not found:
-        common.err.print("no stacks yet")
+        say("no stacks yet")
     for item in found:
-        busy = "  [yellow]update in progress[/yellow]" if item.get("in_progress") else ""
-        common.out.print(f"{escape(str(item.get('name')))}  last update: {item.get('last_update') or '-'}  "
-                         f"resources: {item.get('resources') if item.get('resources') is not None else '-'}{busy}")
+        busy = "  update in progress" if item.get("in_progress") else ""
+        resources = item.get("resources") if item.get("resources") is not None else "-"
+        common.print_text(f"{item.get('name')}  last update: {item.get('last_update') or '-'}  "
+                          f"resources: {resources}{busy}\n")
 
 
 @app.command()
@@ -250,4 +257,4 @@ def cancel(file: Path = common.FileOpt, stage: str = common.StageOpt, cloud: str
         common.print_json({"operation": "cancel", "cloud": cloud, "stage": stage, "app": ctx.bp.name,
                            "duration": round(time.monotonic() - start, 3)})
     else:
-        common.err.print("[green]cancelled[/green]: the stack is unlocked; run `deployer refresh`, then `deployer up`")
+        say(f"{paint('cancelled', 'green')}: the stack is unlocked; run `deployer refresh`, then `deployer up`")

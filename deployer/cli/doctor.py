@@ -10,11 +10,11 @@ report. Nothing here needs a blueprint, though one is used for the backend locat
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.markup import escape
 
 from deployer.cli import common
 from deployer.cli.app import app
@@ -64,25 +64,26 @@ def collect(file: Path | None, cloud: str, backend: str | None) -> dict[str, Any
 
 
 def render(report: dict[str, Any]) -> None:
-    say = common.out.print
-    cli = report["pulumi_cli"]
+    def paint(text: str, *styles: str) -> str:
+        return common.paint(text, *styles, stream=sys.stdout)
+
+    cli, be, phrase = report["pulumi_cli"], report["backend"], report["passphrase"]
     if cli["path"]:
-        say(f"pulumi CLI    {escape(cli['version'] or 'unknown version')} ({escape(cli['path'])})")
+        lines = [f"pulumi CLI    {cli['version'] or 'unknown version'} ({cli['path']})"]
     else:
-        say(f"pulumi CLI    [red]not installed[/red]: {escape(cli['install'])}")
-    be = report["backend"]
-    where = {True: "[green]writable[/green]", False: "[red]not writable[/red]", None: "remote (not checked)"}
-    say(f"backend       {escape(be['url'])} - {where[be['writable']]}")
+        lines = [f"pulumi CLI    {paint('not installed', 'red')}: {cli['install']}"]
+    where = {True: paint("writable", "green"), False: paint("not writable", "red"), None: "remote (not checked)"}
+    lines.append(f"backend       {be['url']} - {where[be['writable']]}")
     if be["ci_warning"]:
-        say(f"              [yellow]warning[/yellow]: {escape(be['ci_warning'])}")
+        lines.append(f"              {paint('warning', 'yellow')}: {be['ci_warning']}")
     for cloud, names in report["credentials"].items():
-        found = ", ".join(names) if names else "[dim]none in the environment[/dim]"
-        say(f"credentials   {cloud:7} {found}")
-    sdks = ", ".join(f"{k} {v or '[red]missing[/red]'}" for k, v in report["sdks"].items())
-    say(f"SDKs          {sdks}")
-    phrase = report["passphrase"]
+        found = ", ".join(names) if names else paint("none in the environment", "dim")
+        lines.append(f"credentials   {cloud:7} {found}")
+    sdks = ", ".join(f"{k} {v or paint('missing', 'red')}" for k, v in report["sdks"].items())
+    lines.append(f"SDKs          {sdks}")
     note = "" if phrase["exists"] else " (created on first deploy)"
-    say(f"passphrase    {escape(phrase['source'])}{note}")
+    lines.append(f"passphrase    {phrase['source']}{note}")
+    common.print_text("".join(line + "\n" for line in lines))
 
 
 @app.command()

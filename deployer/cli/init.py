@@ -84,6 +84,6 @@ def init(
     app_ = name or app_name(folder)
     files = plan_files(template, app_)
     write_all(folder, files)
-    common.err.print(f"[green]created[/green] {folder / 'deployer.yaml'} ({template}, name {app_}, "
-                     f"{len(files)} files)")
-    common.err.print(f"next: deployer validate -f {folder / 'deployer.yaml'}")
+    common.say(f"{common.paint('created', 'green')} {folder / 'deployer.yaml'} ({template}, name {app_}, "
+               f"{len(files)} files)")
+    common.say(f"next: deployer validate -f {folder / 'deployer.yaml'}")

@@ -50,8 +50,9 @@ def visible(event: dict) -> bool:
 class Progress:
     """Callable event sink and context manager: `with Progress(err, "up aws dev") as p: engine.up(p)`."""
 
-    def __init__(self, console: Console, title: str, enabled: bool = True):
+    def __init__(self, console: Console, title: str, enabled: bool = True, planning: bool = False):
         self.console = console
+        self.planning = planning  # a preview: rows say what would happen ("create"), not "created"
         self.title = title
         self.enabled = enabled
         self.rows: dict[str, Row] = {}
@@ -78,7 +79,7 @@ class Progress:
         with self.lock:
             if event.get("kind") == "resource" and visible(event):
                 self._resource(event)
-            elif event.get("kind") == "log" and event.get("severity") in ("warning", "error"):
+            elif event.get("kind") == "log" and event.get("message"):
                 self._log(event)
 
     def _resource(self, event: dict) -> None:
@@ -96,20 +97,23 @@ class Progress:
     def _log(self, event: dict) -> None:
         if not self.enabled:
             return
-        colour = "red" if event["severity"] == "error" else "yellow"
+        severity = event.get("severity", "info")
+        if severity not in ("warning", "error"):  # engine notes and program prints
+            self.console.print(f"[dim]{escape(event['message'])}[/dim]")
+            return
+        colour = "red" if severity == "error" else "yellow"
         where = f" {escape(event['name'])}" if event.get("name") else ""
-        self.console.print(f"[{colour}]{event['severity']}[/{colour}]{where}: {escape(event.get('message', ''))}")
+        self.console.print(f"[{colour}]{severity}[/{colour}]{where}: {escape(event['message'])}")
 
     def finished(self) -> list[Row]:
         return [r for r in self.rows.values() if r.ended is not None]
 
-    @staticmethod
-    def line(row: Row) -> str:
-        took = f"{(row.ended or row.started) - row.started:.1f}s"
+    def line(self, row: Row) -> str:
+        took = "" if self.planning else f" {(row.ended or row.started) - row.started:.1f}s"
         if row.failed:
-            return f"[red]x failed[/red] {VERBS.get(row.op, row.op)} {escape(row.name)} ({escape(row.type)}) {took}"
-        symbol, verb = SYMBOL.get(row.op, "*"), DONE.get(row.op, row.op)
-        return f"[green]{escape(symbol)}[/green] {verb} {escape(row.name)} [dim]({escape(row.type)}) {took}[/dim]"
+            return f"[red]x failed[/red] {VERBS.get(row.op, row.op)} {escape(row.name)} ({escape(row.type)}){took}"
+        symbol, verb = SYMBOL.get(row.op, "*"), row.op if self.planning else DONE.get(row.op, row.op)
+        return f"[green]{escape(symbol)}[/green] {verb} {escape(row.name)} [dim]({escape(row.type)}){took}[/dim]"
 
     def render(self) -> Group:
         now = time.monotonic()
@@ -123,6 +127,7 @@ class Progress:
             else:
                 status = Text("x", style="red") if row.failed else Text("✓", style="green")
             verb = VERBS.get(row.op, row.op) if row.ended is None else DONE.get(row.op, row.op)
+            verb = row.op if self.planning else verb
             table.add_row(status, Text(verb), Text(row.name, style="bold"), Text(row.type, style="dim"), Text(took))
         header = Text(f"{self.title}  {now - self.started:.0f}s", style="bold")
         return Group(header, table)

@@ -28,4 +28,4 @@ def schema(
         common.print_text(text)
         return
     output.write_text(text, encoding="utf-8")
-    common.err.print(f"[green]wrote[/green] {output}")
+    common.say(f"{common.paint('wrote', 'green')} {output}")

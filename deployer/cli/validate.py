@@ -42,15 +42,15 @@ def validate(
         raise BlueprintError(diagnostics)
     for diag in diagnostics:
         common.render_diagnostic(diag)
-    common.err.print(f"[green]ok[/green]: {bp.source} ({len(bp.functions)} functions, "
-                     f"{len(bp.stores)} stores, stage {bp.stage})")
+    common.say(f"{common.paint('ok', 'green')}: {bp.source} ({len(bp.functions)} functions, "
+               f"{len(bp.stores)} stores, stage {bp.stage})")
 
 
 def _check(file: Path | None, stage: str, clouds: list[str]):
-    from deployer import providers
-
     bp = common.load(file, stage)
     diagnostics = _stage_warnings(bp)
+    if clouds:
+        from deployer import providers  # only now: provider modules import Pulumi
     for name in clouds:
         diagnostics += [d if d.cloud else _with_cloud(d, name) for d in providers.get(name).check(bp)]
     return bp, diagnostics

@@ -22,7 +22,7 @@ def flowchart_text(bp: Blueprint, fmt: str = "mermaid", cloud: str | None = None
     from deployer.graph import dot, mermaid, model
     from deployer.graph.services import services_for
 
-    graph = model.build(bp, services_for(cloud))
+    graph = model.build(bp, services_for(cloud), cloud)
     if cloud:
         graph.title += f" on {cloud}"
     match fmt:
@@ -42,4 +42,4 @@ def sequence_text(bp: Blueprint, entry: str, cloud: str | None = None) -> str:
     services = services_for(cloud)
     resolved = seq.resolve(bp, entry)
     title = f"{bp.name} ({bp.stage}): {seq.describe(bp, resolved)}" + (f" on {cloud}" if cloud else "")
-    return mermaid.sequence(seq.build(bp, resolved, services, title=title))
+    return mermaid.sequence(seq.build(bp, resolved, services, title=title, cloud=cloud))

@@ -18,7 +18,7 @@ from deployer.blueprint.model import (
     Blueprint, BucketStore, BucketTrigger, HttpTrigger, QueueStore, QueueTrigger, ScheduleTrigger,
     TableStore, TopicStore, TopicTrigger,
 )
-from deployer.graph.services import GENERIC
+from deployer.graph.services import GENERIC, has_dead_letter
 
 API_ID = "http_api"
 
@@ -71,8 +71,8 @@ def schedule_id(function: str, index: int) -> str:
     return f"schedule_{function.replace('-', '_')}_{index}"
 
 
-def build(bp: Blueprint, services: dict[str, str] | None = None) -> Graph:
-    """The flowchart of `bp`; `services` (services.services_for) puts a cloud's names on the nodes."""
+def build(bp: Blueprint, services: dict[str, str] | None = None, cloud: str | None = None) -> Graph:
+    """The flowchart of `bp`; `services` (services.services_for(cloud)) puts a cloud's names on the nodes."""
     names = services or GENERIC
     graph = Graph(title=f"{bp.name} ({bp.stage})")
     if refs.http_routes(bp):
@@ -84,7 +84,7 @@ def build(bp: Blueprint, services: dict[str, str] | None = None) -> Graph:
         graph.nodes.append(Node(node_id("function", function), "function", function, names["function"]))
     for name, store in bp.stores.items():
         graph.nodes.append(Node(node_id(store.kind, name), store.kind, name, names[store.kind]))
-    _add_dead_letters(bp, graph, names)
+    _add_dead_letters(bp, graph, names, cloud)
     for function, index, trigger in refs.triggers(bp):
         _add_trigger(graph, function, index, trigger)
     for function in bp.functions:
@@ -92,9 +92,9 @@ def build(bp: Blueprint, services: dict[str, str] | None = None) -> Graph:
     return graph
 
 
-def _add_dead_letters(bp: Blueprint, graph: Graph, names: dict[str, str]) -> None:
+def _add_dead_letters(bp: Blueprint, graph: Graph, names: dict[str, str], cloud: str | None) -> None:
     for name, store in bp.stores.items():
-        if isinstance(store, QueueStore) and store.dead_letter:
+        if isinstance(store, QueueStore) and has_dead_letter(store, cloud):
             dlq = node_id("dead-letter", name)
             graph.nodes.append(Node(dlq, "dead-letter", f"{name} dead letters", names["dead-letter"]))
             graph.add_edge(node_id("queue", name), dlq, "dead-letter", f"after {store.retries} deliveries")

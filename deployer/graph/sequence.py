@@ -25,7 +25,7 @@ from deployer.blueprint.model import (
 )
 from deployer.errors import UsageError
 from deployer.graph.model import API_ID, node_id, schedule_id
-from deployer.graph.services import GENERIC
+from deployer.graph.services import GENERIC, has_dead_letter
 
 CLIENT = "client"
 
@@ -124,8 +124,9 @@ def resolve(bp: Blueprint, text: str) -> Entry:
 # ------------------------------------------------------------------------------------------- builder
 
 
-def build(bp: Blueprint, entry: Entry, services: dict[str, str] | None = None, title: str = "") -> Sequence:
-    builder = _Builder(bp, services or GENERIC, Sequence(title or f"{bp.name} ({bp.stage})"))
+def build(bp: Blueprint, entry: Entry, services: dict[str, str] | None = None, title: str = "",
+          cloud: str | None = None) -> Sequence:
+    builder = _Builder(bp, services or GENERIC, Sequence(title or f"{bp.name} ({bp.stage})"), cloud)
     match entry.kind:
         case "route" | "schedule":
             fn = bp.functions[entry.function]
@@ -140,8 +141,8 @@ def build(bp: Blueprint, entry: Entry, services: dict[str, str] | None = None, t
 
 
 class _Builder:
-    def __init__(self, bp: Blueprint, names: dict[str, str], seq: Sequence):
-        self.bp, self.names, self.seq = bp, names, seq
+    def __init__(self, bp: Blueprint, names: dict[str, str], seq: Sequence, cloud: str | None):
+        self.bp, self.names, self.seq, self.cloud = bp, names, seq, cloud
         self.expanded: set[str] = set()
 
     # -------------------------------------------------------------------------- participants
@@ -193,7 +194,7 @@ class _Builder:
                 self.seq.steps.append(Msg(client, target, "async", "publish"))
             case other:
                 raise TypeError(f"unsupported store {type(other).__name__}")
-        self.seq.steps += self.follow(store)
+        self.seq.steps += self.follow(store) or [Note((target,), f"no function is triggered by {store}")]
 
     def emit_choice(self, kind: str, sections: list) -> None:
         if len(sections) == 1:
@@ -227,7 +228,7 @@ class _Builder:
         """The function's calls to its stores, and the stores whose events follow (to draw afterwards)."""
         fn_id, sync, later, pending = self.who("function", function), [], [], []
         triggered_by = {refs.trigger_store(t) for t in self.bp.functions[function].triggers}
-        for grant in refs.grants(self.bp, function):
+        for grant in sorted(refs.grants(self.bp, function), key=_reads_first):
             rights = grant.rights - {"consume"} if grant.store in triggered_by else grant.rights
             if not rights:
                 continue
@@ -262,7 +263,7 @@ class _Builder:
             return []
         store = self.bp.stores[trigger.queue]
         queue, label = self.store_who(trigger.queue), f"{function} fails {store.retries} deliveries"
-        if store.dead_letter:
+        if has_dead_letter(store, self.cloud):
             body = [Msg(queue, self.who("dead-letter", trigger.queue), "async", "dead-letter the message")]
         else:
             body = [Note((queue,), "message dropped (no dead-letter queue)")]
@@ -316,6 +317,11 @@ def bucket_filter(trigger: BucketTrigger) -> str:
     parts = [f"prefix {trigger.prefix}" if trigger.prefix else "", f"suffix {trigger.suffix}" if trigger.suffix else ""]
     keys = ", ".join(p for p in parts if p) or "any key"
     return f"{trigger.on}: {keys}"
+
+
+def _reads_first(grant) -> int:
+    """Reads before read-writes before writes: a function gathers, then stores (stable within each)."""
+    return 0 if "write" not in grant.rights else 1 if "read" in grant.rights else 2
 
 
 def _by_source(triggers: list) -> list[list]:

@@ -47,7 +47,7 @@ SERVICES: dict[str, dict[str, str]] = {
         "function": "Cloud Functions 2nd gen",
         "bucket": "Cloud Storage",
         "table": "Firestore",
-        "queue": "Pub/Sub push subscription",
+        "queue": "Pub/Sub topic + push subscription",
         "topic": "Pub/Sub",
         "dead-letter": "Pub/Sub dead-letter topic",
     },
@@ -64,14 +64,24 @@ SERVICES: dict[str, dict[str, str]] = {
     "local": {
         "api": "local HTTP gateway",
         "schedule": "local scheduler",
-        "function": "local process",
+        "function": "local worker process",
         "bucket": "files",
         "table": "SQLite",
         "queue": "SQLite queue",
         "topic": "SQLite topic",
-        "dead-letter": "SQLite dead-letter queue",
+        "dead-letter": "SQLite dead letters",
     },
 }
+
+
+#: Clouds whose queues always have a dead-letter queue, whatever `dead_letter` says: the Azure Functions
+#: runtime moves a message that failed every delivery to `<queue>-poison`, and cannot be told not to.
+ALWAYS_DEAD_LETTER = frozenset({"azure"})
+
+
+def has_dead_letter(store, cloud: str | None) -> bool:
+    """Whether a queue store gets a dead-letter queue on `cloud` (None: as the blueprint says)."""
+    return store.dead_letter or cloud in ALWAYS_DEAD_LETTER
 
 
 def services_for(cloud: str | None) -> dict[str, str] | None:
@@ -82,13 +92,10 @@ def services_for(cloud: str | None) -> dict[str, str] | None:
         return None
     from deployer import providers
 
-    registered = providers.available()
-    if cloud not in registered:
-        providers.get(cloud)  # raises the registry's own error for an unknown cloud
-    if cloud in SERVICES:
+    if cloud in SERVICES and cloud in providers.available():
         return dict(SERVICES[cloud])
-    declared = getattr(registered[cloud].load(), "services", {}) or {}
-    return _merge(declared)
+    provider = providers.get(cloud)  # the registry's own error (exit 2, did-you-mean) for an unknown cloud
+    return _merge(getattr(provider, "services", {}) or {})
 
 
 def _merge(declared: Mapping[str, str]) -> dict[str, str]:

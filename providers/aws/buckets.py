@@ -11,7 +11,6 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from deployer.blueprint import refs
 from deployer.blueprint.model import BucketStore, BucketTrigger
 from providers.aws import names
 from providers.aws.context import Context, StoreRef
@@ -20,7 +19,9 @@ EVENTS = {"created": "s3:ObjectCreated:*", "deleted": "s3:ObjectRemoved:*"}
 
 
 def declare(ctx: Context, name: str, store: BucketStore) -> StoreRef:
-    bucket = aws.s3.Bucket(f"store-{name}-bucket", bucket=names.bucket_name(ctx.bp, name), opts=ctx.stateful())
+    # `destroy --delete-data` first deploys with deleteData=true: only then may a non-empty bucket go.
+    bucket = aws.s3.Bucket(f"store-{name}-bucket", bucket=names.bucket_name(ctx.bp, name),
+                           force_destroy=not ctx.keep, opts=ctx.stateful())
     aws.s3.BucketPublicAccessBlock(
         f"store-{name}-public-access-block", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
         ignore_public_acls=True, restrict_public_buckets=True, opts=ctx.stateful())
@@ -33,7 +34,7 @@ def declare(ctx: Context, name: str, store: BucketStore) -> StoreRef:
 
 def notify(ctx: Context, bucket: str) -> None:
     """A permission per consuming function, then the bucket's one notification with every trigger."""
-    triggers = [(fn, t) for fn, t in refs.consumers(ctx.bp, bucket) if isinstance(t, BucketTrigger)]
+    triggers = [(fn, t) for fn, t in ctx.consumers(bucket) if isinstance(t, BucketTrigger)]
     if not triggers:
         return
     ref = ctx.store(bucket)

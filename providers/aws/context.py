@@ -12,6 +12,7 @@ from typing import Any
 
 import pulumi
 
+from deployer.blueprint import refs
 from deployer.blueprint.model import Blueprint
 from deployer.providers import Artifact, keep_data
 
@@ -47,10 +48,20 @@ class Context:
     api: Any = None
     _keep: bool | None = None
     _account: Any = None
+    _consumers: dict | None = None
 
     @property
     def settings(self):
         return self.bp.clouds.aws
+
+    def consumers(self, store: str) -> list[tuple[str, object]]:
+        """`refs.consumers(bp, store)`, indexed once: a per-store scan of every function is quadratic."""
+        if self._consumers is None:
+            self._consumers = {}
+            for function, _, trigger in refs.triggers(self.bp):
+                if (name := refs.trigger_store(trigger)) is not None:
+                    self._consumers.setdefault(name, []).append((function, trigger))
+        return self._consumers.get(store, [])
 
     def store(self, name: str) -> StoreRef:
         return self.stores[name]
@@ -66,8 +77,13 @@ class Context:
             self._account = aws.get_caller_identity_output().account_id
         return self._account
 
-    def stateful(self, **kwargs) -> pulumi.ResourceOptions:
-        """Options of buckets, tables and queues: kept on destroy unless --delete-data."""
+    @property
+    def keep(self) -> bool:
+        """Whether stateful stores survive `destroy` (deployer:deleteData unset)."""
         if self._keep is None:
             self._keep = keep_data()
-        return pulumi.ResourceOptions(retain_on_delete=self._keep, **kwargs)
+        return self._keep
+
+    def stateful(self, **kwargs) -> pulumi.ResourceOptions:
+        """Options of buckets, tables and queues: kept on destroy unless --delete-data."""
+        return pulumi.ResourceOptions(retain_on_delete=self.keep, **kwargs)

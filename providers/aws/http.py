@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from deployer.blueprint import refs
+from deployer.naming import short_hash
 from providers.aws import names
 from providers.aws.context import Context
 
@@ -28,11 +29,17 @@ def declare(ctx: Context) -> pulumi.Output | None:
     integrations = {}
     for function in dict.fromkeys(fn for _, _, fn in routes):
         integrations[function] = _integrate(ctx, api, function)
-    for method, path, function in routes:
-        aws.apigatewayv2.Route(
-            f"fn-{function}-route-{method.lower()}-{_slug(path)}", api_id=api.id, route_key=f"{method} {path}",
-            target=integrations[function].id.apply(lambda i: f"integrations/{i}"))
+    for (method, path, function), name in zip(routes, route_names(routes)):
+        aws.apigatewayv2.Route(name, api_id=api.id, route_key=f"{method} {path}",
+                               target=integrations[function].id.apply(lambda i: f"integrations/{i}"))
     return api.api_endpoint
+
+
+def route_names(routes: list[tuple[str, str, str]]) -> list[str]:
+    """`fn-<function>-route-<method>-<path slug>`; slugs that collide (`/a-b`, `/a/b`) get a hash."""
+    names = [f"fn-{function}-route-{method.lower()}-{_slug(path)}" for method, path, function in routes]
+    return [name if names.count(name) == 1 else f"{name}-{short_hash(method + ' ' + path, 4)}"
+            for name, (method, path, _) in zip(names, routes)]
 
 
 def _integrate(ctx: Context, api, function: str):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from deployer.blueprint.model import (
-    Blueprint, BucketStore, HttpTrigger, QueueStore, TableStore, TopicStore,
+    Blueprint, BucketStore, QueueStore, TableStore, TopicStore,
 )
 from deployer.errors import BlueprintError, Diagnostic
 from deployer.providers import Artifact, Provider
@@ -107,7 +107,3 @@ def declare(bp: Blueprint, artifacts: dict[str, Artifact]) -> None:
         pulumi.export("api_url", api_url)
     pulumi.export("functions", {name: ref.physical for name, ref in ctx.functions.items()})
     pulumi.export("stores", {name: ref.locator for name, ref in ctx.stores.items()})
-
-
-def has_http(bp: Blueprint) -> bool:
-    return any(isinstance(t, HttpTrigger) for fn in bp.functions.values() for t in fn.triggers)

@@ -15,7 +15,6 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from deployer.blueprint import refs
 from deployer.blueprint.model import Blueprint, QueueStore, QueueTrigger
 from providers.aws import names
 from providers.aws.context import Context, StoreRef
@@ -28,10 +27,10 @@ def batching_window(trigger: QueueTrigger) -> int:
     return 1 if trigger.batch > 10 else 0
 
 
-def visibility_timeout(bp: Blueprint, queue: str) -> int:
+def visibility_timeout(bp: Blueprint, consumers: list[tuple[str, object]]) -> int:
     """6 x (the slowest consumer's timeout + its batching window), at least SQS's default 30 s."""
     slowest = [6 * (bp.functions[fn].timeout + batching_window(t))
-               for fn, t in refs.consumers(bp, queue) if isinstance(t, QueueTrigger)]
+               for fn, t in consumers if isinstance(t, QueueTrigger)]
     return max([DEFAULT_VISIBILITY, *slowest])
 
 
@@ -45,7 +44,7 @@ def declare(ctx: Context, name: str, store: QueueStore) -> StoreRef:
             lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": store.retries}))
         dead_arns = (dlq.arn,)
     queue = aws.sqs.Queue(f"store-{name}-queue", name=names.queue_name(ctx.bp, name),
-                          visibility_timeout_seconds=visibility_timeout(ctx.bp, name),
+                          visibility_timeout_seconds=visibility_timeout(ctx.bp, ctx.consumers(name)),
                           message_retention_seconds=RETENTION, sqs_managed_sse_enabled=True,
                           opts=ctx.stateful(), **extra)
     return StoreRef(name, "queue", queue.arn, queue.url, queue, dead_arns)
@@ -54,7 +53,7 @@ def declare(ctx: Context, name: str, store: QueueStore) -> StoreRef:
 def consume(ctx: Context, queue: str) -> None:
     """An event source mapping per consuming trigger."""
     ref = ctx.store(queue)
-    for function, trigger in refs.consumers(ctx.bp, queue):
+    for function, trigger in ctx.consumers(queue):
         if not isinstance(trigger, QueueTrigger):
             continue
         target = ctx.function(function)

@@ -7,8 +7,6 @@ built zips and are checked where they are built (`AwsProvider.package`).
 
 from __future__ import annotations
 
-import json
-
 from deployer.blueprint.model import (
     Blueprint, BucketTrigger, HttpTrigger, QueueTrigger, ScheduleTrigger, TopicTrigger,
 )
@@ -37,6 +35,7 @@ def check(bp: Blueprint) -> list[Diagnostic]:
     for name in bp.functions:
         found += check_function(bp, name)
     found += check_buckets(bp)
+    found += check_queue_consumers(bp)
     return found
 
 
@@ -103,6 +102,21 @@ def _check_trigger(bp: Blueprint, name: str, index: int, trigger) -> list[Diagno
     raise TypeError(f"unsupported trigger {type(trigger).__name__}")
 
 
+def check_queue_consumers(bp: Blueprint) -> list[Diagnostic]:
+    """A function consumes a queue through one event source mapping: a second trigger is a mistake."""
+    found = []
+    for fn_name, fn in bp.functions.items():
+        seen: set[str] = set()
+        for index, trigger in enumerate(fn.triggers):
+            if isinstance(trigger, QueueTrigger):
+                if trigger.queue in seen:
+                    found.append(diagnostic(bp, f"functions.{fn_name}.triggers[{index}]",
+                                            f"{fn_name} already consumes queue {trigger.queue}",
+                                            "keep one trigger per queue; set its batch size"))
+                seen.add(trigger.queue)
+    return found
+
+
 def check_buckets(bp: Blueprint) -> list[Diagnostic]:
     """S3 rejects a notification whose filters overlap for the same event type (AWS: 'Configurations overlap')."""
     found: list[Diagnostic] = []
@@ -141,7 +155,3 @@ def check_artifact(bp: Blueprint, name: str, size: int, unzipped: int) -> list[D
         found.append(diagnostic(bp, f"functions.{name}.code", f"the package of {name} is {unzipped / 2**20:.1f} "
                                 "MB unzipped; AWS Lambda accepts 250 MB", "trim requirements.txt"))
     return found
-
-
-def env_size(variables: dict[str, str]) -> int:
-    return len(json.dumps(variables))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from deployer.blueprint import refs
 from deployer.blueprint.model import TopicStore, TopicTrigger
 from providers.aws import names
 from providers.aws.context import Context, StoreRef
@@ -24,7 +23,7 @@ def declare(ctx: Context, name: str, store: TopicStore) -> StoreRef:
 def subscribe(ctx: Context, topic: str) -> None:
     """One subscription and one permission per consuming function."""
     ref = ctx.store(topic)
-    for function in sorted({fn for fn, t in refs.consumers(ctx.bp, topic) if isinstance(t, TopicTrigger)}):
+    for function in sorted({fn for fn, t in ctx.consumers(topic) if isinstance(t, TopicTrigger)}):
         target = ctx.function(function)
         permission = aws.lambda_.Permission(
             f"fn-{function}-topic-{topic}-permission",

@@ -4,10 +4,13 @@
 On a Consumption plan it polls (the blob logs and a container scan), so a new blob may take minutes to
 fire when the app is idle; it fires for new AND overwritten blobs, like S3's ObjectCreated.
 
-`deleted`: the blob trigger never fires on deletion, so deployer routes Event Grid's
-`Microsoft.Storage.BlobDeleted` events (subject filtered by prefix and suffix) into a storage queue of
-the trigger's own and binds a queueTrigger to it with entry point `blob_event`: the shim turns the
-Event Grid event into the portable ObjectEvent (type "deleted").
+`deleted`: the blob trigger never fires on deletion, so deployer subscribes the function to Event
+Grid's `Microsoft.Storage.BlobDeleted` events of the storage account (system topic), subject filtered
+by container, prefix and suffix, delivered to an eventGridTrigger (`entryPoint: eventgrid`) through an
+`AzureFunction` destination: Event Grid calls the function with its own credentials, no key needed.
+Azure validates that destination against the function's trigger metadata, so the subscription depends
+on the app's settings (the package); on a first deployment the host may not have synced yet, and the
+subscription fails until a second `up` (documented in docs/azure.md).
 """
 
 from __future__ import annotations
@@ -33,42 +36,37 @@ def blob_path(container: str, trigger: BucketTrigger) -> str:
     return f"{container}/{trigger.prefix}{{name}}{trigger.suffix}"
 
 
-def binding(ctx_bp, function: str, index: int, trigger: BucketTrigger) -> tuple[str, dict]:
+def binding(bp, index: int, trigger: BucketTrigger) -> tuple[str, dict]:
     """(entry point, binding) of one bucket trigger."""
-    container = names.container(ctx_bp.name, ctx_bp.stage, trigger.bucket)
     if trigger.on == "created":
+        container = names.container(bp.name, bp.stage, trigger.bucket)
         return "blob", {"type": "blobTrigger", "direction": "in", "name": "blob",
                         "path": blob_path(container, trigger), "connection": CONNECTION}
-    queue = names.event_queue(ctx_bp.name, ctx_bp.stage, function, index)
-    return "blob_event", {"type": "queueTrigger", "direction": "in", "name": "msg", "queueName": queue,
-                          "connection": CONNECTION}
+    return "eventgrid", {"type": "eventGridTrigger", "direction": "in", "name": "event"}
 
 
-def declare_deleted(ctx: Context, function: str, index: int, trigger: BucketTrigger) -> list:
-    """The Event Grid route of one `deleted` trigger: queue (+ poison queue) and event subscription.
+def folder(index: int, trigger: BucketTrigger) -> str:
+    return f"{'blob' if trigger.on == 'created' else 'deleted'}{index}"
 
-    Returns the scopes the function's identity needs: [event queue id, poison queue id]."""
-    from pulumi_azure_native import eventgrid, storage
 
-    bp = ctx.bp
-    queue_name = names.event_queue(bp.name, bp.stage, function, index)
-    part = f"fn-{function}-deleted{index}"
-    queue = storage.Queue(f"{part}-queue", queue_name=queue_name, account_name=ctx.account.name,
-                          resource_group_name=ctx.rg_name)
-    poison = storage.Queue(f"{part}-poison", queue_name=names.poison_queue(queue_name),
-                           account_name=ctx.account.name, resource_group_name=ctx.rg_name)
+def declare_deleted(ctx: Context, function: str, index: int, trigger: BucketTrigger) -> None:
+    """The Event Grid subscription of one `deleted` trigger, to the function inside the app."""
+    import pulumi
+    from pulumi_azure_native import eventgrid
+
+    bp, app = ctx.bp, ctx.app(function)
     container = names.container(bp.name, bp.stage, trigger.bucket)
     filters = eventgrid.EventSubscriptionFilterArgs(
         included_event_types=["Microsoft.Storage.BlobDeleted"],
         subject_begins_with=f"/blobServices/default/containers/{container}/blobs/{trigger.prefix}",
         subject_ends_with=trigger.suffix or None, is_subject_case_sensitive=True)
+    target = app.resource.id.apply(lambda site_id: f"{site_id}/functions/{folder(index, trigger)}")
     eventgrid.SystemTopicEventSubscription(
-        f"{part}-events", event_subscription_name=f"{function}-deleted{index}"[:64],
+        f"fn-{function}-deleted{index}-events", event_subscription_name=f"{function}-deleted{index}"[:64],
         resource_group_name=ctx.rg_name, system_topic_name=_system_topic(ctx).name,
-        destination=eventgrid.StorageQueueEventSubscriptionDestinationArgs(
-            endpoint_type="StorageQueue", resource_id=ctx.account.id, queue_name=queue_name),
-        filter=filters, opts=_depends(queue))
-    return [queue.id, poison.id]
+        destination=eventgrid.AzureFunctionEventSubscriptionDestinationArgs(
+            endpoint_type="AzureFunction", resource_id=target, max_events_per_batch=1),
+        filter=filters, opts=pulumi.ResourceOptions(depends_on=[app.settings]))
 
 
 def _system_topic(ctx: Context):
@@ -80,9 +78,3 @@ def _system_topic(ctx: Context):
             "app-storage-events", system_topic_name=f"{ctx.account_name}-events", resource_group_name=ctx.rg_name,
             location=ctx.location, source=ctx.account.id, topic_type="Microsoft.Storage.StorageAccounts")
     return ctx.system_topic
-
-
-def _depends(*resources):
-    import pulumi
-
-    return pulumi.ResourceOptions(depends_on=list(resources))

@@ -10,7 +10,7 @@ from deployer.blueprint.model import (
     Blueprint, BucketTrigger, HttpTrigger, QueueTrigger, ScheduleTrigger, TopicTrigger,
 )
 from deployer.errors import Diagnostic, Location
-from providers.azure import hosting, queues, schedules
+from providers.azure import hosting, names, queues, schedules
 
 
 def check(bp: Blueprint) -> list[Diagnostic]:
@@ -20,6 +20,7 @@ def check(bp: Blueprint) -> list[Diagnostic]:
         for index, trigger in enumerate(bp.functions[name].triggers):
             found += _trigger(bp, f"functions.{name}.triggers[{index}]", trigger)
         found += _queue_settings(bp, name)
+    found += _collisions(bp)
     for name, store in bp.stores.items():
         if store.kind == "queue" and not store.dead_letter:
             found.append(_diag(bp, f"stores.{name}.dead_letter", severity="warning",
@@ -85,6 +86,21 @@ def _schedule(bp: Blueprint, path: str, trigger: ScheduleTrigger) -> list[Diagno
                          "only (WEBSITE_TIME_ZONE is not supported on Linux Consumption or Flex Consumption)",
                          hint=f"{trigger.timezone} is {spans} over the year: write the schedule in UTC "
                               "(`timezone: UTC`), accepting the daylight-saving shift"))
+    return out
+
+
+PHYSICAL = {"bucket": names.container, "queue": names.queue, "table": names.table, "topic": names.topic}
+
+
+def _collisions(bp: Blueprint) -> list[Diagnostic]:
+    """Two stores of one kind whose Azure names come out equal (tables drop hyphens: `a-b` and `ab`)."""
+    out, seen = [], {}
+    for name, store in bp.stores.items():
+        physical = (store.kind, PHYSICAL[store.kind](bp.name, bp.stage, name))
+        if physical in seen:
+            out.append(_diag(bp, f"stores.{name}", f"stores {seen[physical]!r} and {name!r} would both be the "
+                             f"Azure {store.kind} {physical[1]!r}", hint="rename one of them"))
+        seen.setdefault(physical, name)
     return out
 
 

@@ -41,6 +41,7 @@ class AppRef:
     host: pulumi.Output
     principal_id: pulumi.Output
     resource: Any
+    settings: Any = None  # its WebAppApplicationSettings (the package URL lives there)
 
 
 @dataclass

@@ -22,7 +22,7 @@ import pulumi
 from deployer.blueprint.model import BucketTrigger, TopicTrigger
 from deployer.blueprint.refs import grants, reachable_stores
 from deployer.naming import env_key
-from providers.azure import buckets, hosting, identity, names, package, topics
+from providers.azure import buckets, hosting, identity, names, topics
 from providers.azure.context import AppRef, Context
 
 SAS_START = "2025-01-01T00:00:00Z"
@@ -30,22 +30,28 @@ SAS_EXPIRY = "2035-01-01T00:00:00Z"
 
 
 def declare(ctx: Context, function: str) -> AppRef:
-    """The package blob, its SAS URL and the Function App of one blueprint function."""
+    """The package blob, its SAS URL, the Function App and its app settings, for one blueprint function.
+
+    App settings are their own resource (ARM's `sites/config/appsettings`): the package URL is a
+    secret, and Pulumi masks a whole input that holds one, so keeping them apart leaves the app's
+    configuration readable in plans and diffs."""
     from pulumi_azure_native import web
 
     bp, fn = ctx.bp, ctx.bp.functions[function]
     site = names.site(bp.name, bp.stage, function)
-    settings = app_settings(ctx, function, package_url(ctx, function))
     config = web.SiteConfigArgs(
         linux_fx_version=f"Python|{hosting.python_version(fn.runtime)}", min_tls_version="1.2",
         scm_min_tls_version="1.2", ftps_state="Disabled", http20_enabled=True,
-        function_app_scale_limit=fn.max_instances,
-        app_settings=[web.NameValuePairArgs(name=k, value=v) for k, v in settings])
+        function_app_scale_limit=fn.max_instances)
     app = web.WebApp(
         f"fn-{function}-app", name=site, resource_group_name=ctx.rg_name, location=ctx.location,
         kind="functionapp,linux", reserved=True, server_farm_id=ctx.plan.id, https_only=True,
         identity=web.ManagedServiceIdentityArgs(type="SystemAssigned"), site_config=config)
-    ref = AppRef(function, site, app.default_host_name, app.identity.apply(lambda i: i.principal_id), app)
+    settings = web.WebAppApplicationSettings(
+        f"fn-{function}-settings", name=app.name, resource_group_name=ctx.rg_name,
+        properties=dict(app_settings(ctx, function, package_url(ctx, function))))
+    ref = AppRef(function, site, app.default_host_name, app.identity.apply(lambda i: i.principal_id), app,
+                 settings)
     ctx.apps[function] = ref
     return ref
 
@@ -130,14 +136,16 @@ def _trigger_roles(ctx: Context, function: str, index: int, trigger):
             yield trigger.bucket, "blob-owner", ctx.store(trigger.bucket).scope
             for part, scope in _blob_host_queues(ctx, function):
                 yield part, "queue-contributor", scope
-        case BucketTrigger(on="deleted"):
-            queue, poison = buckets.declare_deleted(ctx, function, index, trigger)
-            yield f"deleted{index}", "queue-reader", queue
-            yield f"deleted{index}", "queue-processor", queue
-            yield f"deleted{index}-poison", "queue-contributor", poison
         case TopicTrigger():
             subscription = ctx.store(trigger.topic).subscriptions[function]
             yield f"{trigger.topic}-subscription", "bus-receiver", subscription.id
+
+
+def declare_events(ctx: Context, function: str) -> None:
+    """Event Grid subscriptions of the function's `deleted` bucket triggers (Event Grid pushes: no role)."""
+    for index, trigger in enumerate(ctx.bp.functions[function].triggers):
+        if isinstance(trigger, BucketTrigger) and trigger.on == "deleted":
+            buckets.declare_deleted(ctx, function, index, trigger)
 
 
 def _blob_host_queues(ctx: Context, function: str):

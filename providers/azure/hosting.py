@@ -19,8 +19,12 @@ deletes everything in it) are retained on destroy unless `--delete-data`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from providers.azure import names
-from providers.azure.context import Context
+
+if TYPE_CHECKING:
+    from providers.azure.context import Context
 
 PLAN_SKU = "Y1"
 PLAN_TIER = "Dynamic"

@@ -19,6 +19,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from deployer.blueprint.model import HttpTrigger
 from deployer.blueprint.refs import http_routes
+from deployer.naming import short_hash
 from providers.azure import names
 from providers.azure.context import Context
 
@@ -46,11 +47,14 @@ def binding(trigger: HttpTrigger) -> tuple[str, list[dict]]:
 
 
 def operations(bp) -> list[tuple[str, str, str, str]]:
-    """(operation id, method, APIM url template, function) for every route, ANY expanded."""
+    """(operation id, method, APIM url template, function) for every route, ANY expanded.
+
+    Ids hash the method and path, so adding a route never renames the operations of the others."""
     out = []
-    for index, (method, path, function) in enumerate(http_routes(bp)):
+    for method, path, function in http_routes(bp):
+        template = re.sub(r"\{(\w+)\+\}", r"{\1}", path)
         for m in (ANY_METHODS if method == "ANY" else (method,)):
-            out.append((f"r{index}-{m.lower()}", m, re.sub(r"\{(\w+)\+\}", r"{\1}", path), function))
+            out.append((f"{m.lower()}-{short_hash(m + ' ' + path)}", m, template, function))
     return out
 
 

@@ -23,6 +23,7 @@ NAMES = {
     "azure-native:storage:Blob": "blobName",
     "azure-native:web:AppServicePlan": "name",
     "azure-native:web:WebApp": "name",
+    "azure-native:web:WebAppApplicationSettings": "name",
     "azure-native:applicationinsights:Component": "resourceName",
     "azure-native:operationalinsights:Workspace": "workspaceName",
     "azure-native:servicebus:Namespace": "namespaceName",

@@ -65,26 +65,26 @@ def insights(bp_name: str, stage: str) -> str:
     return physical_name(bp_name, stage, "insights", max_length=255)
 
 
+def _dns(name: str) -> str:
+    """Containers and queues: no doubled, leading or trailing hyphens."""
+    return re.sub(r"-+", "-", name).strip("-")
+
+
 def container(bp_name: str, stage: str, store: str) -> str:
-    return physical_name(bp_name, stage, store, max_length=63).replace("--", "-")
+    return _dns(physical_name(bp_name, stage, store, max_length=63))
 
 
 def queue(bp_name: str, stage: str, store: str) -> str:
     """A storage queue; 56 at most so that `<queue>-poison` (the runtime's dead letters) fits in 63."""
-    return physical_name(bp_name, stage, store, max_length=56).replace("--", "-")
+    return _dns(physical_name(bp_name, stage, store, max_length=56))
 
 
 def poison_queue(queue_name: str) -> str:
     return f"{queue_name}-poison"
 
 
-def event_queue(bp_name: str, stage: str, function: str, index: int) -> str:
-    """The queue Event Grid fills with blob-deleted events for one trigger (56: room for -poison)."""
-    return physical_name(bp_name, stage, function, f"deleted{index}", max_length=56).replace("--", "-")
-
-
 def table(bp_name: str, stage: str, store: str) -> str:
-    name = physical_name(bp_name, stage, store, max_length=63, allowed="a-z0-9")
+    name = physical_name(bp_name, stage, store, max_length=63, allowed="a-z0-9", separator="")
     return name if re.match(r"^[a-z]", name) else "t" + name[:62]
 
 
@@ -93,11 +93,11 @@ def servicebus(bp_name: str, stage: str) -> str:
 
 
 def topic(bp_name: str, stage: str, store: str) -> str:
-    return physical_name(bp_name, stage, store, max_length=50)
+    return _dns(physical_name(bp_name, stage, store, max_length=50))
 
 
 def subscription(function: str) -> str:
-    return physical_name(function, max_length=50)
+    return _dns(physical_name(function, max_length=50))
 
 
 def apim(bp_name: str, stage: str) -> str:

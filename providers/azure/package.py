@@ -5,13 +5,14 @@ Layout (Azure Functions Python v1 programming model: bindings are plain JSON, ea
     host.json                          version 2.0, extension bundle [4.*, 5.0.0), routePrefix, queue
                                        batchSize/maxDequeueCount, functionTimeout (all per app)
     http0/function.json                one folder per trigger: bindings, "scriptFile": "../deployer_shim.py",
-    queue1/function.json               "entryPoint": http | queue | blob | blob_event | timer | servicebus
+    queue1/function.json               "entryPoint": http | queue | blob | eventgrid | timer | servicebus
     deployer_shim.py, deployer/...     the shim and the portable runtime (deployer.bundle)
     <user code>, requirements.txt
     .python_packages/lib/site-packages vendored manylinux x86_64 wheels: Linux Consumption runs no build
 
-Binding names are part of the shim contract (docs/contracts.md): `req` (+ `$return`) for HTTP, `msg`
-for queue, blob_event and servicebus, `blob` for blob, `timer` for timer.
+Binding names are part of the shim contract (providers/azure/shim.py): `req` (+ `$return`) for HTTP,
+`msg` for queue and servicebus, `blob` for blob, `event` for eventgrid, `timer` for timer; a timer's
+folder name ends with its trigger index (`timer1`), which the shim uses to tell schedules apart.
 """
 
 from __future__ import annotations
@@ -53,8 +54,8 @@ def trigger_binding(bp: Blueprint, function: str, index: int, trigger) -> tuple[
             entry, bindings = http.binding(trigger)
             return f"http{index}", entry, bindings
         case BucketTrigger():
-            entry, spec = buckets.binding(bp, function, index, trigger)
-            return f"{'blob' if entry == 'blob' else 'deleted'}{index}", entry, [spec]
+            entry, spec = buckets.binding(bp, index, trigger)
+            return buckets.folder(index, trigger), entry, [spec]
         case QueueTrigger():
             entry, spec = queues.binding(bp, trigger)
             return f"queue{index}", entry, [spec]

@@ -58,6 +58,7 @@ def declare(bp: Blueprint, artifacts: dict[str, Artifact]) -> None:
         functions.declare(ctx, name)
     for name in bp.functions:
         functions.declare_roles(ctx, name)
+        functions.declare_events(ctx, name)
     http.declare(ctx)
     if ctx.api_url is not None:
         pulumi.export("api_url", ctx.api_url)

@@ -13,8 +13,12 @@ Function App, and deployer gives every blueprint function its own app.
 from __future__ import annotations
 
 from deployer.blueprint.model import QueueStore, QueueTrigger
+from typing import TYPE_CHECKING
+
 from providers.azure import names
-from providers.azure.context import Context, StoreRef
+
+if TYPE_CHECKING:
+    from providers.azure.context import Context, StoreRef
 
 CONNECTION = "DeployerStorage"
 MAX_BATCH = 32
@@ -22,6 +26,8 @@ MAX_BATCH = 32
 
 def declare(ctx: Context, name: str, store: QueueStore) -> StoreRef:
     from pulumi_azure_native import storage
+
+    from providers.azure.context import StoreRef
 
     physical = names.queue(ctx.bp.name, ctx.bp.stage, name)
     res = storage.Queue(f"store-{name}-queue", queue_name=physical, account_name=ctx.account.name,

@@ -110,15 +110,18 @@ def blob(blob, context=None) -> None:
 
 
 def eventgrid(event, context=None) -> None:
+    """Blob created/deleted from Event Grid, in the Event Grid or the CloudEvents schema."""
     fn = function()
-    kind = BLOB_EVENTS.get(event.event_type)
+    event_type = getattr(event, "event_type", None) or getattr(event, "type", None)
+    kind = BLOB_EVENTS.get(event_type)
     if kind is None:
-        raise EventNotRecognised(f"unexpected Event Grid event type {event.event_type!r}")
+        raise EventNotRecognised(f"unexpected Event Grid event type {event_type!r}")
     found = re.match(r"^/blobServices/default/containers/([^/]+)/blobs/(.+)$", event.subject or "")
     if not found:
         raise EventNotRecognised(f"unexpected blob event subject {event.subject!r}")
-    data = event.get_json() or {}
-    _object(fn, found.group(1), found.group(2), kind, int(data.get("contentLength") or 0), event.event_time,
+    data = event.get_json() if hasattr(event, "get_json") else event.data
+    when = getattr(event, "event_time", None) or getattr(event, "time", None)
+    _object(fn, found.group(1), found.group(2), kind, int((data or {}).get("contentLength") or 0), when,
             _ctx(fn, context))
 
 

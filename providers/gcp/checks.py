@@ -15,7 +15,7 @@ from deployer.blueprint.model import (
 )
 from deployer.blueprint.refs import consumers
 from deployer.errors import Diagnostic, Location
-from providers.gcp.context import FUNCTION_NAME_MAX, event_sources, event_triggers, http_delivered
+from providers.gcp.context import FUNCTION_NAME_MAX, event_triggers, http_delivered, unix_cron
 
 HTTP_TIMEOUT_MAX = 3600
 EVENT_TIMEOUT_MAX = 540
@@ -32,7 +32,17 @@ def diag(bp: Blueprint, path: str, message: str, *, hint: str | None = None, sev
 
 
 def check(bp: Blueprint) -> list[Diagnostic]:
-    return [*project(bp), *queues(bp), *functions(bp), *triggers(bp)]
+    return [*project(bp), *http(bp), *queues(bp), *functions(bp), *triggers(bp)]
+
+
+def http(bp: Blueprint) -> list[Diagnostic]:
+    if bp.http.cors is None or not any(isinstance(t, HttpTrigger) for f in bp.functions.values() for t in f.triggers):
+        return []
+    return [diag(bp, "http.cors", "API Gateway has no CORS settings: preflight OPTIONS requests are passed to the "
+                                  "functions, and the GCP shim does not answer them yet, so browsers on other "
+                                  "origins are refused", severity="warning",
+                 hint="declare `http: OPTIONS <path>` routes and answer them (and add the CORS headers) "
+                      "in the handler")]
 
 
 def project(bp: Blueprint) -> list[Diagnostic]:
@@ -80,15 +90,10 @@ def functions(bp: Blueprint) -> list[Diagnostic]:
                             f"function {name!r} mixes HTTP-delivered triggers (http, queue, schedule) with "
                             "CloudEvent triggers (topic, bucket); a gen2 function has one entry point",
                             hint="split it into two functions with the same code and handler"))
-        if len(event_sources(fn)) > 1:
-            out.append(diag(bp, f"{path}.triggers",
-                            f"function {name!r} has {len(event_sources(fn))} different event sources; a gen2 "
-                            "function has exactly one event trigger",
-                            hint="give each bucket event or topic its own function (same code, same handler)"))
-        limit = EVENT_TIMEOUT_MAX if event_triggers(fn) else HTTP_TIMEOUT_MAX
+        limit, kind = (EVENT_TIMEOUT_MAX, "event-driven") if event_triggers(fn) else (HTTP_TIMEOUT_MAX, "HTTP")
         if fn.timeout > limit:
-            out.append(diag(bp, f"{path}.timeout", f"timeout {fn.timeout}s is above the {limit}s GCP allows for "
-                                                   f"{'event-driven' if limit == EVENT_TIMEOUT_MAX else 'HTTP'} functions"))
+            out.append(diag(bp, f"{path}.timeout",
+                            f"timeout {fn.timeout}s is above the {limit}s GCP allows for {kind} functions"))
         if fn.memory < 128:
             out.append(diag(bp, f"{path}.memory", f"memory {fn.memory} MB is below gen2's minimum; "
                                                   "the function gets 128 MB", severity="warning"))
@@ -134,8 +139,6 @@ def queue_rules(bp: Blueprint, function: str, path: str, trigger: QueueTrigger, 
 
 
 def schedule_rules(bp: Blueprint, function: str, path: str, trigger: ScheduleTrigger, timeout: int) -> list[Diagnostic]:
-    from providers.gcp.schedules import unix_cron
-
     out = []
     if unix_cron(trigger.schedule) is None:
         out.append(diag(bp, f"{path}.schedule", f"'{trigger.schedule}' has no exact unix cron; Cloud Scheduler "

@@ -14,6 +14,7 @@ from deployer import naming
 from deployer.blueprint.model import (
     Blueprint, BucketTrigger, Function, HttpTrigger, QueueTrigger, ScheduleTrigger, TopicTrigger,
 )
+from deployer.blueprint.schedule import Cron, Every, parse_schedule
 
 # Limits of the names GCP checks (see docs/gcp.md).
 FUNCTION_NAME_MAX = 48      # a gen2 function is a Cloud Run service: < 49 characters, lowercase
@@ -40,6 +41,18 @@ def runtime(fn: Function) -> str:
 def memory(fn: Function) -> str:
     """Memory as Cloud Functions wants it (`256M`), never below gen2's minimum of 128 MB."""
     return f"{max(fn.memory, 128)}M"
+
+
+def unix_cron(text: str) -> str | None:
+    """Cloud Scheduler's schedule (unix cron) for a blueprint schedule; None where no exact cron exists."""
+    match parse_schedule(text):
+        case Cron() as cron:
+            return cron.expression
+        case Every() as every:
+            cron = every.cron
+            return cron.expression if cron else None
+        case other:
+            raise TypeError(f"unsupported schedule {other!r}")
 
 
 def event_triggers(fn: Function) -> list:
@@ -102,7 +115,8 @@ class FunctionRef:
         """The Cloud Run service behind the function (invoker roles are granted on it)."""
         import pulumi
 
-        return pulumi.Output.unsecret(self.function.service_config.apply(lambda c: c.service))
+        # The API returns the full name (projects/P/locations/R/services/S) or the short one: keep S.
+        return pulumi.Output.unsecret(self.function.service_config.apply(lambda c: c.service.rsplit("/", 1)[-1]))
 
 
 @dataclass

@@ -8,7 +8,8 @@ Each function runs as its own service account (no default compute account, so it
 roles iam.py grants). The build env `GOOGLE_FUNCTION_SOURCE=deployer_shim.py` makes the shim the
 source file; the entry point is `http_entry` for functions reached over HTTP (routes, Pub/Sub push,
 Cloud Scheduler) and `event_entry` for functions with an Eventarc trigger (topics, buckets). A gen2
-function carries one event trigger, and one entry point: `check` rejects blueprints that need more.
+function carries one event trigger (more sources: events.py) and one entry point (`check` rejects a
+function that mixes HTTP-delivered and event triggers).
 
 Ingress: ALLOW_ALL only where the caller comes from outside Google's network (API Gateway calls the
 function's run.app URL from the gateway, which Cloud Run counts as external) or where Cloud Scheduler
@@ -69,7 +70,7 @@ def ingress(gcp: Gcp, function: str) -> str:
 
 
 def event_trigger(gcp: Gcp, function: str, ref: FunctionRef):
-    """The function's one Eventarc trigger (check() guarantees at most one distinct source)."""
+    """The function's own Eventarc trigger: its first event source (events.py declares the others)."""
     triggers = event_triggers(gcp.bp.functions[function])
     if not triggers:
         return None
@@ -83,6 +84,7 @@ def event_trigger(gcp: Gcp, function: str, ref: FunctionRef):
 
 
 def declare(gcp: Gcp, function: str, artifact: Artifact, bucket: storage.Bucket) -> FunctionRef:
+    """The function, its runtime account, its invoker account (when something calls it) and its source."""
     fn = gcp.bp.functions[function]
     account = iam.account(gcp, f"fn-{function}-account", function, "run",
                           description=f"deployer {gcp.app} function {function}")
@@ -103,22 +105,32 @@ def declare(gcp: Gcp, function: str, artifact: Artifact, bucket: storage.Bucket)
         description=notes or f"deployer {gcp.app}: {function} ({fn.handler})",
         labels=gcp.labels(**{"deployer-function": function[:63]},
                           **({"deployer-filter": "in-function"} if notes else {})),
-        build_config=cloudfunctionsv2.FunctionBuildConfigArgs(
-            runtime=runtime(fn),
-            entry_point="event_entry" if event_triggers(fn) else "http_entry",
-            environment_variables={"GOOGLE_FUNCTION_SOURCE": SHIM_SOURCE},
-            source=cloudfunctionsv2.FunctionBuildConfigSourceArgs(
-                storage_source=cloudfunctionsv2.FunctionBuildConfigSourceStorageSourceArgs(
-                    bucket=bucket.name, object=source.name))),
-        service_config=cloudfunctionsv2.FunctionServiceConfigArgs(
-            available_memory=memory(fn),
-            timeout_seconds=fn.timeout,
-            max_instance_count=fn.max_instances,
-            environment_variables=environment(gcp, function),
-            service_account_email=account.email,
-            ingress_settings=ingress(gcp, function),
-            all_traffic_on_latest_revision=True),
+        build_config=build_config(fn, bucket, source),
+        service_config=service_config(gcp, function, account),
         event_trigger=event_trigger(gcp, function, ref),
         opts=gcp.opts(),
     )
     return ref
+
+
+def build_config(fn, bucket: storage.Bucket, source: storage.BucketObject) -> cloudfunctionsv2.FunctionBuildConfigArgs:
+    """Cloud Build installs requirements.txt; the shim is the source file, its entry point per delivery."""
+    return cloudfunctionsv2.FunctionBuildConfigArgs(
+        runtime=runtime(fn),
+        entry_point="event_entry" if event_triggers(fn) else "http_entry",
+        environment_variables={"GOOGLE_FUNCTION_SOURCE": SHIM_SOURCE},
+        source=cloudfunctionsv2.FunctionBuildConfigSourceArgs(
+            storage_source=cloudfunctionsv2.FunctionBuildConfigSourceStorageSourceArgs(
+                bucket=bucket.name, object=source.name)))
+
+
+def service_config(gcp: Gcp, function: str, account) -> cloudfunctionsv2.FunctionServiceConfigArgs:
+    fn = gcp.bp.functions[function]
+    return cloudfunctionsv2.FunctionServiceConfigArgs(
+        available_memory=memory(fn),
+        timeout_seconds=fn.timeout,
+        max_instance_count=fn.max_instances,
+        environment_variables=environment(gcp, function),
+        service_account_email=account.email,
+        ingress_settings=ingress(gcp, function),
+        all_traffic_on_latest_revision=True)

@@ -11,7 +11,8 @@ too, or the gateway answers "API not enabled".
 
 API configs are immutable: a changed document is a new config (`api_config_id_prefix` gives each a
 unique id) that the gateway switches to. CORS: API Gateway does not answer preflight requests itself;
-with `http.cors` set, `x-google-endpoints.allowCors` lets OPTIONS requests through to the functions.
+with `http.cors` set, `x-google-endpoints.allowCors` and an OPTIONS operation per path send them to the
+path's function, which must answer them (check() warns: the shim does not yet).
 """
 
 from __future__ import annotations
@@ -29,6 +30,13 @@ from providers.gcp.context import API_ID_MAX, GATEWAY_ID_MAX, Gcp
 
 EVERY_METHOD = ("get", "post", "put", "patch", "delete", "head", "options")
 PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\+?\}")
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Every operation written out in full: no YAML anchors/aliases for shared parts."""
+
+    def ignore_aliases(self, data) -> bool:
+        return True
 
 
 def operation_id(method: str, path: str) -> str:
@@ -51,11 +59,16 @@ def openapi(title: str, routes: list[tuple[str, str, str]], backends: dict[str, 
             if params:
                 op["parameters"] = params
             paths.setdefault(spec_path, {})[verb] = op
+    if managed_service:  # CORS: preflight requests go to the path's function (API Gateway cannot answer them)
+        for spec_path, ops in paths.items():
+            if "options" not in ops:
+                first = next(iter(ops.values()))
+                ops["options"] = {**first, "operationId": operation_id("options", spec_path)}
     doc = {"swagger": "2.0", "info": {"title": title, "version": "1.0.0"}, "schemes": ["https"],
            "produces": ["application/json"], "paths": paths}
     if managed_service:
         doc["x-google-endpoints"] = [{"name": managed_service, "allowCors": True}]
-    return yaml.safe_dump(doc, sort_keys=False)
+    return yaml.dump(doc, Dumper=_PlainDumper, sort_keys=False)
 
 
 def declare(gcp: Gcp) -> pulumi.Output[str] | None:

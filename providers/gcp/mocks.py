@@ -13,6 +13,15 @@ from typing import Any
 from deployer import naming
 
 PROJECT_NUMBER = "123456789012"
+# How a secret input arrives in a mock (pulumi.runtime.rpc): {SIG_KEY: SECRET_SIG, "value": ...}.
+SIG_KEY, SECRET_SIG = "4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"
+
+
+def _merge(value: Any, **extra: Any) -> Any:
+    """Add outputs to a nested input, keeping it secret when it came secret (a secret env taints it all)."""
+    if isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG:
+        return {SIG_KEY: SECRET_SIG, "value": _merge(value.get("value"), **extra)}
+    return {**(value or {}), **extra}
 
 
 def _project(inputs: dict[str, Any]) -> str:
@@ -28,8 +37,9 @@ def resource(typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str
     match typ:
         case "gcp:cloudfunctionsv2/function:Function":
             region = inputs.get("location", "us-central1")
-            service = dict(inputs.get("serviceConfig") or {})
-            service.update(service=physical, uri=f"https://{physical}-{naming.short_hash(project, 10)}-uc.a.run.app")
+            service = _merge(inputs.get("serviceConfig"),
+                             service=f"projects/{project}/locations/{region}/services/{physical}",
+                             uri=f"https://{physical}-{naming.short_hash(project, 10)}-uc.a.run.app")
             out.update(serviceConfig=service, url=f"https://{region}-{project}.cloudfunctions.net/{physical}",
                        state="ACTIVE")
             return f"projects/{project}/locations/{region}/functions/{physical}", out
@@ -48,12 +58,14 @@ def resource(typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str
             out.update(outputName=physical, generation=1)
             return f"{inputs.get('bucket')}-{physical}", out
         case "gcp:apigateway/api:Api":
-            out.update(managedService=f"{inputs['apiId']}-{naming.short_hash(project, 13)}.apigateway.{project}.cloud.goog",
+            service = f"{inputs['apiId']}-{naming.short_hash(project, 13)}.apigateway.{project}.cloud.goog"
+            out.update(managedService=service,
                        name=f"projects/{project}/locations/global/apis/{inputs['apiId']}")
             return out["name"], out
         case "gcp:apigateway/apiConfig:ApiConfig":
             config = f"{inputs.get('apiConfigIdPrefix', '')}mock"
-            out.update(apiConfigId=config, name=f"projects/{project}/locations/global/apis/{inputs['api']}/configs/{config}")
+            api = f"projects/{project}/locations/global/apis/{inputs['api']}"
+            out.update(apiConfigId=config, name=f"{api}/configs/{config}")
             return out["name"], out
         case "gcp:apigateway/gateway:Gateway":
             out.update(defaultHostname=f"{inputs['gatewayId']}-{naming.short_hash(project, 8)}.uc.gateway.dev")

@@ -20,12 +20,10 @@ if TYPE_CHECKING:
     from deployer.blueprint.model import Blueprint
     from providers.gcp.context import Gcp
 
-PYTHON = "3.12"
-
-
 class GcpProvider(Provider):
     name = "gcp"
     title = "Google Cloud (Cloud Functions 2nd gen)"
+    plugins = ("pulumi-gcp",)
 
     def check(self, bp: "Blueprint") -> list[Diagnostic]:
         from providers.gcp import checks
@@ -40,7 +38,8 @@ class GcpProvider(Provider):
         client_requirements = getattr(bundle, "client_requirements", None)
         if client_requirements is not None:
             extra = [*client_requirements(bp, function, self.name), *extra]
-        return packaging.package(bp, function, cloud=self.name, target=packaging.Target(None, PYTHON),
+        python = bp.functions[function].runtime.removeprefix("python")  # no vendoring: informational
+        return packaging.package(bp, function, cloud=self.name, target=packaging.Target(None, python),
                                  extra_requirements=extra)
 
     def stack_config(self, bp: "Blueprint") -> dict[str, str]:
@@ -113,9 +112,10 @@ def declare_store(gcp: "Gcp", name: str, store):
 
 def declare_triggers(gcp: "Gcp", function: str) -> None:
     """Who may call the function, and the triggers that are resources of their own."""
-    from providers.gcp import iam, queues, schedules
+    from providers.gcp import events, iam, queues, schedules
 
     ref = gcp.function(function)
+    events.declare(gcp, function)
     if ref.invoker is not None:
         iam.invoker(gcp, f"fn-{function}-invoker-run-invoker", function, iam.member(ref.invoker))
     fn = gcp.bp.functions[function]

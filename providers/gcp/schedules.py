@@ -19,20 +19,7 @@ import json
 from pulumi_gcp import cloudscheduler
 
 from deployer.blueprint.model import ScheduleTrigger
-from deployer.blueprint.schedule import Cron, Every, parse_schedule
-from providers.gcp.context import SCHEDULER_JOB_MAX, Gcp
-
-
-def unix_cron(text: str) -> str | None:
-    """Cloud Scheduler's schedule for a blueprint schedule; None where no exact cron exists."""
-    match parse_schedule(text):
-        case Cron() as cron:
-            return cron.expression
-        case Every() as every:
-            cron = every.cron
-            return cron.expression if cron else None
-        case other:
-            raise TypeError(f"unsupported schedule {other!r}")
+from providers.gcp.context import SCHEDULER_JOB_MAX, Gcp, unix_cron
 
 
 def body(function: str, index: int, trigger: ScheduleTrigger) -> str:

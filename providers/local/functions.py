@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deployer.blueprint import refs
-from deployer.errors import DeploymentError
+from deployer.errors import BlueprintError, DeploymentError
 from deployer.naming import env_key
 
 PASS_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ", "VIRTUAL_ENV", "PYTHONPATH", "SYSTEMROOT")
@@ -60,10 +60,11 @@ def function_env(bp, name: str, state: Path, environ=os.environ) -> dict[str, st
         spec = bp.stores[store]
         if spec.kind == "table":
             env["DEPLOYER_KEY_" + env_key(store)[len("DEPLOYER_STORE_"):]] = spec.key
-    missing = [s for s in fn.secrets if s not in environ]
-    if missing:
-        raise DeploymentError(f"function {name!r} needs the secret(s) {', '.join(missing)}, not set in the environment",
-                              hint=f"export {missing[0]}=... before starting the local cloud")
+    from deployer import secrets
+
+    missing = [d for d in secrets.check(bp, env=environ) if d.location.path.split(".")[-1] in fn.secrets]
+    if missing:  # the same diagnostic as a cloud deployment, at the secret's declaration (exit 2)
+        raise BlueprintError(missing)
     env.update({s: environ[s] for s in fn.secrets})
     env.update(DEPLOYER_CLOUD="local", DEPLOYER_APP=bp.stage_name(), DEPLOYER_FUNCTION=name,
                DEPLOYER_LOCAL_STATE=str(state), PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")

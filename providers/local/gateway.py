@@ -49,12 +49,14 @@ async def read_body(receive, limit: int) -> bytes | None:
 
 
 class FunctionEndpoint:
-    """ASGI endpoint of one HTTP trigger: portable request in, worker, portable response out."""
+    """ASGI endpoint of one path: by method to a function's pool; portable request in and response out."""
 
-    def __init__(self, pool: Pool, on_done=None):
-        self.pool, self.on_done = pool, on_done
+    def __init__(self, pools: dict[str, Pool]):
+        self.pools = pools  # method (or "ANY") -> pool
 
     async def __call__(self, scope, receive, send) -> None:
+        method = scope["method"]
+        pool = self.pools.get(method) or self.pools.get("GET" if method == "HEAD" else "") or self.pools["ANY"]
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > MAX_BODY:
                 return await send_json(send, 413, {"error": f"request body larger than {MAX_BODY} bytes"})
@@ -68,13 +70,10 @@ class FunctionEndpoint:
             "headers": [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]], "body": body,
         }
         try:
-            status, headers, data = await self.pool.invoke("http", payload, request_id)
+            status, headers, data = await pool.invoke("http", payload, request_id)
         except InvocationError as exc:
             return await send_json(send, exc.status, {"error": str(exc), "request_id": request_id},
                                    [(b"x-deployer-request-id", request_id.encode())])
-        finally:
-            if self.on_done:
-                self.on_done()
         raw = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()
                if k.lower() != "content-length"]
         raw.append((b"content-length", str(len(data)).encode()))
@@ -97,14 +96,17 @@ async def not_found(scope, receive, send) -> None:
         await send_json(send, 404, {"error": f"no route for {scope['method']} {scope['path']}"})
 
 
-def build(bp, pools: dict[str, Pool], info: dict, on_done=None):
+def build(bp, pools: dict[str, Pool], info: dict):
     """The ASGI app: the health endpoint plus one route per (path, method) of the blueprint."""
     from deployer.blueprint.refs import http_routes
 
     routes = [Route("/_deployer/health", Health(info), methods=["GET"])]
+    by_path: dict[str, dict[str, Pool]] = {}
     for method, path, function in http_routes(bp):
-        methods = None if method == "ANY" else [method]
-        routes.append(Route(path, FunctionEndpoint(pools[function], on_done), methods=methods))
+        by_path.setdefault(path, {})[method] = pools[function]
+    for path, methods in by_path.items():
+        allowed = None if "ANY" in methods else list(methods)
+        routes.append(Route(path, FunctionEndpoint(methods), methods=allowed))
     middleware = []
     cors = bp.http.cors
     if cors is not None:

@@ -125,9 +125,14 @@ class Dispatcher:
 
     def __init__(self, broker: Broker, pools: dict[str, Pool], consumer_list: list[Consumer]):
         self.broker, self.pools, self.consumers = broker, pools, consumer_list
-        self.wake = asyncio.Event()
+        self.events = {c.queue: asyncio.Event() for c in consumer_list}
         self.tasks: list[asyncio.Task] = []
         self.inflight: set[asyncio.Task] = set()
+
+    def wake(self) -> None:
+        """New messages may be waiting (a handler sent or published): every idle consumer looks now."""
+        for event in self.events.values():
+            event.set()
 
     def start(self) -> None:
         self.tasks = [asyncio.create_task(self._run(c)) for c in self.consumers]
@@ -141,6 +146,7 @@ class Dispatcher:
         pool = self.pools[consumer.function]
         slots = asyncio.Semaphore(pool.spec.max_workers)
         idle = 0.002
+        wake = self.events[consumer.queue]
         while True:
             await slots.acquire()
             try:
@@ -150,9 +156,9 @@ class Dispatcher:
                 items = []
             if not items:
                 slots.release()
-                self.wake.clear()
+                wake.clear()
                 try:
-                    await asyncio.wait_for(self.wake.wait(), idle)
+                    await asyncio.wait_for(wake.wait(), idle)
                 except asyncio.TimeoutError:
                     idle = min(idle * 2, 0.1)
                 continue
@@ -175,4 +181,3 @@ class Dispatcher:
         for item in dead:
             log_line(pool.spec, f"DEAD-LETTER {item['msg_id']} from {consumer.queue} after {item['attempt']} "
                                 f"attempts: {failed[item['row']]}")
-        self.wake.set()

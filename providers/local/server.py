@@ -76,8 +76,8 @@ def outputs(bp, url: str | None, state: Path) -> dict:
     return out
 
 
-async def serve(bp, state: Path, port: int | None, dev: bool = False, log=print) -> bool:
-    """Run the local cloud until SIGTERM/SIGINT. Returns True when dev mode asks for a restart."""
+async def serve(bp, state: Path, port: int | None, dev: bool = False, log=print) -> int | None:
+    """Run the local cloud until SIGTERM/SIGINT. Returns the port when dev mode asks for a restart."""
     import uvicorn
 
     specs = functions.specs(bp, state, log=log)
@@ -99,9 +99,11 @@ async def serve(bp, state: Path, port: int | None, dev: bool = False, log=print)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     info = {"app": bp.stage_name(), "pid": os.getpid(), "url": url, "port": sock.getsockname()[1],
             "file": str(bp.source), "stage": bp.stage, "state": str(state), "dev": dev, "started": time.time()}
-    app = gateway.build(bp, pools, info, on_done=dispatcher.wake.set)
+    app = gateway.build(bp, pools, info)
+    for pool in pools.values():
+        pool.on_produced = dispatcher.wake
     config = uvicorn.Config(app, lifespan="off", access_log=False, log_level="warning",
-                            timeout_graceful_shutdown=5, server_header=False)
+                            timeout_graceful_shutdown=5, server_header=False, proxy_headers=False)
     server = uvicorn.Server(config)
     dispatcher.start()
     scheduler.start()
@@ -125,7 +127,7 @@ async def serve(bp, state: Path, port: int | None, dev: bool = False, log=print)
             pool.stop()
         (state / "cloud.json").unlink(missing_ok=True)
         log("local cloud stopped")
-    return restart.is_set()
+    return info["port"] if restart.is_set() else None
 
 
 async def _publish(server, state: Path, info: dict, log) -> None:
@@ -159,10 +161,10 @@ def run(file: str, stage: str, port: int | None, dev: bool = False) -> None:
             restart = runner.run(serve(bp, state, port, dev, log))
     finally:
         lock.close()
-    if restart:
+    if restart:  # same port, so the URL the developer uses keeps working
         log("blueprint changed: restarting")
         os.execv(sys.executable, [sys.executable, "-m", "providers.local.server", "--file", file, "--stage", stage,
-                                  *(["--port", str(port)] if port else []), *(["--dev"] if dev else [])])
+                                  "--port", str(restart), *(["--dev"] if dev else [])])
 
 
 def main() -> None:

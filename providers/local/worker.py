@@ -7,7 +7,8 @@ the local cloud, turns each into a portable event, calls the handler and writes 
 A hung handler is the parent's business: it kills this process at the deadline; a crash (os._exit,
 segfault) just closes the socket, which the parent sees as a failed invocation.
 
-Frames in: (kind, payload, request_id, deadline). Frames out: ("ok", value) or ("error", text).
+Frames in: (kind, payload, request_id, deadline). Frames out: ("ok", value) or ("error", text), with a
+third item True when the invocation sent or published messages (so the dispatcher wakes at once).
 kinds: "http" -> (status, headers, body); "messages" -> [(row, error)] of the failed messages;
 "call" (schedule or any single event, for `deployer invoke`) -> repr-safe value.
 """
@@ -28,16 +29,6 @@ import traceback
 from datetime import datetime, timezone
 
 HEADER = struct.Struct("!I")
-
-
-def recv_exact(sock: socket.socket, size: int) -> bytes:
-    buf = bytearray()
-    while len(buf) < size:
-        chunk = sock.recv(size - len(buf))
-        if not chunk:
-            raise EOFError
-        buf += chunk
-    return bytes(buf)
 
 
 def load_handler(code: str, deps: str, handler: str, runtime: str = ""):
@@ -120,11 +111,18 @@ def jsonable(value):
 
 def serve(sock: socket.socket, runner: Runner) -> None:
     send = sock.sendall
+    buf = b""
     while True:
         try:
-            size = HEADER.unpack(recv_exact(sock, 4))[0]
-            kind, payload, request_id, deadline = pickle.loads(recv_exact(sock, size))
-        except EOFError:
+            while len(buf) < 4 or len(buf) < 4 + HEADER.unpack_from(buf)[0]:
+                chunk = sock.recv(1 << 16)  # usually the whole frame in one call
+                if not chunk:
+                    return
+                buf += chunk
+            size = HEADER.unpack_from(buf)[0]
+            kind, payload, request_id, deadline = pickle.loads(buf[4:4 + size])
+            buf = buf[4 + size:]
+        except (EOFError, ConnectionError):
             return
         try:
             if kind == "http":
@@ -138,6 +136,10 @@ def serve(sock: socket.socket, runner: Runner) -> None:
         except BaseException as exc:  # noqa: BLE001 - the handler failed; report, keep serving
             log_error(request_id, exc)
             reply = ("error", f"{type(exc).__name__}: {exc}")
+        client = sys.modules.get("deployer.runtime.clients.local")
+        if client is not None and client.produced:  # tell the dispatcher there is work, now
+            client.produced = 0
+            reply += (True,)
         try:
             data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # noqa: BLE001
@@ -145,11 +147,24 @@ def serve(sock: socket.socket, runner: Runner) -> None:
         send(HEADER.pack(len(data)) + data)
 
 
+def die_with_parent() -> None:
+    """Linux: SIGKILL this worker when the local cloud dies (even by kill -9), so no handler outlives it."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+        if os.getppid() == 1:
+            os._exit(0)
+    except Exception:  # noqa: BLE001 - other systems: the worker ends at EOF on its socket instead
+        pass
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     for name in ("--fd", "--code", "--deps", "--handler", "--function", "--runtime"):
         parser.add_argument(name, default="")
     args = parser.parse_args()
+    die_with_parent()
     sock = socket.socket(fileno=int(args.fd))
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
     try:

@@ -54,12 +54,51 @@ def log_line(spec: FunctionSpec, text: str) -> None:
         fh.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {text}\n")
 
 
+class Channel(asyncio.Protocol):
+    """The parent's end of a worker's socket: frames in, one awaited reply at a time (no stream layers)."""
+
+    def __init__(self):
+        self.transport = None
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future | None = None
+        self.closed = False
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buffer
+        buf += data
+        while len(buf) >= 4:
+            size = HEADER.unpack_from(buf)[0]
+            if len(buf) < 4 + size:
+                return
+            frame = pickle.loads(memoryview(buf)[4:4 + size])
+            del buf[:4 + size]
+            if self.waiter is not None and not self.waiter.done():
+                self.waiter.set_result(frame)
+
+    def connection_lost(self, exc) -> None:
+        self.closed = True
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(EOFError("worker closed its socket"))
+
+    def request(self, data: bytes | None) -> asyncio.Future:
+        self.waiter = asyncio.get_running_loop().create_future()
+        if self.closed:
+            self.waiter.set_exception(EOFError("worker closed its socket"))
+        elif data is not None:
+            self.transport.write(data)
+        return self.waiter
+
+
 class Worker:
     def __init__(self, spec: FunctionSpec):
         self.spec = spec
         self.proc: subprocess.Popen | None = None
-        self.reader = self.writer = None
+        self.channel: Channel | None = None
         self.dead = False
+        self.timed_out = False
         self.generation = 0
 
     async def start(self) -> "Worker":
@@ -74,9 +113,9 @@ class Worker:
                 pass_fds=[child.fileno()], env=spec.env, cwd=str(spec.code), stdin=subprocess.DEVNULL,
                 stdout=log, stderr=log)
         child.close()
-        self.reader, self.writer = await asyncio.open_unix_connection(sock=parent)
+        _, self.channel = await asyncio.get_running_loop().create_connection(Channel, sock=parent)
         try:
-            status, value = await asyncio.wait_for(self._recv(), START_TIMEOUT)
+            status, value = await asyncio.wait_for(self.channel.request(None), START_TIMEOUT)
         except (asyncio.TimeoutError, EOFError, asyncio.IncompleteReadError, ConnectionError) as exc:
             self.kill()
             raise WorkerCrashed(f"worker of {spec.name!r} did not start ({type(exc).__name__}); see its log") from exc
@@ -85,31 +124,35 @@ class Worker:
             raise HandlerFailed(str(value))
         return self
 
-    async def _recv(self):
-        size = HEADER.unpack(await self.reader.readexactly(4))[0]
-        return pickle.loads(await self.reader.readexactly(size))
-
     async def call(self, kind: str, payload, request_id: str, timeout: float):
+        """One invocation; the timeout is a timer that kills the worker (cheaper than wait_for)."""
         data = pickle.dumps((kind, payload, request_id, time.time() + timeout), protocol=pickle.HIGHEST_PROTOCOL)
-        self.writer.write(HEADER.pack(len(data)) + data)
+        waiter = self.channel.request(HEADER.pack(len(data)) + data)
+        timer = asyncio.get_running_loop().call_later(timeout, self._expire)
         try:
-            return await asyncio.wait_for(self._recv(), timeout)
-        except asyncio.TimeoutError:
-            self.kill()
-            log_line(self.spec, f"TIMEOUT {request_id} after {timeout:g}s: worker killed and replaced")
-            raise InvocationTimeout(f"{self.spec.name!r} timed out after {timeout:g}s") from None
+            return await waiter
         except (asyncio.IncompleteReadError, ConnectionError, EOFError):
             code = self.kill()
+            if self.timed_out:
+                log_line(self.spec, f"TIMEOUT {request_id} after {timeout:g}s: worker killed and replaced")
+                raise InvocationTimeout(f"{self.spec.name!r} timed out after {timeout:g}s") from None
             log_line(self.spec, f"CRASH {request_id}: worker exited (code {code}) and is replaced")
             raise WorkerCrashed(f"{self.spec.name!r} crashed (worker exit code {code})") from None
         except BaseException:  # cancelled mid-call: the worker's state is unknown
             self.kill()
             raise
+        finally:
+            timer.cancel()
+
+    def _expire(self) -> None:
+        self.timed_out = True
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
 
     def kill(self) -> int | None:
         self.dead = True
-        if self.writer is not None:
-            self.writer.close()
+        if self.channel is not None and self.channel.transport is not None:
+            self.channel.transport.close()
         if self.proc is None:
             return None
         if self.proc.poll() is None:
@@ -133,6 +176,7 @@ class Pool:
         self.count = 0
         self.all: set[Worker] = set()
         self.generation = 0
+        self.on_produced = None  # called when an invocation sent or published messages
 
     def reload(self) -> None:
         """New code: idle workers stop now, busy ones when they finish; new ones load the new code."""
@@ -199,12 +243,14 @@ class Pool:
         request_id = request_id or uuid.uuid4().hex
         worker = await self.acquire()
         try:
-            status, value = await worker.call(kind, payload, request_id, self.spec.timeout)
+            reply = await worker.call(kind, payload, request_id, self.spec.timeout)
         finally:
             self.release(worker)
-        if status != "ok":
-            raise HandlerFailed(value)
-        return value
+        if len(reply) > 2 and self.on_produced is not None:
+            self.on_produced()
+        if reply[0] != "ok":
+            raise HandlerFailed(reply[1])
+        return reply[1]
 
     def stop(self) -> None:
         for worker in list(self.all):

@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS items (tbl TEXT NOT NULL, key TEXT NOT NULL, item TEX
 """
 
 _local = threading.local()
+produced = 0  # messages written by this process since the local cloud's worker last looked
 
 
 class StoreError(OSError):
@@ -93,6 +94,8 @@ def enqueue(conn: sqlite3.Connection, queues: list[str], data: bytes, attributes
     attrs = json.dumps(attributes or {})
     if not queues:
         return msg_id
+    global produced
+    produced += len(queues)
     with conn:
         conn.executemany("INSERT INTO messages (queue, msg_id, data, attributes, created) VALUES (?, ?, ?, ?, ?)",
                          [(q, msg_id, data, attrs, now) for q in queues])

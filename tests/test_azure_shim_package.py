@@ -1,0 +1,152 @@
+"""A generated Azure package runs: unzip the artifact and call its shim as the Python worker would.
+
+The worker imports `scriptFile` and calls `entryPoint` with one keyword argument per binding `name`
+of function.json (plus `context`). This test does the same with real `azure.functions` objects, in a
+subprocess whose sys.path starts at the unzipped package (as on Azure), so the package's own
+`deployer/runtime` is the one imported. It checks that the generated bindings and the shim agree.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from deployer.blueprint.load import load_blueprint
+from providers.azure import package
+
+pytest.importorskip("azure.functions")
+
+BLUEPRINT = """\
+name: shimtest
+stores:
+  uploads: {kind: bucket}
+  jobs: {kind: queue, retries: 4}
+  news: {kind: topic}
+functions:
+  all:
+    code: functions/all
+    handler: main.handle
+    timeout: 20
+    triggers:
+      - http: GET /items/{id}
+      - queue: jobs
+        batch: 8
+      - bucket: uploads
+        prefix: in/
+        suffix: .txt
+      - bucket: uploads
+        on: deleted
+      - schedule: "0 3 * * *"
+      - topic: news
+"""
+
+HANDLER = """\
+import json, os
+from deployer.runtime import Request, Response
+
+def handle(event, context=None):
+    with open(os.environ["SEEN"], "a") as fh:
+        fh.write(json.dumps({"type": type(event).__name__, "repr": repr(event)[:300]}) + "\\n")
+    if isinstance(event, Request):
+        return {"id": event.params.get("id"), "path": event.path}
+"""
+
+DRIVER = r"""
+import datetime, json, sys
+sys.path.insert(0, sys.argv[1])
+import azure.functions as func
+import azure.functions.queue, azure.functions.servicebus, azure.functions.timer  # the worker's concrete types
+import deployer_shim
+
+def call(folder, **kwargs):
+    spec = json.load(open(f"{sys.argv[1]}/{folder}/function.json"))
+    entry = getattr(deployer_shim, spec["entryPoint"])
+    name = spec["bindings"][0]["name"]
+    class Ctx:
+        invocation_id = "inv-1"
+        function_name = folder
+    return entry(**{name: kwargs["value"]}, context=Ctx())
+
+out = {}
+req = func.HttpRequest("GET", "https://app.azurewebsites.net/api/items/42", headers={"x": "1"},
+                       route_params={"id": "42"}, body=b"")
+resp = call("http0", value=req)
+out["http"] = [resp.status_code, json.loads(resp.get_body())]
+call("queue1", value=azure.functions.queue.QueueMessage(id="m1", body=b'{"n": 1}', dequeue_count=2))
+call("blob2", value=func.blob.InputStream(data=b"hello", name="shimtest-dev-uploads/in/a.txt", length=5))
+call("deleted3", value=func.EventGridEvent(
+    id="e1", data={"contentLength": 0}, topic="/subscriptions/x", subject=
+    "/blobServices/default/containers/shimtest-dev-uploads/blobs/in/a.txt",
+    event_type="Microsoft.Storage.BlobDeleted", event_time=datetime.datetime(2026, 1, 1), data_version="1"))
+call("timer4", value=azure.functions.timer.TimerRequest(past_due=False))
+import inspect
+given = dict(body=b'{"headline": "hi"}', message_id="s1", delivery_count=1, application_properties={"k": "v"},
+             user_properties={})
+required = [p.name for p in inspect.signature(azure.functions.servicebus.ServiceBusMessage).parameters.values()
+            if p.default is inspect.Parameter.empty and p.kind is inspect.Parameter.KEYWORD_ONLY]
+call("topic5", value=azure.functions.servicebus.ServiceBusMessage(**{**{n: None for n in required}, **given}))
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def unzipped(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("bp")
+    (root / "deployer.yaml").write_text(BLUEPRINT)
+    (root / "functions" / "all").mkdir(parents=True)
+    (root / "functions" / "all" / "main.py").write_text(HANDLER)
+    bp = load_blueprint(root / "deployer.yaml")
+    artifact = package.build(bp, "all")
+    target = root / "unzipped"
+    with zipfile.ZipFile(artifact.path) as zf:
+        zf.extractall(target)
+    return target
+
+
+def test_package_layout(unzipped):
+    assert (unzipped / "deployer_shim.py").is_file() and (unzipped / "deployer" / "runtime").is_dir()
+    host = json.loads((unzipped / "host.json").read_text())
+    assert host["functionTimeout"] == "00:00:20"
+    assert host["extensions"]["queues"] == {"batchSize": 8, "maxDequeueCount": 4}
+    folders = sorted(p.parent.name for p in unzipped.glob("*/function.json"))
+    assert folders == ["blob2", "deleted3", "http0", "queue1", "timer4", "topic5"]
+    assert json.loads((unzipped / "deployer_function.json").read_text())["handler"] == "main.handle"
+
+
+def test_shim_runs_every_binding_with_azure_functions_types(unzipped, tmp_path):
+    seen = tmp_path / "seen.jsonl"
+    env = {"SEEN": str(seen), "DEPLOYER_CLOUD": "azure", "DEPLOYER_STORE_UPLOADS": "shimtest-dev-uploads",
+           "DEPLOYER_STORE_JOBS": "shimtest-dev-jobs", "DEPLOYER_STORE_NEWS": "shimtest-dev-news",
+           "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(DRIVER), str(unzipped)], cwd=unzipped,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"http": [200, {"id": "42", "path": "/items/42"}]}
+    events = [json.loads(line) for line in seen.read_text().splitlines()]
+    assert [e["type"] for e in events] == ["Request", "Message", "ObjectEvent", "ObjectEvent", "ScheduleEvent",
+                                           "Message"]
+    assert "'type': 'created'" in events[2]["repr"] or "type='created'" in events[2]["repr"]
+    assert "deleted" in events[3]["repr"] and "0 3 * * *" in events[4]["repr"]
+    assert "attempt=2" in events[1]["repr"] and "'n': 1" in events[1]["repr"]
+    assert "headline" in events[5]["repr"]
+
+
+def test_deployer_plan_cli_for_azure(cli, unzipped):
+    """`deployer plan --cloud azure --json` end to end: load, check, package, program under mocks."""
+    blueprint = unzipped.parent / "deployer.yaml"
+    done = cli("plan", "--cloud", "azure", "--json", "-f", str(blueprint))
+    assert done.returncode == 0, done.stderr[-2000:]
+    plan = json.loads(done.stdout)
+    assert plan["cloud"] == "azure" and plan["app"] == "shimtest-dev"
+    kinds = {r["type"].split(":", 1)[1] for r in plan["resources"]}
+    assert {"web:WebApp", "web:AppServicePlan", "storage:Blob", "apimanagement:ApiOperation",
+            "eventgrid:SystemTopicEventSubscription", "servicebus:Subscription"} <= kinds
+    blob = next(r for r in plan["resources"] if r["type"] == "azure-native:storage:Blob")
+    assert re.fullmatch(r"all-[0-9a-f]{16}\.zip", blob["inputs"]["blobName"])

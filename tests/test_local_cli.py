@@ -1,0 +1,95 @@
+"""The local cloud through the real `deployer` command: up/outputs/down, invoke, logs, dev with reload."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from test_local_helpers import copy_example, wait_for, write_blueprint
+
+from conftest import run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def test_up_outputs_logs_down_through_the_cli(tmp_path):
+    file = str(copy_example("orders", tmp_path))
+    r = run_cli("up", "-f", file)  # --cloud defaults to local
+    try:
+        assert r.returncode == 0, r.stderr
+        assert "local cloud running at http://127.0.0.1:" in r.stderr
+        out = json.loads(run_cli("outputs", "-f", file, "--json").stdout)
+        assert set(out) >= {"api_url", "functions", "stores"} and out["stores"]["fulfilment"] == "fulfilment"
+        assert httpx.post(f"{out['api_url']}/orders", json={"items": [1], "id": "c1"}).status_code == 201
+        logs = run_cli("logs", "-f", file)
+        assert "listening on" in logs.stdout
+        bad = run_cli("logs", "nope", "-f", file)
+        assert bad.returncode == 2 and "no function 'nope'" in bad.stderr
+    finally:
+        down = run_cli("down", "-f", file)
+    assert down.returncode == 0 and "the local cloud was stopped" in down.stderr
+    again = run_cli("down", "-f", file)
+    assert again.returncode == 0 and "was not running" in again.stderr
+    assert run_cli("outputs", "-f", file).returncode == 1
+
+
+def test_invoke_without_a_running_cloud_uses_the_same_state(tmp_path):
+    file = str(copy_example("report", tmp_path))
+    r = run_cli("invoke", "record", "-f", file, "--data", '{"id": "s1", "amount": 9, "product": "tea"}', "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["status"] == 201
+    r = run_cli("invoke", "nightly", "-f", file, "--json", "--data", '{"time": "2026-05-01T03:00:00+02:00"}')
+    assert r.returncode == 0 and json.loads(r.stdout)["result"] == "nightly-2026-05-01.json"
+    report = tmp_path / "report/.deployer/local/dev/buckets/reports/reports/nightly-2026-05-01.json"
+    assert json.loads(report.read_text())["total"] == 9
+    r = run_cli("invoke", "read-report", "-f", file, "--data",
+                json.dumps({"method": "GET", "params": {"name": "nightly-2026-05-01.json"}}), "--json")
+    assert json.loads(r.stdout)["body"]["by_product"] == {"tea": 9}
+    bad = run_cli("invoke", "nightly", "-f", file, "--trigger", "3")
+    assert bad.returncode == 2 and "--trigger must be 0..0" in bad.stderr
+    bad = run_cli("invoke", "nightly", "-f", file, "--data", "@/nonexistent.json")
+    assert bad.returncode == 2 and "cannot read" in bad.stderr
+
+
+def test_invoke_reports_a_failing_message_handler(tmp_path):
+    file = str(copy_example("orders", tmp_path))
+    r = run_cli("invoke", "worker", "-f", file, "--data", '{"order": "x", "poison": true}')
+    assert r.returncode == 1 and "PoisonMessage" in r.stderr
+    assert "PoisonMessage" in run_cli("logs", "worker", "-f", file).stdout
+
+
+def _get(url: str) -> str | None:
+    try:
+        return httpx.get(url).text
+    except httpx.TransportError:
+        return None
+
+
+def test_dev_reloads_changed_code_and_streams_logs(tmp_path):
+    file = write_blueprint(tmp_path, "name: devapp\nfunctions:\n  hi:\n    code: fn\n    handler: main.hi\n"
+                                     "    triggers: [{http: GET /hi}]\n",
+                           {"fn/main.py": "def hi(request):\n    print('said v1')\n    return 'v1'\n"})
+    proc = subprocess.Popen([sys.executable, "-m", "deployer.cli", "dev", "-f", str(file)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    info_path = tmp_path / ".deployer/local/dev/cloud.json"
+    try:
+        info = wait_for(lambda: info_path.exists() and json.loads(info_path.read_text()), timeout=30, what="dev")
+        assert info["dev"] is True
+        assert httpx.get(f"{info['url']}/hi").text == "v1"
+        time.sleep(0.3)
+        (tmp_path / "fn/main.py").write_text("def hi(request):\n    return 'v2'\n")
+        wait_for(lambda: httpx.get(f"{info['url']}/hi").text == "v2", timeout=15, what="the reload")
+        file.write_text(file.read_text().replace("GET /hi}", "GET /hi}, {http: GET /bye}"))
+        wait_for(lambda: _get(f"{info['url']}/bye") == "v2", timeout=30, what="the restart on a blueprint change")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0, out
+    assert "reloaded hi (code changed)" in out and "[hi] said v1" in out and "blueprint changed: restarting" in out
+    assert not info_path.exists() and not os.path.exists(tmp_path / ".deployer/local/dev/cloud.json")

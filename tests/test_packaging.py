@@ -1,0 +1,177 @@
+"""deployer.packaging: deterministic zips, exclusions, content hashes, vendoring and its caches.
+
+The vendoring tests install a real wheel (MarkupSafe, ~20 kB, with compiled code) for
+manylinux2014_aarch64 from PyPI into a cache under the pytest cache folder, so the second run of the
+suite does not touch the network. They skip when PyPI is unreachable.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import stat
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from deployer import packaging
+from deployer.blueprint.load import load_blueprint
+from deployer.errors import EXIT_USAGE
+from deployer.packaging import PackagingError, Target
+
+AARCH64 = Target("manylinux2014_aarch64", "3.12")
+NO_DEPS = Target(None, "3.12")
+
+
+def write_app(root: Path, requirements: str | None = None) -> Path:
+    (root / "functions" / "fn").mkdir(parents=True)
+    (root / "deployer.yaml").write_text(
+        "name: pack\nfunctions:\n  fn: {code: functions/fn, handler: main.handle, triggers: [{http: GET /}]}\n")
+    code = root / "functions" / "fn"
+    (code / "main.py").write_text("def handle(request):\n    return 'ok'\n")
+    (code / "lib").mkdir()
+    (code / "lib" / "util.py").write_text("X = 1\n")
+    (code / "run.sh").write_text("#!/bin/sh\n")
+    (code / "run.sh").chmod(0o775)
+    if requirements is not None:
+        (code / "requirements.txt").write_text(requirements)
+    return root / "deployer.yaml"
+
+
+def build(blueprint: Path, target: Target = NO_DEPS, **kwargs):
+    packaging.clear_cache()
+    bp = load_blueprint(blueprint)
+    return packaging.package(bp, "fn", cloud="aws", target=target, **kwargs)
+
+
+def test_two_copies_with_different_mtimes_give_byte_identical_zips(tmp_path):
+    first = write_app(tmp_path / "a")
+    second = tmp_path / "b"
+    shutil.copytree(tmp_path / "a", second)
+    for path in (second / "functions").rglob("*"):
+        os.utime(path, (time.time() - 86400 * 400, time.time() - 86400 * 400))
+    one, two = build(first), build(second / "deployer.yaml")
+    assert one.path.read_bytes() == two.path.read_bytes()
+    assert one.sha256 == two.sha256 and one.path.name == two.path.name
+    assert one.path.parent == tmp_path / "a" / ".deployer" / "build" / "dev" / "aws"
+
+
+def test_entries_are_sorted_with_fixed_times_and_modes(tmp_path):
+    art = build(write_app(tmp_path))
+    with zipfile.ZipFile(art.path) as zf:
+        infos = zf.infolist()
+    names = [i.filename for i in infos]
+    assert names == sorted(names)
+    assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+    modes = {i.filename: stat.S_IMODE(i.external_attr >> 16) for i in infos}
+    assert modes["run.sh"] == 0o755 and modes["main.py"] == 0o644 and modes["lib/util.py"] == 0o644
+    assert {"deployer/__init__.py", "deployer_function.json", "deployer_shim.py", "main.py"} <= set(names)
+    assert art.size == art.path.stat().st_size and art.unzipped_size == sum(i.file_size for i in infos)
+
+
+def test_excluded_files_and_folders(tmp_path):
+    blueprint = write_app(tmp_path)
+    code = tmp_path / "functions" / "fn"
+    for rel in (".git/config", "__pycache__/main.cpython-312.pyc", "lib/old.pyc", ".env", ".env.local",
+                ".venv/lib/x.py", "venv/bin/python", "node_modules/a/index.js", ".deployer/build/x.zip",
+                "myenv/pyvenv.cfg", "myenv/lib/site.py"):
+        (code / rel).parent.mkdir(parents=True, exist_ok=True)
+        (code / rel).write_text("x")
+    with zipfile.ZipFile(build(blueprint).path) as zf:
+        user = [n for n in zf.namelist() if not n.startswith("deployer")]
+    assert user == ["lib/util.py", "main.py", "run.sh"]
+
+
+def test_content_change_changes_hash_and_name(tmp_path):
+    blueprint = write_app(tmp_path)
+    before = build(blueprint)
+    (tmp_path / "functions" / "fn" / "main.py").write_text("def handle(request):\n    return 'changed'\n")
+    after = build(blueprint)
+    assert before.sha256 != after.sha256 and before.path != after.path
+
+
+def test_unchanged_function_is_not_rebuilt(tmp_path):
+    blueprint = write_app(tmp_path)
+    bp = load_blueprint(blueprint)
+    packaging.clear_cache()
+    first = packaging.package(bp, "fn", cloud="aws", target=NO_DEPS)
+    written = first.path.stat().st_mtime_ns
+    assert packaging.package(bp, "fn", cloud="aws", target=NO_DEPS) is first  # in-process cache
+    packaging.clear_cache()
+    again = packaging.package(bp, "fn", cloud="aws", target=NO_DEPS)  # a new process: found on disk
+    assert again.path.stat().st_mtime_ns == written and again.sha256 == first.sha256
+
+
+def test_extra_files_and_requirements_are_added(tmp_path):
+    blueprint = write_app(tmp_path, requirements="# none yet\n")
+    art = build(blueprint, extra_files={"host.json": b"{}"}, extra_requirements=("azure-functions",))
+    with zipfile.ZipFile(art.path) as zf:
+        assert zf.read("host.json") == b"{}"
+        assert zf.read("requirements.txt") == b"# none yet\nazure-functions\n"
+
+
+def test_missing_code_folder_is_a_usage_error(tmp_path):
+    blueprint = write_app(tmp_path)
+    bp = load_blueprint(blueprint)
+    shutil.rmtree(tmp_path / "functions" / "fn")
+    with pytest.raises(PackagingError) as err:
+        packaging.package(bp, "fn", cloud="aws", target=NO_DEPS)
+    assert err.value.exit_code == EXIT_USAGE and "does not exist" in err.value.message
+
+
+# ------------------------------------------------------------------------------------- vendoring
+
+def _pypi() -> bool:
+    try:
+        socket.create_connection(("pypi.org", 443), timeout=3).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def deps_cache(request, monkeypatch) -> Path:
+    cache = Path(str(request.config.cache.mkdir("deployer-deps")))
+    monkeypatch.setenv("DEPLOYER_CACHE", str(cache))
+    return cache
+
+
+needs_pypi = pytest.mark.skipif(not _pypi(), reason="PyPI is not reachable")
+
+
+@needs_pypi
+def test_vendors_a_real_wheel_for_aarch64_and_caches_it(tmp_path, deps_cache):
+    blueprint = write_app(tmp_path, requirements="markupsafe==2.1.5\n")
+    art = build(blueprint, target=AARCH64)
+    with zipfile.ZipFile(art.path) as zf:
+        names = zf.namelist()
+    assert "markupsafe/__init__.py" in names and "main.py" in names
+    assert any(n.startswith("markupsafe/_speedups.cpython-312-aarch64-linux-gnu") for n in names), names
+    key = packaging.deps_key("markupsafe==2.1.5\n", AARCH64)
+    assert (deps_cache / "deps" / key / ".complete").is_file()
+    started = time.perf_counter()
+    again = build(blueprint, target=AARCH64)  # a cold process: served from the deps cache, no pip
+    assert time.perf_counter() - started < 1.5 and again.sha256 == art.sha256
+
+
+@needs_pypi
+def test_vendored_packages_go_under_deps_dir(tmp_path, deps_cache):
+    blueprint = write_app(tmp_path, requirements="markupsafe==2.1.5\n")
+    art = build(blueprint, target=Target("manylinux2014_aarch64", "3.12", ".python_packages/lib/site-packages"))
+    with zipfile.ZipFile(art.path) as zf:
+        assert ".python_packages/lib/site-packages/markupsafe/__init__.py" in zf.namelist()
+
+
+@needs_pypi
+def test_requirement_without_a_wheel_is_a_clear_error(tmp_path, deps_cache):
+    blueprint = write_app(tmp_path, requirements="markupsafe==0.0.99\n")
+    with pytest.raises(PackagingError) as err:
+        build(blueprint, target=AARCH64)
+    assert err.value.exit_code == EXIT_USAGE
+    assert err.value.message.startswith("a requirement has no wheel for manylinux2014_aarch64 / Python 3.12:")
+    assert "markupsafe==0.0.99" in err.value.message
+    assert err.value.location.file == tmp_path / "functions" / "fn" / "requirements.txt"
+    assert not list((deps_cache / "deps").glob(packaging.deps_key("markupsafe==0.0.99\n", AARCH64) + "*"))

@@ -1,0 +1,55 @@
+"""`deployer plan` through the real console entry point (subprocesses: exit codes and streams)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import BLUEPRINTS, run_cli
+
+
+def test_plan_json_lists_every_resource_with_masked_secrets():
+    done = run_cli("plan", "--cloud", "aws", "--json", "-f", str(BLUEPRINTS / "iot" / "deployer.yaml"),
+                   env={"INGEST_TOKEN": "s3cr3t-value"})
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert (data["cloud"], data["app"], data["count"]) == ("aws", "iot-dev", len(data["resources"]))
+    assert data["warnings"] == []
+    fn = next(r for r in data["resources"] if r["name"] == "fn-ingest-function")
+    assert fn["group"] == "function ingest" and fn["inputs"]["environment"]["variables"]["INGEST_TOKEN"] == "[secret]"
+    assert "s3cr3t-value" not in done.stdout + done.stderr
+
+
+def test_plan_human_output_groups_and_counts():
+    done = run_cli("plan", "--cloud", "aws", "-f", str(BLUEPRINTS / "orders" / "deployer.yaml"), "--stage", "prod")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "app (2)" in lines and "store fulfilment (2)" in lines and "function api (9)" in lines
+    assert any("lambda.Function" in l and "fn-api-function" in l and "memorySize=1024" in l for l in lines)
+    assert lines[-1].startswith("27 resources to create in 8 groups (aws, orders-prod, planned in ")
+
+
+def test_plan_with_a_missing_secret_warns_and_uses_a_placeholder():
+    # run_cli adds to os.environ; an unset variable needs an environment of its own
+    env = {k: v for k, v in os.environ.items() if k != "INGEST_TOKEN"}
+    done = subprocess.run([sys.executable, "-m", "deployer.cli", "plan", "--cloud", "aws", "--json", "-f",
+                           str(BLUEPRINTS / "iot" / "deployer.yaml")], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    warnings = json.loads(done.stdout)["warnings"]
+    assert [(w["severity"], w["path"], w["line"], w["message"]) for w in warnings] == [
+        ("warning", "secrets.INGEST_TOKEN", 12,
+         "secret INGEST_TOKEN has no value: set the environment variable INGEST_TOKEN")]
+
+
+def test_plan_of_the_local_cloud_is_a_usage_error():
+    done = run_cli("plan", "--cloud", "local", "-f", str(BLUEPRINTS / "orders" / "deployer.yaml"))
+    assert done.returncode == 2
+    assert "the local cloud does not deploy through Pulumi, so it has no plan" in done.stderr
+
+
+def test_plan_needs_a_cloud():
+    done = run_cli("plan", "-f", str(BLUEPRINTS / "orders" / "deployer.yaml"))
+    assert done.returncode == 2
+    assert "plan needs a cloud" in done.stderr and "deployer plan --cloud aws" in done.stderr
