@@ -41,6 +41,15 @@ def test_golden_graph(example, golden):
     golden(f"azure/{example.parent.name}.json", graph)
 
 
+def test_golden_app_settings(example, golden, monkeypatch):
+    """The app settings, which the plan masks whole (they hold the package's SAS URL, a secret)."""
+    monkeypatch.setenv("INGEST_TOKEN", "token-value")
+    every = app_settings(example.parent.name)
+    shown = {fn: {k: ("[secret]" if isinstance(v, tuple) else v) for k, v in values.items()}
+             for fn, values in every.items()}
+    golden(f"azure/{example.parent.name}-settings.json", shown)
+
+
 SCOPE = re.compile(r"/storageAccounts/[a-z0-9]+/(blobServices/default/containers|queueServices/default/queues|"
                    r"tableServices/default/tables)/[a-z0-9-]+$|/namespaces/[a-z0-9-]+/topics/[a-z0-9-]+"
                    r"(/subscriptions/[a-z0-9-]+)?$")
@@ -109,6 +118,7 @@ class Unmasked(AzureProvider):
 
 
 def unwrap(value):
+    """Secret values become ("secret", value); the settings map itself is unwrapped once."""
     if isinstance(value, dict):
         if value.get(plan.SECRET_SIG_KEY) == plan.SECRET_SIG:
             return ("secret", unwrap(value["value"]))

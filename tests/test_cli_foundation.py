@@ -161,3 +161,20 @@ def test_bad_command_line_is_a_usage_error_not_an_internal_one(args, words, caps
     code, _, err = run(capsys, *args)
     assert code == 2
     assert words in err and "internal error" not in err
+
+
+def test_pathological_nesting_is_an_error_not_a_crash(tmp_path):
+    """libyaml's composer segfaults around 30 000 levels; such text must never reach it."""
+    path = tmp_path / "deployer.yaml"
+    path.write_text("name: " + "[" * 400_000 + "]" * 400_000 + "\n")
+    result = cli("validate", "--json", "-f", str(path))
+    assert result.returncode == 2, result.stderr[-500:]
+    [diag] = json.loads(result.stdout)["diagnostics"]
+    assert (diag["message"], diag["line"], diag["column"]) == (
+        "the blueprint is nested more than 64 levels deep", 1, 1)
+
+
+def test_init_rejects_a_bad_name(tmp_path, capsys):
+    code, _, err = run(capsys, "init", str(tmp_path), "--name", "My_App")
+    assert code == 2 and "application name 'My_App' must start with a lowercase letter" in err
+    assert list(tmp_path.iterdir()) == []

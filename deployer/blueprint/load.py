@@ -111,7 +111,8 @@ def compose(text: str, file: Path) -> yaml.Node | None:
     except yaml.YAMLError as exc:  # unmarked: rare (e.g. reader errors)
         raise _problem(file, f"invalid YAML: {exc}") from None
     except RecursionError:
-        raise _problem(file, f"the YAML is nested too deeply (more than {MAX_DEPTH} levels)") from None
+        raise _problem(file, f"the blueprint is nested more than {MAX_DEPTH} levels deep",
+                       hint="blueprints are a few levels deep") from None
 
 
 def _yaml_problem(exc: yaml.MarkedYAMLError, text: str, file: Path) -> BlueprintError:

@@ -81,7 +81,12 @@ def init(
     name: str = typer.Option(None, "--name", help="Application name (default: from the folder)."),
 ) -> None:
     """Write a blueprint and function code, from a template, that validate as they are."""
+    from deployer.blueprint.model import NAME_PATTERN  # here: `deployer --help` stays free of pydantic
+
     app_ = name or app_name(folder)
+    if not re.match(NAME_PATTERN, app_) or len(app_) > 24:
+        raise UsageError(f"application name '{app_}' must start with a lowercase letter, hold only lowercase "
+                         "letters, digits and '-', and be at most 24 characters long", hint="e.g. --name my-app")
     files = plan_files(template, app_)
     write_all(folder, files)
     common.say(f"{common.paint('created', 'green')} {folder / 'deployer.yaml'} ({template}, name {app_}, "
