@@ -46,7 +46,8 @@ def blueprint(n: int) -> str:
 
 def serverless_yml(n: int) -> str:
     lines = [f"service: bench{n}", "frameworkVersion: '3'",
-             "provider: {name: aws, runtime: python3.12, architecture: arm64, region: us-east-1}",
+             # Serverless v3 knows runtimes up to python3.11
+             "provider: {name: aws, runtime: python3.11, architecture: arm64, region: us-east-1}",
              "package: {individually: false, patterns: ['!node_modules/**']}", "functions:"]
     for i in range(n):
         lines += [f"  f{i}:", "    handler: functions/f/main.handle", "    events:",
@@ -82,9 +83,10 @@ def measured(command: list[str], cwd: Path, env: dict | None = None) -> dict:
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         peak = usage.ru_maxrss / 1024  # KiB -> MiB (Linux)
         cpu = usage.ru_utime + usage.ru_stime  # robust when other processes share the CPUs
+        output = (done.stdout + done.stderr).strip().splitlines()
+        failed = done.returncode or any(line.startswith("Error:") for line in output)  # sls may exit 0 on errors
         report = {"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "peak_mib": round(peak, 1),
-                  "exit": done.returncode,
-                  "tail": (done.stdout + done.stderr).strip().splitlines()[-1:] if done.returncode else []}
+                  "exit": done.returncode or int(bool(failed)), "tail": output[-3:] if failed else []}
         os.write(write, json.dumps(report).encode())
         os._exit(0)
     os.close(write)
@@ -145,9 +147,9 @@ def print_row(row: dict) -> None:
     print(f"{row['functions']:>9} | {row['cold']['seconds']:>11} | {row['warm']['seconds']:>11} | "
           f"{row['warm']['cpu_seconds']:>10} | {max(row['cold']['peak_mib'], row['warm']['peak_mib']):>8} | "
           f"{fmt(sls.get('seconds')):>13} | {fmt(sls.get('cpu_seconds')):>9} | {fmt(sls.get('peak_mib')):>7}")
-    for key in ("cold", "warm"):
-        if row[key]["exit"]:
-            print(f"  {key} run failed: {row[key]['tail']}")
+    for key, run in (("cold", row["cold"]), ("warm", row["warm"]), ("serverless", sls)):
+        if run.get("exit"):
+            print(f"  {key} run failed: {run['tail']}")
 
 
 if __name__ == "__main__":

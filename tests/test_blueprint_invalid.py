@@ -160,3 +160,14 @@ def test_stage_problems_read_the_same_whichever_stage_is_selected(name, capsys):
     assert code == 2
     got = [{k: d[k] for k in ("message", "hint", "line", "column", "path", "file")} for d in out["diagnostics"]]
     assert got == expectations(fixture)
+
+
+def test_unreadable_file(tmp_path, capsys, monkeypatch):
+    path = write(tmp_path, "deployer.yaml", "name: app\n")
+
+    def refuse(self):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    assert one(capsys, path) == {"message": "cannot read the blueprint: Permission denied", "hint": None,
+                                 "line": None, "column": None, "path": ""}

@@ -178,3 +178,12 @@ def test_init_rejects_a_bad_name(tmp_path, capsys):
     code, _, err = run(capsys, "init", str(tmp_path), "--name", "My_App")
     assert code == 2 and "application name 'My_App' must start with a lowercase letter" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_help_does_not_even_import_the_blueprint_model():
+    probe = ("import sys\nbefore = set(sys.modules)\nfrom deployer.cli.app import main\n"
+             "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+             "print('LOADED=' + ','.join(sorted(m for m in set(sys.modules) - before\n"
+             "      if m.split('.')[0] in ('pydantic', 'yaml', 'pulumi', 'croniter'))))\n")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip().splitlines()[-1] == "LOADED="

@@ -35,9 +35,9 @@ def moto(monkeypatch):
 
 
 @pytest.fixture
-def azure_storage(tmp_path_factory, monkeypatch):
+def azure_storage(monkeypatch):
     try:
-        conn = azurite(tmp_path_factory.getbasetemp())
+        conn = azurite()
     except FileNotFoundError:
         pytest.skip("Azurite needs node and `npm install --prefix .tools azurite@3` (scripts/test-tools.sh)")
     monkeypatch.setenv("DEPLOYER_AZURE_CONNECTION_STRING", conn)

@@ -4,9 +4,9 @@ Pydantic reports `('functions', 'api', 'triggers', 1, 'http', 'http', 'constrain
 "String should match pattern '^(GET|POST...'". A user wrote `functions.api.triggers[1].http` and wants
 "must be 'METHOD /path'". Two things happen here:
 
-- the loc tuple is walked *alongside the data* the user wrote, so union and discriminator tags
-  (`http`, `str`, `HttpRoute`, `function-after[...]`, `bucket`) are dropped because they are not keys
-  of the data, and what remains is the user's field path;
+- the loc tuple is walked alongside the model's types: a part met at a union is a tag (`http`,
+  `constrained-str`, `HttpRoute`, a store's `bucket`) and pydantic's wrappers (`function-after[...]`)
+  are not keys either, so both are dropped and what remains is the user's field path;
 - each error type gets a message in the user's words, with the field name and the offending value,
   and a hint (did-you-mean for unknown keys and misspelled choices, quoting for numbers in strings).
 

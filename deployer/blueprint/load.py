@@ -77,12 +77,15 @@ def _problem(file: Path, message: str, line: int | None = 1, col: int | None = 1
 
 def read_text(file: Path) -> str:
     """The file's text, refusing huge, binary and non-UTF-8 files before any parsing."""
-    size = file.stat().st_size
+    try:
+        size = file.stat().st_size
+        data = file.read_bytes() if size <= MAX_BYTES else b""
+    except OSError as exc:
+        raise _problem(file, f"cannot read the blueprint: {exc.strerror}", None, None, code="file") from None
     if size > MAX_BYTES:
         raise _problem(file, f"the blueprint is {size / 1e6:.1f} MB; the limit is {MAX_BYTES / 1e6:g} MB",
                        hint="a blueprint describes functions; it should be a few kilobytes",
                        code="file")
-    data = file.read_bytes()
     nul = data.find(b"\x00")
     if nul >= 0:
         line, col = _position(data, nul)

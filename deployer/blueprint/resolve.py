@@ -64,6 +64,7 @@ class Source:
 
 def interpolate(value: Any, path: str, stage: str, env: Mapping[str, str], src: Source,
                 problems: list[Diagnostic]) -> Any:
+    """`${env:NAME}`, `${env:NAME, default}` and `${stage}` in every string, each problem located."""
     if isinstance(value, dict):
         return {k: interpolate(v, join(path, k), stage, env, src, problems) for k, v in value.items()}
     if isinstance(value, list):
@@ -193,6 +194,8 @@ def apply_defaults(data: dict, src: Source) -> dict:
 
 
 def validation_problems(exc: ValidationError, data: Any, src: Source) -> list[Diagnostic]:
+    """Pydantic's errors as located diagnostics, union branches folded, repeats (a default inherited
+    by many functions) reported once at the line the user wrote."""
     items = []
     for err in exc.errors():
         path, is_key = explain.field_path(data, err["loc"], err["type"])

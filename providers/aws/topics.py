@@ -15,8 +15,7 @@ from providers.aws.context import Context, StoreRef
 
 
 def declare(ctx: Context, name: str, store: TopicStore) -> StoreRef:
-    topic = aws.sns.Topic(f"store-{name}-topic", name=names.topic_name(ctx.bp, name),
-                          kms_master_key_id="alias/aws/sns")
+    topic = aws.sns.Topic(f"store-{name}-topic", name=names.topic_name(ctx.bp, name))
     return StoreRef(name, "topic", topic.arn, topic.arn, topic)
 
 

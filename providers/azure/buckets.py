@@ -10,7 +10,7 @@ by container, prefix and suffix, delivered to an eventGridTrigger (`entryPoint: 
 `AzureFunction` destination: Event Grid calls the function with its own credentials, no key needed.
 Azure validates that destination against the function's trigger metadata, so the subscription depends
 on the app's settings (the package); on a first deployment the host may not have synced yet, and the
-subscription fails until a second `up` (documented in docs/azure.md).
+subscription may fail until a second `up` (documented in docs/azure.md).
 """
 
 from __future__ import annotations

@@ -6,20 +6,22 @@ batch size, retries and least-privilege identity. Apps on one Consumption plan c
 
 Code: the package zip is uploaded as a blob whose name carries the content hash, and the app runs it
 through WEBSITE_RUN_FROM_PACKAGE = a read-only, HTTPS-only service SAS URL of that blob (a Pulumi secret).
-That SAS is the one place an account key is used: identity-based run-from-package URLs are not
-supported on Linux Consumption. A new package is a new blob name, so the app setting changes; Azure
+That SAS is the one place an account key is used (Azure also documents fetching the package with the
+app's identity; not adopted until verified on Linux Consumption with a live subscription). A new package is a new blob name, so the app setting changes; Azure
 restarts the app and re-syncs its triggers when app settings change through ARM, which is what makes
 the new function.json files take effect (replacing a zip in place would need a manual trigger sync).
 
-Connections are identity-based: AzureWebJobsStorage__accountName for the host, DeployerStorage__*ServiceUri
-for blob/queue triggers, DeployerServiceBus__fullyQualifiedNamespace for topic triggers.
+Order: the app (its identity), its scoped roles, then the package and app settings, so the host
+starts with the roles it needs. Connections are identity-based: AzureWebJobsStorage__accountName for
+the host, DeployerStorage__*ServiceUri for blob/queue triggers, DeployerServiceBus__fullyQualifiedNamespace
+for topic triggers.
 """
 
 from __future__ import annotations
 
 import pulumi
 
-from deployer.blueprint.model import BucketTrigger, TopicTrigger
+from deployer.blueprint.model import BucketTrigger, QueueTrigger, TopicTrigger
 from deployer.blueprint.refs import grants, reachable_stores
 from deployer.naming import env_key
 from providers.azure import buckets, hosting, identity, names, topics
@@ -30,11 +32,7 @@ SAS_EXPIRY = "2035-01-01T00:00:00Z"
 
 
 def declare(ctx: Context, function: str) -> AppRef:
-    """The package blob, its SAS URL, the Function App and its app settings, for one blueprint function.
-
-    App settings are their own resource (ARM's `sites/config/appsettings`): the package URL is a
-    secret, and Pulumi masks a whole input that holds one, so keeping them apart leaves the app's
-    configuration readable in plans and diffs."""
+    """The Function App of one blueprint function (its settings come later: `declare_settings`)."""
     from pulumi_azure_native import web
 
     bp, fn = ctx.bp, ctx.bp.functions[function]
@@ -47,13 +45,27 @@ def declare(ctx: Context, function: str) -> AppRef:
         f"fn-{function}-app", name=site, resource_group_name=ctx.rg_name, location=ctx.location,
         kind="functionapp,linux", reserved=True, server_farm_id=ctx.plan.id, https_only=True,
         identity=web.ManagedServiceIdentityArgs(type="SystemAssigned"), site_config=config)
-    settings = web.WebAppApplicationSettings(
-        f"fn-{function}-settings", name=app.name, resource_group_name=ctx.rg_name,
-        properties=dict(app_settings(ctx, function, package_url(ctx, function))))
-    ref = AppRef(function, site, app.default_host_name, app.identity.apply(lambda i: i.principal_id), app,
-                 settings)
+    ref = AppRef(function, site, app.default_host_name, app.identity.apply(lambda i: i.principal_id), app)
     ctx.apps[function] = ref
     return ref
+
+
+def declare_settings(ctx: Context, function: str, roles: list) -> None:
+    """The package and the app settings that run it, after the roles the host needs at start.
+
+    App settings are their own resource (ARM's `sites/config/appsettings`): the package URL is a
+    secret, and Pulumi masks a whole input that holds one, so keeping them apart leaves the app's
+    configuration readable in plans and diffs."""
+    import dataclasses
+
+    from pulumi_azure_native import web
+
+    app = ctx.app(function)
+    settings = web.WebAppApplicationSettings(
+        f"fn-{function}-settings", name=app.resource.name, resource_group_name=ctx.rg_name,
+        properties=dict(app_settings(ctx, function, package_url(ctx, function))),
+        opts=pulumi.ResourceOptions(depends_on=roles))
+    ctx.apps[function] = dataclasses.replace(app, settings=settings)
 
 
 def package_url(ctx: Context, function: str) -> pulumi.Output:
@@ -86,11 +98,13 @@ def app_settings(ctx: Context, function: str, url) -> list[tuple[str, object]]:
         "FUNCTIONS_EXTENSION_VERSION": hosting.FUNCTIONS_VERSION, "FUNCTIONS_WORKER_RUNTIME": "python",
         "AzureWebJobsStorage__accountName": account, "WEBSITE_RUN_FROM_PACKAGE": url,
         "APPLICATIONINSIGHTS_CONNECTION_STRING": ctx.insights.connection_string,
-        f"{buckets.CONNECTION}__blobServiceUri": f"https://{account}.blob.core.windows.net",
-        f"{buckets.CONNECTION}__queueServiceUri": f"https://{account}.queue.core.windows.net",
         "DEPLOYER_CLOUD": "azure", "DEPLOYER_APP": bp.stage_name(), "DEPLOYER_FUNCTION": function,
         "DEPLOYER_AZURE_STORAGE_ACCOUNT": account,
     }
+    if any(isinstance(t, QueueTrigger) or isinstance(t, BucketTrigger) and t.on == "created"
+           for t in fn.triggers):  # the blob trigger uses both services
+        values[f"{buckets.CONNECTION}__blobServiceUri"] = f"https://{account}.blob.core.windows.net"
+        values[f"{buckets.CONNECTION}__queueServiceUri"] = f"https://{account}.queue.core.windows.net"
     if ctx.servicebus is not None:
         bus_host = topics.host(ctx.servicebus_name)
         values["DEPLOYER_AZURE_SERVICEBUS"] = bus_host
@@ -106,13 +120,13 @@ def app_settings(ctx: Context, function: str, url) -> list[tuple[str, object]]:
     return sorted(values.items())
 
 
-def declare_roles(ctx: Context, function: str) -> None:
+def declare_roles(ctx: Context, function: str) -> list:
     """Every role the function's identity needs, each scoped to one container, queue, table or topic."""
-    done: set[tuple[str, str]] = set()
+    done: dict[tuple[str, str], object] = {}
     for part, role, scope in _needed(ctx, function):
         if (part, role) not in done:
-            done.add((part, role))
-            identity.assign(ctx, f"fn-{function}-role-{part}-{role}", function, role, scope)
+            done[(part, role)] = identity.assign(ctx, f"fn-{function}-role-{part}-{role}", function, role, scope)
+    return list(done.values())
 
 
 def _needed(ctx: Context, function: str):

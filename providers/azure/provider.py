@@ -2,7 +2,8 @@
 
 It stays thin: `check` is checks.check, `package` is package.build, and `program` declares, in the
 core's order, hosting (resource group, storage account, insights, plan), the stores, one Function App
-per function with its scoped roles, then the API Management gateway, and exports the stack outputs
+per function, its scoped roles, then its package and app settings (so the host starts with its roles
+in place) and Event Grid subscriptions, then the API Management gateway, and exports the stack outputs
 of docs/contracts.md. Pulumi modules are imported lazily, submodule by submodule (they are slow).
 """
 
@@ -57,7 +58,7 @@ def declare(bp: Blueprint, artifacts: dict[str, Artifact]) -> None:
     for name in bp.functions:
         functions.declare(ctx, name)
     for name in bp.functions:
-        functions.declare_roles(ctx, name)
+        functions.declare_settings(ctx, name, functions.declare_roles(ctx, name))
         functions.declare_events(ctx, name)
     http.declare(ctx)
     if ctx.api_url is not None:

@@ -25,6 +25,9 @@ from deployer.blueprint import refs
 from deployer.errors import BlueprintError, DeploymentError
 from deployer.naming import env_key
 
+#: Warm workers per function at most (unless `max_instances` says less): enough to overlap I/O-bound
+#: handlers, few enough that CPU-bound ones do not thrash a small machine.
+DEFAULT_WORKERS = int(os.environ.get("DEPLOYER_LOCAL_WORKERS") or max(2, min(4, os.cpu_count() or 2)))
 PASS_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ", "VIRTUAL_ENV", "PYTHONPATH", "SYSTEMROOT")
 
 
@@ -113,5 +116,5 @@ def specs(bp, state: Path, environ=os.environ, log=print, only: str | None = Non
         out[name] = FunctionSpec(
             name=name, code=code, handler=fn.handler, timeout=float(fn.timeout),
             env=function_env(bp, name, state, environ), log=state / "logs" / f"{name}.log",
-            deps=installed[code], max_workers=min(fn.max_instances or 4, 8), triggers=list(fn.triggers))
+            deps=installed[code], max_workers=min(fn.max_instances or DEFAULT_WORKERS, 8), triggers=list(fn.triggers))
     return out

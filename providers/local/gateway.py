@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import itertools
 import uuid
 from urllib.parse import parse_qsl
 
@@ -23,6 +24,13 @@ from providers.local.workers import InvocationError, Pool
 
 MAX_BODY = int(os.environ.get("DEPLOYER_LOCAL_MAX_BODY", str(6 * 1024 * 1024)))  # Lambda's payload limit
 JSON = [(b"content-type", b"application/json")]
+_BOOT = uuid.uuid4().hex[:12]
+_COUNTER = itertools.count(1)
+
+
+def request_id() -> str:
+    """Unique per local cloud run, without a getrandom syscall per request."""
+    return f"{_BOOT}{next(_COUNTER):012x}"
 
 
 async def send_json(send, status: int, data: dict, extra: list | None = None) -> None:
@@ -63,17 +71,17 @@ class FunctionEndpoint:
         body = await read_body(receive, MAX_BODY)
         if body is None:
             return await send_json(send, 413, {"error": f"request body larger than {MAX_BODY} bytes"})
-        request_id = uuid.uuid4().hex
+        rid = request_id()
         payload = {
             "method": scope["method"], "path": scope["path"], "params": dict(scope.get("path_params", {})),
             "query": dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)),
             "headers": [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]], "body": body,
         }
         try:
-            status, headers, data = await pool.invoke("http", payload, request_id)
+            status, headers, data = await pool.invoke("http", payload, rid)
         except InvocationError as exc:
-            return await send_json(send, exc.status, {"error": str(exc), "request_id": request_id},
-                                   [(b"x-deployer-request-id", request_id.encode())])
+            return await send_json(send, exc.status, {"error": str(exc), "request_id": rid},
+                                   [(b"x-deployer-request-id", rid.encode())])
         raw = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()
                if k.lower() != "content-length"]
         raw.append((b"content-length", str(len(data)).encode()))

@@ -88,11 +88,10 @@ async def serve(bp, state: Path, port: int | None, dev: bool = False, log=print)
     released = broker.release_stale()
     if released:
         log(f"released {released} message(s) claimed by a previous run; they will be delivered again")
-    for name, pool in pools.items():
-        try:
-            await pool.warm(1)
-        except Exception as exc:  # noqa: BLE001 - a broken handler fails its invocations, not the cloud
-            log(f"function {name!r} failed to start: {exc}")
+    warmed = await asyncio.gather(*(pool.warm(1) for pool in pools.values()), return_exceptions=True)
+    for name, outcome in zip(pools, warmed):
+        if isinstance(outcome, Exception):  # a broken handler fails its invocations, not the cloud
+            log(f"function {name!r} failed to start: {outcome}")
     dispatcher = queues.Dispatcher(broker, pools, queues.consumers(bp))
     scheduler = Scheduler(bp, pools)
     sock = bind(port)
