@@ -38,15 +38,16 @@ def load(example: str):
 
 
 def generated(bp, function: str) -> dict[str, dict]:
-    return {name: json.loads(data) for name, data in package.files(bp, function).items()}
+    return {name: json.loads(data) for name, data in package.files(bp, function).items() if name.endswith(".json")}
 
 
-@pytest.mark.parametrize("example_name", ["images", "iot", "orders"])
+@pytest.mark.parametrize("example_name", ["images", "iot", "orders", "report"])
 def test_generated_files_follow_the_rules_and_the_schemas(example_name):
     bp = load(example_name)
     for function, fn in bp.functions.items():
         files = generated(bp, function)
         host = files.pop("host.json")
+        files.pop("deployer_timezone.json", None)
         HOST_SCHEMA.validate(host)
         assert host["version"] == "2.0"
         assert host["extensionBundle"] == {"id": "Microsoft.Azure.Functions.ExtensionBundle", "version": "[4.*, 5.0.0)"}
@@ -60,7 +61,8 @@ def test_generated_files_follow_the_rules_and_the_schemas(example_name):
         for name, spec in files.items():
             FUNCTION_SCHEMA.validate(spec)
             assert re.fullmatch(r"[a-z]+\d+/function\.json", name)
-            assert spec["scriptFile"] == "../deployer_shim.py" and spec["entryPoint"] in ENTRY_POINTS
+            assert spec["scriptFile"] in ("../deployer_shim.py", "../deployer_timezone.py")
+            assert spec["entryPoint"] in ENTRY_POINTS
             assert spec["bindings"][0]["direction"] == "in"
 
 
@@ -98,13 +100,26 @@ def test_schemas_are_not_vacuous():
         FUNCTION_SCHEMA.validate({"bindings": [{"type": "queueTrigger", "direction": "sideways", "name": "msg"}]})
 
 
-def test_timer_bindings_and_the_timezone_error():
+def test_timer_bindings_utc_and_guarded():
     bp = load("report")
-    assert generated(bp, "snapshot")["timer0/function.json"]["bindings"] == [
-        {"type": "timerTrigger", "direction": "in", "name": "timer", "schedule": "0 0 * * * *",
-         "runOnStartup": False, "useMonitor": True}]
-    with pytest.raises(DeployerError, match="Europe/Paris"):
-        package.files(bp, "nightly")
+    assert generated(bp, "snapshot")["timer0/function.json"] == {
+        "scriptFile": "../deployer_shim.py", "entryPoint": "timer",
+        "bindings": [{"type": "timerTrigger", "direction": "in", "name": "timer", "schedule": "0 0 * * * *",
+                      "runOnStartup": False, "useMonitor": True}]}
+    nightly = generated(bp, "nightly")
+    assert nightly["timer0/function.json"]["scriptFile"] == "../deployer_timezone.py"
+    assert nightly["timer0/function.json"]["bindings"][0]["schedule"] == "0 0 * * * *"  # minute 0 of every hour
+    assert nightly["deployer_timezone.json"] == {"timer0": {"cron": "0 3 * * *", "timezone": "Europe/Paris"}}
+    assert b"def timer(" in package.files(bp, "nightly")["deployer_timezone.py"]
+    assert "deployer_timezone.py" not in package.files(bp, "snapshot")
+
+
+def test_both_day_fields_use_the_guard_in_utc():
+    from deployer.blueprint.model import ScheduleTrigger
+
+    script, spec, guard = schedules.binding(ScheduleTrigger(schedule="30 6 1 * MON"))
+    assert (script, spec["schedule"], guard) == ("../deployer_timezone.py", "0 30 * * * *",
+                                                  {"cron": "30 6 1 * MON", "timezone": "UTC"})
 
 
 NCRONTAB = [
@@ -134,7 +149,7 @@ def test_ncrontab_conversion(cron, expected):
 @pytest.mark.parametrize("cron,message", [
     ("every 7 minutes", "no cron fires exactly every 7 minutes"),
     ("every 2 days", "no cron fires exactly every 2 days"),
-    ("0 3 1 * MON", "sets both day-of-month and day-of-week"),
+    ("0 3 1 * MON", "restricts both day fields: it needs the guard"),
     ("0 3 L * *", "NCRONTAB has no `L`"),
 ])
 def test_ncrontab_refuses_what_azure_cannot_run(cron, message):
@@ -180,3 +195,13 @@ def test_gateway_operation_ids_are_stable_and_any_is_expanded(tmp_path):
     (tmp_path / "deployer.yaml").write_text(base + "      - http: POST /new\n      - http: GET /a\n")
     again = http.operations(load_blueprint(tmp_path / "deployer.yaml"))
     assert again[1][0] == ops[0][0]  # GET /a keeps its operation id after a route is inserted before it
+
+
+def test_a_schedule_azure_cannot_run_stops_packaging(tmp_path):
+    (tmp_path / "f").mkdir()
+    (tmp_path / "f" / "main.py").write_text("def run(e):\n    return None\n")
+    (tmp_path / "deployer.yaml").write_text(
+        "name: odd\nfunctions:\n  f:\n    code: f\n    handler: main.run\n    triggers:\n"
+        "      - schedule: every 7 minutes\n")
+    with pytest.raises(DeployerError, match="no cron fires exactly every 7 minutes"):
+        package.files(load_blueprint(tmp_path / "deployer.yaml"), "f")

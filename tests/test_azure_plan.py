@@ -247,3 +247,12 @@ def test_stateful_stores_are_kept_unless_delete_data(monkeypatch):
                 "store-fulfilment-queue", "store-fulfilment-poison"}
     assert {n for n, keep in kept.items() if keep} == stateful
     assert not any(retained(DeleteData(), "orders", monkeypatch).values())
+
+
+def test_engine_installs_the_azure_native_plugin_of_the_installed_sdk():
+    from importlib import metadata
+
+    from deployer import engine
+
+    version = metadata.version("pulumi-azure-native")
+    assert engine.plugins_for(PROVIDER) == [("azure-native", f"v{version}")]

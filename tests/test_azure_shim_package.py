@@ -45,6 +45,8 @@ functions:
         on: deleted
       - schedule: "0 3 * * *"
       - topic: news
+      - schedule: "0 3 * * *"
+        timezone: Europe/Paris
 """
 
 HANDLER = """\
@@ -59,7 +61,7 @@ def handle(event, context=None):
 """
 
 DRIVER = r"""
-import datetime, json, sys
+import datetime, importlib, json, sys
 sys.path.insert(0, sys.argv[1])
 import azure.functions as func
 import azure.functions.queue, azure.functions.servicebus, azure.functions.timer  # the worker's concrete types
@@ -67,7 +69,8 @@ import deployer_shim
 
 def call(folder, **kwargs):
     spec = json.load(open(f"{sys.argv[1]}/{folder}/function.json"))
-    entry = getattr(deployer_shim, spec["entryPoint"])
+    module = importlib.import_module(spec["scriptFile"].removeprefix("../").removesuffix(".py"))
+    entry = getattr(module, spec["entryPoint"])
     name = spec["bindings"][0]["name"]
     class Ctx:
         invocation_id = "inv-1"
@@ -92,6 +95,10 @@ given = dict(body=b'{"headline": "hi"}', message_id="s1", delivery_count=1, appl
 required = [p.name for p in inspect.signature(azure.functions.servicebus.ServiceBusMessage).parameters.values()
             if p.default is inspect.Parameter.empty and p.kind is inspect.Parameter.KEYWORD_ONLY]
 call("topic5", value=azure.functions.servicebus.ServiceBusMessage(**{**{n: None for n in required}, **given}))
+import deployer_timezone  # the guard: fires hourly in UTC, runs at 03:00 in Paris
+for hour in range(24):
+    deployer_timezone._now = lambda hour=hour: datetime.datetime(2026, 1, 15, hour, 0, 2, tzinfo=datetime.timezone.utc)
+    call("timer6", value=azure.functions.timer.TimerRequest(past_due=False))
 print(json.dumps(out))
 """
 
@@ -116,7 +123,9 @@ def test_package_layout(unzipped):
     assert host["functionTimeout"] == "00:00:20"
     assert host["extensions"]["queues"] == {"batchSize": 8, "maxDequeueCount": 4}
     folders = sorted(p.parent.name for p in unzipped.glob("*/function.json"))
-    assert folders == ["blob2", "deleted3", "http0", "queue1", "timer4", "topic5"]
+    assert folders == ["blob2", "deleted3", "http0", "queue1", "timer4", "timer6", "topic5"]
+    assert json.loads((unzipped / "deployer_timezone.json").read_text()) == {
+        "timer6": {"cron": "0 3 * * *", "timezone": "Europe/Paris"}}
     assert json.loads((unzipped / "deployer_function.json").read_text())["handler"] == "main.handle"
 
 
@@ -131,7 +140,8 @@ def test_shim_runs_every_binding_with_azure_functions_types(unzipped, tmp_path):
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {"http": [200, {"id": "42", "path": "/items/42"}]}
     events = [json.loads(line) for line in seen.read_text().splitlines()]
     assert [e["type"] for e in events] == ["Request", "Message", "ObjectEvent", "ObjectEvent", "ScheduleEvent",
-                                           "Message"]
+                                           "Message", "ScheduleEvent"]  # 24 hourly firings, one run
+    assert "0 3 * * *" in events[6]["repr"]
     assert "'type': 'created'" in events[2]["repr"] or "type='created'" in events[2]["repr"]
     assert "deleted" in events[3]["repr"] and "0 3 * * *" in events[4]["repr"]
     assert "attempt=2" in events[1]["repr"] and "'n': 1" in events[1]["repr"]

@@ -57,11 +57,20 @@ def test_invoke_without_a_running_cloud_uses_the_same_state(tmp_path):
     assert bad.returncode == 2 and "cannot read" in bad.stderr
 
 
-def test_invoke_reports_a_failing_message_handler(tmp_path):
+def test_invoke_reports_a_failing_message_handler_and_logs_follow_shows_it(tmp_path):
     file = str(copy_example("orders", tmp_path))
-    r = run_cli("invoke", "worker", "-f", file, "--data", '{"order": "x", "poison": true}')
-    assert r.returncode == 1 and "PoisonMessage" in r.stderr
-    assert "PoisonMessage" in run_cli("logs", "worker", "-f", file).stdout
+    follow = subprocess.Popen([sys.executable, "-m", "deployer.cli", "logs", "worker", "-f", file, "--follow"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        time.sleep(1.0)
+        r = run_cli("invoke", "worker", "-f", file, "--data", '{"order": "x", "poison": true}')
+        assert r.returncode == 1 and "PoisonMessage" in r.stderr
+        assert "PoisonMessage" in run_cli("logs", "worker", "-f", file).stdout
+        time.sleep(0.6)
+    finally:
+        follow.terminate()
+        out, _ = follow.communicate(timeout=10)
+    assert "main.PoisonMessage: order x cannot be fulfilled (attempt 1)" in out
 
 
 def _get(url: str) -> str | None:

@@ -114,3 +114,58 @@ def test_invoke_builds_portable_events_for_every_trigger_kind():
     assert kind == "messages" and p["source"] == "queue" and p["items"][0]["data"] == b'{"n": 1}'
     kind, p = build(BucketTrigger(bucket="up", prefix="in/", suffix=".jpg"), None)
     assert json.loads(p["items"][0]["data"])["key"] == "in/example.jpg"
+
+
+def test_the_scheduler_fires_each_schedule_with_its_event(monkeypatch):
+    import asyncio
+    from datetime import timedelta
+
+    from deployer.blueprint.load import load_blueprint
+    from providers.local import scheduler
+    from test_local_helpers import BLUEPRINTS
+
+    bp = load_blueprint(BLUEPRINTS / "report" / "deployer.yaml")
+    monkeypatch.setattr(scheduler, "next_fire", lambda trigger, after: after + timedelta(seconds=0.02))
+    fired = []
+
+    class FakePool:
+        def __init__(self, name):
+            self.name, self.spec = name, None
+
+        async def invoke(self, kind, payload):
+            fired.append((self.name, kind, payload["schedule"], datetime.fromisoformat(payload["time"])))
+
+    monkeypatch.setattr(scheduler, "log_line", lambda spec, text: None)
+
+    async def run():
+        s = scheduler.Scheduler(bp, {name: FakePool(name) for name in bp.functions})
+        s.start()
+        await asyncio.sleep(0.15)
+        await s.stop()
+
+    asyncio.run(run())
+    names = {(n, k, sch) for n, k, sch, _ in fired}
+    assert names == {("nightly", "schedule", "0 3 * * *"), ("snapshot", "schedule", "every 1 hours")}
+    assert all(t.tzinfo is not None for *_, t in fired) and len(fired) >= 4
+
+
+def test_the_worker_shim_passes_a_context_when_the_handler_takes_two_arguments():
+    import importlib.util
+    import time as _time
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "providers" / "local" / "worker.py"
+    spec = importlib.util.spec_from_file_location("local_worker_shim", path)
+    shim = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shim)
+
+    def handler(request, context):
+        return {"function": context.function, "cloud": context.cloud, "id": context.request_id,
+                "left": 0 < context.remaining() <= 5, "q": request.query["q"], "h": request.headers["X-A"]}
+
+    runner = shim.Runner(handler, True, "api")
+    payload = {"method": "GET", "path": "/x", "params": {}, "query": {"q": "1"}, "headers": [("x-a", "b")],
+               "body": b""}
+    status, headers, body = runner.http(payload, "rid-1", _time.time() + 5)
+    assert (status, headers["Content-Type"]) == (200, "application/json")
+    assert json.loads(body) == {"function": "api", "cloud": "local", "id": "rid-1", "left": True, "q": "1", "h": "b"}

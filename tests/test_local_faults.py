@@ -124,6 +124,7 @@ def test_malformed_requests_are_rejected_and_do_not_hurt_the_gateway(faults):
     assert r.status_code == 400 and "malformed JSON" in r.json()["error"]
     big = httpx.post(f"{faults.url}/echo/x", content=b"x" * (6 * 1024 * 1024 + 1))
     assert big.status_code == 413
+    assert httpx.put(f"{faults.url}/files/big.bin", content=b"y" * (5 * 1024 * 1024)).json() == {"stored": 5 << 20}
     assert httpx.get(f"{faults.url}/nowhere").status_code == 404
     r = httpx.delete(f"{faults.url}/echo/x")
     assert r.status_code == 405 and set(r.headers["allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
@@ -195,3 +196,14 @@ def test_in_a_batch_only_the_failed_message_is_retried_and_a_hung_one_fails(faul
     dead = wait_for(lambda: len(faults.dead_letters()) == 2 and faults.dead_letters(), timeout=30, what="the hung one")
     assert dead[1][2] == 3 and "timed out after 1s" in dead[1][3]
     assert faults.log("work").count("TIMEOUT") == 3
+
+
+def test_up_on_a_busy_port_fails_with_the_reason(tmp_path):
+    file = write_blueprint(tmp_path, BLUEPRINT, {"fn/main.py": CODE})
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        r = run_cli("up", "-f", str(file), "--port", str(port))
+    assert r.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in r.stderr and "--port" in r.stderr

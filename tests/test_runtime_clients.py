@@ -2,7 +2,8 @@
 
 The same contract checks run on every cloud that has an emulator here, through
 `deployer.runtime.stores` exactly as a handler reaches them (environment variables as the providers
-set them). Not covered for lack of an emulator in this environment: Firestore, Pub/Sub, Service Bus.
+set them). Firestore and Pub/Sub run on the gcloud CLI's emulators when they are installed. Not
+covered for lack of an emulator here: Service Bus.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import uuid
 
 import pytest
-from fixtures.events.shimkit import azurite, gcs_emulator, set_env, store_env
+from fixtures.events.shimkit import azurite, gcp_emulator, gcs_emulator, set_env, store_env
 
 from deployer.runtime import stores
 
@@ -52,6 +53,19 @@ def unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
 
 
+def gcloud(name: str, monkeypatch) -> str:
+    try:
+        host = gcp_emulator(name)
+    except FileNotFoundError:
+        pytest.skip(f"the gcloud {name} emulator (google-cloud-cli-{name}-emulator and Java) is not installed")
+    monkeypatch.setenv(f"{name.upper()}_EMULATOR_HOST", host)
+    monkeypatch.setenv("DEPLOYER_GCP_PROJECT", "portable-demo")
+    from deployer.runtime.clients import gcp
+
+    gcp.reset()
+    return host
+
+
 @pytest.fixture(params=["aws", "gcp", "azure"])
 def bucket(request, monkeypatch):
     name = unique("bkt-")
@@ -89,10 +103,12 @@ def test_bucket_contract(bucket):
     assert bucket.get("incoming/z.txt") is None and bucket.list("incoming/") == ["incoming/a b.jpg"]
 
 
-@pytest.fixture(params=["aws", "azure"])
+@pytest.fixture(params=["aws", "gcp", "azure"])
 def table(request, monkeypatch):
     name = unique("tbl")
-    if request.param == "aws":
+    if request.param == "gcp":
+        gcloud("firestore", monkeypatch)  # collections need no creation
+    elif request.param == "aws":
         request.getfixturevalue("moto").client("dynamodb").create_table(
             TableName=name, KeySchema=[{"AttributeName": "device", "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": "device", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
@@ -137,6 +153,25 @@ def test_aws_queue_and_topic(moto, monkeypatch):
     body = sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"]
     assert json.loads(body) == {"order": 7}
     assert json.loads(sqs.receive_message(QueueUrl=inbox)["Messages"][0]["Body"]) == {"type": "order.created"}
+
+
+def test_gcp_queue_and_topic_publish_to_pubsub(monkeypatch):
+    gcloud("pubsub", monkeypatch)
+    from google.cloud import pubsub_v1
+
+    publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
+    paths = {}
+    for store in ("jobs", "events"):
+        topic = publisher.topic_path("portable-demo", unique(store + "-"))
+        publisher.create_topic(name=topic)
+        paths[store] = (topic, subscriber.subscription_path("portable-demo", unique("sub-")))
+        subscriber.create_subscription(name=paths[store][1], topic=topic)
+    set_env(monkeypatch, store_env("gcp", jobs=paths["jobs"][0], events=paths["events"][0]))
+    assert stores.queue("jobs").send({"order": 7})
+    stores.topic("events").publish(b"\xff\x00")
+    pulled = {store: [m.message.data for m in subscriber.pull(subscription=sub, max_messages=5).received_messages]
+              for store, (_, sub) in paths.items()}
+    assert pulled == {"jobs": [b'{"order": 7}'], "events": [b"\xff\x00"]}
 
 
 def test_azure_queue_messages_are_base64_as_the_functions_trigger_expects(azure_storage, monkeypatch):

@@ -74,19 +74,17 @@ def _trigger(bp: Blueprint, path: str, trigger) -> list[Diagnostic]:
 
 
 def _schedule(bp: Blueprint, path: str, trigger: ScheduleTrigger) -> list[Diagnostic]:
-    out = []
     try:
-        schedules.ncrontab(trigger.schedule)
+        schedules.cron_of(trigger.schedule)
     except schedules.ScheduleConversionError as exc:
-        out.append(_diag(bp, f"{path}.schedule", str(exc)))
-    if not schedules.is_utc(trigger.timezone):
-        offsets = schedules.utc_offsets(trigger.timezone)
-        spans = " and ".join(f"UTC{o}" for o in offsets) or "an unknown offset"
-        out.append(_diag(bp, f"{path}.timezone", f"timezone {trigger.timezone!r}: Azure timers on Linux run in UTC "
-                         "only (WEBSITE_TIME_ZONE is not supported on Linux Consumption or Flex Consumption)",
-                         hint=f"{trigger.timezone} is {spans} over the year: write the schedule in UTC "
-                              "(`timezone: UTC`), accepting the daylight-saving shift"))
-    return out
+        return [_diag(bp, f"{path}.schedule", str(exc))]
+    if schedules.is_utc(trigger.timezone):
+        return []
+    try:
+        schedules.check_zone(trigger.timezone)
+    except schedules.ScheduleConversionError as exc:
+        return [_diag(bp, f"{path}.timezone", str(exc), hint="write the schedule in UTC (`timezone: UTC`)")]
+    return []
 
 
 PHYSICAL = {"bucket": names.container, "queue": names.queue, "table": names.table, "topic": names.topic}

@@ -153,6 +153,7 @@ def _trigger_roles(ctx: Context, function: str, index: int, trigger):
         case TopicTrigger():
             subscription = ctx.store(trigger.topic).subscriptions[function]
             yield f"{trigger.topic}-subscription", "bus-receiver", subscription.id
+            yield f"{trigger.topic}-subscription", "bus-owner", subscription.id
 
 
 def declare_events(ctx: Context, function: str) -> None:

@@ -9,9 +9,10 @@ Why not Flex Consumption (FC1), the plan Microsoft now recommends?
   runs straight from a content-hashed package URL and its polling blob trigger takes the blueprint's
   prefix/suffix as a path pattern, so a whole stage deploys in one `up`.
 - What Y1 costs: 1.5 GB of memory per instance (not selectable), a 10-minute maximum timeout, no
-  Python beyond 3.12 (Linux Consumption gets no new language versions), no time-zone setting for timers,
-  and retirement on 30 September 2028. `check` turns each of these into a diagnostic where a blueprint
-  asks for more; moving to Flex (instance memory 2048/4096 MB, longer timeouts) is the planned way out.
+  Python beyond 3.12 (Linux Consumption gets no new language versions), no time-zone setting for
+  timers (deployer's guard works around it, see schedules.py), and retirement on 30 September 2028.
+  `check` turns each limit into a diagnostic where a blueprint asks for more; moving to Flex (instance
+  memory 2048/4096 MB, longer timeouts) is the planned way out.
 
 Stateful parts (the storage account holds every bucket, queue and table; deleting the resource group
 deletes everything in it) are retained on destroy unless `--delete-data`.

@@ -14,11 +14,14 @@ stores its grants name. The rights come from `deployer.blueprint.refs.grants` pl
 | queue | publish | Storage Queue Data Message Sender | queue |
 | queue | consume | Storage Queue Data Reader + Message Processor; Queue Data Contributor on `<queue>-poison` | queue |
 | topic | publish | Azure Service Bus Data Sender | topic |
-| topic | trigger | Azure Service Bus Data Receiver | the function's own subscription |
+| topic | trigger | Azure Service Bus Data Receiver + Data Owner (what the trigger documents) | the function's own subscription |
 
+The roles follow Microsoft's table for identity-based trigger connections, at the narrowest scope.
 The Functions host itself (AzureWebJobsStorage, identity-based) needs blob access for its locks, timer
 status and keys and, for a polling blob trigger, a scan queue: deployer declares those containers and
-queues and scopes Storage Blob Data Owner / Queue Data Contributor to them (`host_roles`).
+queues and scopes Storage Blob Data Owner / Queue Data Contributor to them. Microsoft also lists
+Storage Account Contributor (account-wide, a management role that can read the account keys) for blob
+triggers; deployer does not grant it (docs/azure.md, known limits).
 Assignment names are UUIDv5 of the logical name, so they are stable across runs.
 """
 
@@ -38,6 +41,7 @@ ROLES = {
     "table-contributor": "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
     "bus-sender": "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39",
     "bus-receiver": "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0",
+    "bus-owner": "090c5cfd-751d-490a-894a-3ce6f1109419",
 }
 NAMESPACE = uuid.UUID("5f1f4e4e-9a59-4d8e-9d0e-6d6570c0ae01")
 

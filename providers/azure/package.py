@@ -7,6 +7,7 @@ Layout (Azure Functions Python v1 programming model: bindings are plain JSON, ea
     http0/function.json                one folder per trigger: bindings, "scriptFile": "../deployer_shim.py",
     queue1/function.json               "entryPoint": http | queue | blob | eventgrid | timer | servicebus
     deployer_shim.py, deployer/...     the shim and the portable runtime (deployer.bundle)
+    deployer_timezone.py/.json         only for time-zone timers: the guard (timezone_guard.py)
     <user code>, requirements.txt
     .python_packages/lib/site-packages vendored manylinux x86_64 wheels: Linux Consumption runs no build
 
@@ -18,6 +19,7 @@ folder name ends with its trigger index (`timer1`), which the shim uses to tell 
 from __future__ import annotations
 
 import json
+from importlib import resources
 
 from deployer.blueprint.model import (
     Blueprint, BucketTrigger, HttpTrigger, QueueTrigger, ScheduleTrigger, TopicTrigger,
@@ -28,6 +30,8 @@ from providers.azure import buckets, hosting, http, queues, schedules, topics
 
 EXTENSION_BUNDLE = {"id": "Microsoft.Azure.Functions.ExtensionBundle", "version": "[4.*, 5.0.0)"}
 SCRIPT_FILE = "../deployer_shim.py"
+GUARD_SCRIPT = "deployer_timezone.py"
+GUARD_CONFIG = "deployer_timezone.json"
 DEPS_DIR = ".python_packages/lib/site-packages"
 PLATFORM = "manylinux2014_x86_64"
 
@@ -47,32 +51,42 @@ def host_json(bp: Blueprint, function: str) -> dict:
             "functionTimeout": duration(min(fn.timeout, hosting.MAX_TIMEOUT)), "extensions": extensions}
 
 
-def trigger_binding(bp: Blueprint, function: str, index: int, trigger) -> tuple[str, str, list[dict]]:
-    """(folder, entry point, bindings) of one trigger."""
+def trigger_binding(bp: Blueprint, function: str, index: int, trigger) -> tuple[str, dict, dict | None]:
+    """(folder, function.json, time-zone guard config or None) of one trigger."""
     match trigger:
         case HttpTrigger():
             entry, bindings = http.binding(trigger)
-            return f"http{index}", entry, bindings
+            return f"http{index}", _spec(entry, bindings), None
         case BucketTrigger():
             entry, spec = buckets.binding(bp, index, trigger)
-            return buckets.folder(index, trigger), entry, [spec]
+            return buckets.folder(index, trigger), _spec(entry, [spec]), None
         case QueueTrigger():
             entry, spec = queues.binding(bp, trigger)
-            return f"queue{index}", entry, [spec]
+            return f"queue{index}", _spec(entry, [spec]), None
         case TopicTrigger():
             entry, spec = topics.binding(bp, function, trigger)
-            return f"topic{index}", entry, [spec]
+            return f"topic{index}", _spec(entry, [spec]), None
         case ScheduleTrigger():
-            return f"timer{index}", "timer", [schedules.binding(trigger)]
+            script, spec, guard = schedules.binding(trigger)
+            return f"timer{index}", _spec("timer", [spec], script), guard
     raise TypeError(f"unsupported trigger {type(trigger).__name__}")
 
 
-def function_jsons(bp: Blueprint, function: str) -> dict[str, dict]:
-    """`<folder>/function.json` -> its content, for every trigger of the function."""
-    out = {}
+def _spec(entry: str, bindings: list[dict], script: str = SCRIPT_FILE) -> dict:
+    return {"scriptFile": script, "entryPoint": entry, "bindings": bindings}
+
+
+def generated(bp: Blueprint, function: str) -> dict[str, dict]:
+    """host.json, `<folder>/function.json` for every trigger and, for time-zone timers, the guard's config."""
+    out: dict[str, dict] = {"host.json": host_json(bp, function)}
+    guards = {}
     for index, trigger in enumerate(bp.functions[function].triggers):
-        folder, entry, bindings = trigger_binding(bp, function, index, trigger)
-        out[f"{folder}/function.json"] = {"scriptFile": SCRIPT_FILE, "entryPoint": entry, "bindings": bindings}
+        folder, spec, guard = trigger_binding(bp, function, index, trigger)
+        out[f"{folder}/function.json"] = spec
+        if guard:
+            guards[folder] = guard
+    if guards:
+        out[GUARD_CONFIG] = guards
     return out
 
 
@@ -81,13 +95,15 @@ def _dump(data: dict) -> bytes:
 
 
 def files(bp: Blueprint, function: str) -> dict[str, bytes]:
-    """Every generated file of the package (host.json and the function.json files), as bytes."""
+    """Every generated file of the package (host.json, function.json files, the guard), as bytes."""
     try:
-        generated = {"host.json": host_json(bp, function), **function_jsons(bp, function)}
+        out = {name: _dump(data) for name, data in sorted(generated(bp, function).items())}
     except schedules.ScheduleConversionError as exc:
         raise DeployerError(str(exc), location=Location(bp.source, path=f"functions.{function}.triggers"),
                             hint="`deployer validate --cloud azure` lists every such problem") from exc
-    return {name: _dump(data) for name, data in sorted(generated.items())}
+    if GUARD_CONFIG in out:
+        out[GUARD_SCRIPT] = (resources.files("providers.azure") / "timezone_guard.py").read_bytes()
+    return out
 
 
 def requirements(bp: Blueprint, function: str) -> tuple[str, ...]:

@@ -6,12 +6,14 @@ NCRONTAB has six fields, seconds first (`0 0 3 * * *`), day-of-week 0-6 with Sun
   (NCRONTAB knows Jan-Dec and Sun-Sat);
 - `every N minutes|hours|days` becomes a cron only where one fires at exactly that rate
   (`Every.cron`: minutes dividing 60, hours dividing 24, one day); the TimeSpan form (`00:07:00`)
-  is not available on Consumption plans, so other rates are errors;
-- unix cron runs when EITHER restricted day field matches, NCRONTAB needs BOTH: such a cron is an error
-  rather than a silently narrower schedule; `L`, `W`, `#` and `?` have no NCRONTAB form;
-- time zones: Azure timers run in UTC, and WEBSITE_TIME_ZONE/TZ are not supported on Linux Consumption
-  (or Flex) — Microsoft warns they break TLS and metrics there. A non-UTC timezone is therefore an error
-  with the UTC hours it corresponds to as a hint, never a silently shifted schedule.
+  is not available on Consumption plans, so other rates are errors; `L`, `W`, `#`, `?` are errors.
+
+Two things NCRONTAB cannot say are handled by a guard (`timezone_guard.py`, packaged as
+`deployer_timezone.py`): a time zone other than UTC (Azure timers run in UTC, and WEBSITE_TIME_ZONE/TZ
+are not supported on Linux Consumption or Flex: Microsoft warns they break TLS and metrics there), and
+a cron restricting both day fields (unix cron runs when EITHER matches, NCRONTAB only when BOTH do).
+Such a timer fires at the cron's minutes of every hour in UTC and the guard runs the handler only when
+the local time matches the whole cron. Zones whose offset is not whole hours are refused.
 """
 
 from __future__ import annotations
@@ -30,29 +32,34 @@ class ScheduleConversionError(ValueError):
 
 
 def ncrontab(text: str) -> str:
-    """The NCRONTAB expression of a blueprint schedule string (see the module docstring)."""
+    """The NCRONTAB expression of a blueprint schedule string, in UTC, without the guard."""
+    return from_cron(cron_of(text))
+
+
+def cron_of(text: str) -> Cron:
+    """The schedule as a 5-field cron (an exact one for rates), or ScheduleConversionError."""
     match parse_schedule(text):
         case Every() as every:
-            cron = every.cron
-            if cron is None:
+            if every.cron is None:
                 raise ScheduleConversionError(
                     f"'{text}': Azure timers on a Consumption plan take NCRONTAB only, and no cron fires "
                     f"exactly every {every.amount} {every.unit}")
-            return from_cron(cron)
+            return every.cron
         case Cron() as cron:
-            return from_cron(cron)
+            for value in (cron.minute, cron.hour, cron.dom, cron.month, cron.dow):
+                if any(mark in value.upper() for mark in ("L", "W", "#", "?")) and not _names_only(value):
+                    raise ScheduleConversionError(f"'{cron.expression}': NCRONTAB has no `L`, `W`, `#` or `?`")
+            return cron
     raise ScheduleConversionError(f"unsupported schedule {text!r}")
 
 
+def both_days(cron: Cron) -> bool:
+    return cron.dom != "*" and cron.dow != "*"
+
+
 def from_cron(cron: Cron) -> str:
-    fields = (cron.minute, cron.hour, cron.dom, cron.month, cron.dow)
-    for value in fields:
-        if any(mark in value.upper() for mark in ("L", "W", "#", "?")) and not _names_only(value):
-            raise ScheduleConversionError(f"'{cron.expression}': NCRONTAB has no `L`, `W`, `#` or `?`")
-    if cron.dom not in ("*",) and cron.dow not in ("*",):
-        raise ScheduleConversionError(
-            f"'{cron.expression}' sets both day-of-month and day-of-week; cron runs it when EITHER matches, "
-            "an Azure timer only when BOTH do: use two schedule triggers, one with each day field `*`")
+    if both_days(cron):
+        raise ScheduleConversionError(f"'{cron.expression}' restricts both day fields: it needs the guard")
     return f"0 {cron.minute} {cron.hour} {cron.dom} {cron.month} {_dow(cron.dow)}"
 
 
@@ -97,9 +104,28 @@ def _offset(delta: timedelta) -> str:
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-def binding(trigger: ScheduleTrigger) -> dict:
-    """The timerTrigger binding; raises ScheduleConversionError for what Azure cannot run."""
-    if not is_utc(trigger.timezone):
-        raise ScheduleConversionError(f"timezone {trigger.timezone!r}: Azure timers on Linux run in UTC only")
-    return {"type": "timerTrigger", "direction": "in", "name": "timer", "schedule": ncrontab(trigger.schedule),
-            "runOnStartup": False, "useMonitor": True}
+def guarded(trigger: ScheduleTrigger) -> bool:
+    """Whether the timer needs the guard: a zone other than UTC, or both day fields restricted."""
+    return not is_utc(trigger.timezone) or both_days(cron_of(trigger.schedule))
+
+
+def check_zone(name: str) -> None:
+    """ScheduleConversionError for a zone the guard cannot serve (unknown, or not whole-hour offsets)."""
+    offsets = utc_offsets(name)
+    if not offsets:
+        raise ScheduleConversionError(f"timezone {name!r} is not a tz database name (like Europe/Paris)")
+    if any(not o.endswith(":00") for o in offsets):
+        raise ScheduleConversionError(
+            f"timezone {name!r} is {' and '.join('UTC' + o for o in offsets)}: Azure timers run in UTC and "
+            "deployer can shift them by whole hours only")
+
+
+def binding(trigger: ScheduleTrigger) -> tuple[str, dict, dict | None]:
+    """(script file, timerTrigger binding, guard config or None); ScheduleConversionError if impossible."""
+    spec = {"type": "timerTrigger", "direction": "in", "name": "timer", "runOnStartup": False, "useMonitor": True}
+    cron = cron_of(trigger.schedule)
+    if not guarded(trigger):
+        return "../deployer_shim.py", {**spec, "schedule": from_cron(cron)}, None
+    check_zone(trigger.timezone)
+    guard = {"cron": cron.expression, "timezone": "UTC" if is_utc(trigger.timezone) else trigger.timezone}
+    return "../deployer_timezone.py", {**spec, "schedule": f"0 {cron.minute} * * * *"}, guard

@@ -14,7 +14,8 @@ below; the binding names must match these parameter names (`context` is passed b
 Which blueprint trigger fired: HTTP routes are matched against all the function's HTTP triggers; a
 blob's container is matched against the DEPLOYER_STORE_* locators plus each trigger's prefix/suffix;
 a timer uses the schedule trigger whose index (in deployer_function.json `triggers`) ends the function
-folder's name (`nightly-0`), else the function's first schedule. Raising makes the host retry a queue
+folder's name (`nightly-0`), else the function's first schedule; its time is the current minute (the
+timer binding does not say when it was due; blueprint schedules have minute granularity). Raising makes the host retry a queue
 message (dequeue_count -> attempt) and finally move it to `<queue>-poison`; Service Bus likewise
 (delivery_count -> attempt, then the subscription's dead-letter queue).
 """
@@ -134,8 +135,9 @@ def _object(fn: Function, container: str, key: str, kind: str, size: int, when, 
 
 def timer(timer, context=None) -> None:
     fn = function()
-    fn.call_event(ScheduleEvent(schedule=_schedule(fn, getattr(context, "function_name", "")),
-                                time=parse_time(None)), _ctx(fn, context))
+    fired = parse_time(None).replace(second=0, microsecond=0)  # the trigger carries no fire time
+    fn.call_event(ScheduleEvent(schedule=_schedule(fn, getattr(context, "function_name", "")), time=fired),
+                  _ctx(fn, context))
 
 
 def _schedule(fn: Function, folder: str) -> str:
