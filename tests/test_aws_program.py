@@ -169,3 +169,15 @@ def test_every_resource_belongs_to_a_known_group():
         result = plan_example(name)
         assert {r.group.split(" ")[0] for r in result.resources} <= {"app", "store", "function"}
         assert all(r.group != "app" or r.name.startswith("app-") for r in result.resources)
+
+
+def test_a_missing_secret_stops_the_program_before_pulumi_runs(monkeypatch):
+    from deployer import providers
+    from deployer.blueprint.load import load_blueprint
+    from deployer.errors import BlueprintError
+
+    monkeypatch.delenv("INGEST_TOKEN", raising=False)
+    bp = load_blueprint(ROOT / "blueprints" / "iot" / "deployer.yaml")
+    with pytest.raises(BlueprintError) as err:
+        providers.get("aws").program(bp, {name: None for name in bp.functions})
+    assert [d.location.path for d in err.value.diagnostics] == ["secrets.INGEST_TOKEN"]

@@ -80,6 +80,8 @@ def test_roles_of_orders_are_least_privilege():
     assert roles["fn-api-role-fulfilment-queue-sender"][1] == "c6a89b2d-59bc-44d0-9896-0f6e12d7b80a"
     assert roles["fn-notify-role-events-subscription-bus-receiver"] == (
         ["subscriptions", "notify"], "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0")
+    assert roles["fn-notify-role-events-subscription-bus-owner"] == (  # the trigger's documented pair
+        ["subscriptions", "notify"], "090c5cfd-751d-490a-894a-3ce6f1109419")
 
 
 def test_bucket_roles_of_images():

@@ -34,6 +34,7 @@ functions:
     code: functions/all
     handler: main.handle
     timeout: 20
+    max_instances: 5
     triggers:
       - http: GET /items/{id}
       - queue: jobs
@@ -158,5 +159,7 @@ def test_deployer_plan_cli_for_azure(cli, unzipped):
     kinds = {r["type"].split(":", 1)[1] for r in plan["resources"]}
     assert {"web:WebApp", "web:AppServicePlan", "storage:Blob", "apimanagement:ApiOperation",
             "eventgrid:SystemTopicEventSubscription", "servicebus:Subscription"} <= kinds
+    app = next(r for r in plan["resources"] if r["type"] == "azure-native:web:WebApp")
+    assert app["inputs"]["siteConfig"]["functionAppScaleLimit"] == 5  # max_instances
     blob = next(r for r in plan["resources"] if r["type"] == "azure-native:storage:Blob")
     assert re.fullmatch(r"all-[0-9a-f]{16}\.zip", blob["inputs"]["blobName"])

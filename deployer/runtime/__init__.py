@@ -6,8 +6,8 @@ Standard library only at import time; a cloud SDK is imported when its store cli
 """
 
 from deployer.runtime.types import (  # noqa: F401
-    Context, Headers, Message, ObjectEvent, Request, Response, ScheduleEvent,
+    BadJSON, Context, Headers, Message, ObjectEvent, Request, Response, ScheduleEvent,
 )
 from deployer.runtime import stores  # noqa: F401,E402
 
-__all__ = ["Context", "Headers", "Message", "ObjectEvent", "Request", "Response", "ScheduleEvent", "stores"]
+__all__ = ["BadJSON", "Context", "Headers", "Message", "ObjectEvent", "Request", "Response", "ScheduleEvent", "stores"]

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl
 
-from deployer.runtime.types import Context, Message, Response
+from deployer.runtime.types import BadJSON, Context, Message, Response
 
 FUNCTION_FILE = "deployer_function.json"
 log = logging.getLogger("deployer.runtime")
@@ -80,9 +80,14 @@ class Function:
         return handler(event, context) if self._wants_context else handler(event)
 
     def call_http(self, request, context: Context) -> Response:
-        """The handler's answer as a Response; any exception is logged and becomes a bare 500."""
+        """The handler's answer as a Response; an exception is logged and becomes a bare 500, except a
+        malformed JSON body met by `request.json()` (400, as the local cloud answers too)."""
         try:
             return Response.of(self.call(request, context))
+        except BadJSON as exc:
+            log.warning("function %s: malformed JSON body on %s %s (request %s): %s", self.name, request.method,
+                        request.path, context.request_id, exc)
+            return Response(400, {"error": f"malformed JSON body: {exc}"})
         except Exception:  # noqa: BLE001 - the boundary between user code and the platform
             log.exception("function %s failed on %s %s (request %s)", self.name, request.method,
                           request.path, context.request_id)

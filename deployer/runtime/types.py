@@ -43,6 +43,10 @@ class Headers(Mapping[str, str]):
         return f"Headers({dict(self.items())!r})"
 
 
+class BadJSON(_json.JSONDecodeError):
+    """`Request.json()` met a body that is not JSON: the client's mistake, answered with 400."""
+
+
 @dataclass(frozen=True)
 class Request:
     """An HTTP request: `params` are the route's path parameters, `body` the raw bytes."""
@@ -59,10 +63,16 @@ class Request:
         return self.body.decode("utf-8", errors="replace")
 
     def json(self) -> Any:
-        """The body decoded as JSON; None for an empty body. Raises ValueError on bad JSON."""
+        """The body decoded as JSON; None for an empty body. Raises BadJSON (a ValueError) on bad JSON,
+        which the shims answer with 400 unless the handler catches it."""
         if not self.body:
             return None
-        return _json.loads(self.body)
+        try:
+            return _json.loads(self.body)
+        except _json.JSONDecodeError as exc:
+            raise BadJSON(exc.msg, exc.doc, exc.pos) from None
+        except UnicodeDecodeError:
+            raise BadJSON("body is not UTF-8 text", "", 0) from None
 
 
 class Response:

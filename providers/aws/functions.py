@@ -32,7 +32,7 @@ def environment(ctx: Context, function: str, secret_values: dict[str, str]) -> d
         ref = ctx.store(store)
         variables[env_key(store)] = ref.locator
         if ref.kind == "table":
-            variables["DEPLOYER_KEY_" + env_key(store)[len("DEPLOYER_STORE_"):]] = ctx.bp.stores[store].key
+            variables[names.key_env(store)] = ctx.bp.stores[store].key
     return dict(sorted(variables.items()))
 
 

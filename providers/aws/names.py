@@ -61,8 +61,15 @@ def api_name(bp: Blueprint) -> str:
 
 
 def env_keys(bp: Blueprint, function: str) -> list[str]:
-    """The DEPLOYER_STORE_* / DEPLOYER_KEY_* variable names a function gets (for size checks)."""
-    keys = [env_key(s) for s in refs.reachable_stores(bp, function)]
-    keys += ["DEPLOYER_KEY_" + k[len("DEPLOYER_STORE_"):] for k, s in
-             zip(keys, refs.reachable_stores(bp, function)) if bp.stores[s].kind == "table"]
-    return keys + ["DEPLOYER_CLOUD", "DEPLOYER_APP", "DEPLOYER_FUNCTION"]
+    """The DEPLOYER_* variable names a function gets (for the environment size check)."""
+    keys = ["DEPLOYER_CLOUD", "DEPLOYER_APP", "DEPLOYER_FUNCTION"]
+    for store in refs.reachable_stores(bp, function):
+        keys.append(env_key(store))
+        if bp.stores[store].kind == "table":
+            keys.append(key_env(store))
+    return keys
+
+
+def key_env(store: str) -> str:
+    """`DEPLOYER_KEY_<NAME>`: a table's key attribute (docs/contracts.md)."""
+    return "DEPLOYER_KEY_" + env_key(store).removeprefix("DEPLOYER_STORE_")

@@ -49,13 +49,17 @@ class AwsProvider(Provider):
         return {"aws:region": bp.clouds.aws.region}
 
     def program(self, bp: Blueprint, artifacts: dict[str, Artifact]) -> Callable[[], None]:
+        """The program; secrets are read now, so a missing one stops `up` before Pulumi starts."""
+        from deployer import secrets
+
         self.region = bp.clouds.aws.region
         missing = sorted(set(bp.functions) - set(artifacts))
         if missing:
             raise ValueError(f"no package for function(s) {', '.join(missing)}")
+        values = secrets.values(bp)
 
         def program() -> None:
-            declare(bp, artifacts)
+            declare(bp, artifacts, values)
 
         return program
 
@@ -66,11 +70,10 @@ class AwsProvider(Provider):
         return mocks.call(token, args, self.region)
 
 
-def declare(bp: Blueprint, artifacts: dict[str, Artifact]) -> None:
+def declare(bp: Blueprint, artifacts: dict[str, Artifact], values: dict[str, str]) -> None:
     """Every resource of the blueprint, and the stack outputs (docs/contracts.md)."""
     import pulumi
 
-    from deployer import secrets
     from providers.aws import buckets, functions, http, queues, schedules, tables, topics
     from providers.aws.context import Context
 
@@ -87,7 +90,6 @@ def declare(bp: Blueprint, artifacts: dict[str, Artifact]) -> None:
                 ctx.stores[name] = topics.declare(ctx, name, store)
             case _:
                 raise TypeError(f"the AWS provider does not support store kind {type(store).__name__}")
-    values = secrets.values(bp)
     for name in bp.functions:
         ctx.functions[name] = functions.declare(ctx, name, values)
     api_url = http.declare(ctx)
