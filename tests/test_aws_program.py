@@ -181,3 +181,38 @@ def test_a_missing_secret_stops_the_program_before_pulumi_runs(monkeypatch):
     with pytest.raises(BlueprintError) as err:
         providers.get("aws").program(bp, {name: None for name in bp.functions})
     assert [d.location.path for d in err.value.diagnostics] == ["secrets.INGEST_TOKEN"]
+
+
+def test_stack_outputs_follow_the_contract():
+    outputs = plan_example("orders").outputs
+    assert outputs == {
+        "api_url": f"https://{one_id(None)}.execute-api.us-east-1.amazonaws.com",
+        "functions": {"api": "orders-dev-api", "notify": "orders-dev-notify", "worker": "orders-dev-worker"},
+        "stores": {"events": "arn:aws:sns:us-east-1:123456789012:orders-dev-events",
+                   "fulfilment": "https://sqs.us-east-1.amazonaws.com/123456789012/orders-dev-fulfilment",
+                   "notifications": "orders-dev-notifications", "orders": "orders-dev-orders"},
+    }
+    assert set(plan_example("images").outputs) == {"api_url", "functions", "stores"}
+
+
+def test_architecture_and_packaging_platform_match(tmp_path):
+    from deployer import providers
+    from deployer.blueprint.load import load_blueprint
+
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "main.py").write_text("def run(event):\n    pass\n")
+    (tmp_path / "deployer.yaml").write_text(
+        "name: arch\nclouds: {aws: {architecture: x86_64}}\n"
+        "functions: {f: {code: fn, handler: main.run, runtime: python3.11}}\n")
+    bp = load_blueprint(tmp_path / "deployer.yaml")
+    aws = providers.get("aws")
+    assert aws.target(bp, "f") == packaging_target("manylinux2014_x86_64", "3.11")
+    default = load_blueprint(ROOT / "blueprints" / "orders" / "deployer.yaml")
+    assert aws.target(default, "api") == packaging_target("manylinux2014_aarch64", "3.12")
+    assert one(plan_example("orders"), "fn-api-function").inputs["architectures"] == ["arm64"]
+
+
+def packaging_target(platform: str, python: str):
+    from deployer.packaging import Target
+
+    return Target(platform, python)

@@ -140,3 +140,15 @@ def test_route_names_stay_unique():
     names = route_names([("GET", "/a-b", "f"), ("GET", "/a/b", "f"), ("POST", "/a/b", "f")])
     assert names[2] == "fn-f-route-post-a-b" and len(set(names)) == 3
     assert names[0].startswith("fn-f-route-get-a-b-") and names[1].startswith("fn-f-route-get-a-b-")
+
+
+def test_route_paths_api_gateway_cannot_route(tmp_path):
+    found = check(tmp_path, """\
+        api:
+          code: fn
+          handler: main.run
+          triggers:
+            - http: GET /files/{path+}/meta
+            - http: GET /files/{path+}
+        """)
+    assert found == [("error", 9, "functions.api.triggers[0].http", "API Gateway cannot route '/files/{path+}/meta'")]

@@ -2,8 +2,9 @@
 
 The same contract checks run on every cloud that has an emulator here, through
 `deployer.runtime.stores` exactly as a handler reaches them (environment variables as the providers
-set them). Firestore and Pub/Sub run on the gcloud CLI's emulators when they are installed. Not
-covered for lack of an emulator here: Service Bus.
+set them). Firestore and Pub/Sub run on the gcloud CLI's emulators when they are installed. Service Bus
+has no emulator here: its messages are checked at a stand-in sender, and the Azure clients' identity
+configuration is checked offline.
 """
 
 from __future__ import annotations
@@ -191,3 +192,69 @@ def test_missing_store_names_the_fix(monkeypatch):
     monkeypatch.setenv("DEPLOYER_CLOUD", "aws")
     with pytest.raises(stores.StoreNotAvailable, match="add it to the function's `uses`"):
         stores.bucket("nowhere")
+
+
+class FakeSender:
+    """Stands in for a Service Bus topic sender (no emulator here); keeps the real messages it is given."""
+
+    def __init__(self, topic, sent):
+        self.topic, self.sent = topic, sent
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def send_messages(self, message):
+        self.sent.append((self.topic, message))
+
+
+class FakeBus:
+    def __init__(self):
+        self.sent = []
+
+    def get_topic_sender(self, topic):
+        return FakeSender(topic, self.sent)
+
+
+def test_azure_topic_builds_service_bus_messages(monkeypatch):
+    from deployer.runtime.clients import azure
+
+    azure.reset()
+    bus = azure._clients["servicebus"] = FakeBus()
+    set_env(monkeypatch, store_env("azure", events="orders-dev-events"))
+    message_id = stores.topic("events").publish({"type": "order.created"})
+    stores.topic("events").publish(b"\x00raw")
+    (topic, first), (_, second) = bus.sent
+    assert topic == "orders-dev-events" and first.message_id == message_id
+    assert b"".join(first.body) == b'{"type": "order.created"}' and first.content_type == "application/json"
+    assert b"".join(second.body) == b"\x00raw" and second.content_type is None
+    azure.reset()
+
+
+def test_azure_clients_use_the_managed_identity_without_a_connection_string(monkeypatch):
+    from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+
+    from deployer.runtime.clients import azure
+
+    monkeypatch.delenv("DEPLOYER_AZURE_CONNECTION_STRING", raising=False)
+    set_env(monkeypatch, {"DEPLOYER_AZURE_STORAGE_ACCOUNT": "ordersdev",
+                          "DEPLOYER_AZURE_SERVICEBUS": "orders-dev.servicebus.windows.net"})
+    monkeypatch.delenv("IDENTITY_ENDPOINT", raising=False)
+    monkeypatch.delenv("MSI_ENDPOINT", raising=False)
+    azure.reset()
+    assert isinstance(azure.credential(), DefaultAzureCredential)
+    monkeypatch.setenv("IDENTITY_ENDPOINT", "http://localhost:8081/msi/token")
+    monkeypatch.setenv("IDENTITY_HEADER", "secret-header")
+    azure.reset()
+    assert isinstance(azure.credential(), ManagedIdentityCredential)
+    assert azure.blob_service().url.startswith("https://ordersdev.blob.core.windows.net")
+    assert azure.queue_client("jobs").url == "https://ordersdev.queue.core.windows.net/jobs"
+    assert azure.table_service().url.startswith("https://ordersdev.table.core.windows.net")
+    assert azure.servicebus().fully_qualified_namespace == "orders-dev.servicebus.windows.net"
+    azure.reset()
+    monkeypatch.setenv("DEPLOYER_AZURE_SERVICEBUS", "Endpoint=sb://127.0.0.1;SharedAccessKeyName=k;"
+                                                    "SharedAccessKey=v;UseDevelopmentEmulator=true")
+    assert azure.servicebus().fully_qualified_namespace == "127.0.0.1"
+    azure.reset()

@@ -136,3 +136,30 @@ def test_every_example_function_gets_requirements_on_each_cloud():
     assert client_requirements(orders, "api", "azure") == [
         "azure-data-tables>=12.5,<13", "azure-identity>=1.15,<2", "azure-servicebus>=7.11,<8",
         "azure-storage-queue>=12.9,<13"]
+
+
+def test_a_packaged_aws_function_runs_on_its_own_files_and_the_standard_library(tmp_path):
+    """Unpacked as on Lambda, with no site-packages at all (-S -I): the shim and the runtime it carries."""
+    from fixtures.events.shimkit import build_package, sam_event
+
+    package = build_package(tmp_path, "worker", "aws")
+    event = sam_event("Sqs", body='{"poison": true}', queue_name="jobs")
+    driver = textwrap.dedent("""
+        import json, sys
+        sys.path.insert(0, sys.argv[1])
+        import deployer_shim, deployer.runtime
+        class Ctx:
+            aws_request_id = "r1"
+            def get_remaining_time_in_millis(self):
+                return 3000
+        answer = deployer_shim.handler(json.loads(sys.argv[2]), Ctx())
+        print(json.dumps({"answer": answer, "runtime": deployer.runtime.__file__,
+                          "third_party": sorted(m for m in sys.modules if m.split(".")[0] in ("boto3", "botocore"))}))
+    """)
+    out = subprocess.run([sys.executable, "-S", "-I", "-c", driver, str(package), json.dumps(event)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["answer"] == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    assert result["runtime"].startswith(str(package)) and result["third_party"] == []
+    assert "poison message" in out.stderr  # the handler's exception, logged with its traceback

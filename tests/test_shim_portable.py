@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import time
 import uuid
 
 import pytest
@@ -241,6 +242,57 @@ class Azure(Adapter):
             self.shims["tick"].timer(timer, self.Context(f"tick-{index}"))
 
 
+class Local:
+    """The local cloud's in-process runner (providers.local.worker.Runner: what its worker process runs
+    around the handler). Routing and query parsing are its gateway's job; here they are done the way
+    the blueprint says, so this leg checks the handler sees the same portable objects."""
+
+    cloud = "local"
+
+    def __init__(self, bp):
+        from providers.local import worker
+
+        self.runners = {}
+        for fn in FUNCTIONS:
+            func, wants_context = worker.load_handler(str(bp.code_dir(fn)), "", bp.functions[fn].handler)
+            self.runners[fn] = worker.Runner(func, wants_context, fn)
+        self.routes = [f"{t.method} {t.path}" for t in bp.functions["api"].triggers]
+        self.bucket_triggers = bp.functions["files"].triggers
+
+    def http(self, method, path, body=b"", headers=None, query=""):
+        from deployer.runtime.invoke import parse_query
+
+        params = next((p for r in self.routes if r.startswith(method + " ")
+                       and (p := match_path(r.split(" ", 1)[1], path)) is not None), {})
+        payload = {"method": method, "path": path, "params": params, "query": parse_query(query),
+                   "headers": list((headers or {}).items()), "body": body}
+        status, headers, data = self.runners["api"].http(payload, "local-req-1", time.time() + 10)
+        return status, headers.get("Content-Type"), data
+
+    def message(self, function, msg_id, data: bytes, attempt):
+        item = {"row": 1, "msg_id": msg_id, "data": data, "attempt": attempt,
+                "attributes": {"origin": "api"} if function == "listener" else {}}
+        source = "queue" if function == "worker" else "topic"
+        return self.runners[function].messages({"source": source, "items": [item]}, "local-req-1", time.time() + 10) == []
+
+    def object(self, kind, key, size, when):
+        from deployer.runtime.invoke import parse_time
+
+        if not any(t.on == kind and key.startswith(t.prefix) and key.endswith(t.suffix)
+                   for t in self.bucket_triggers):
+            return  # the local cloud applies the filters before queueing the event
+        data = json.dumps({"store": "uploads", "key": key, "size": size, "type": kind,
+                           "time": parse_time(when).timestamp()})
+        item = {"row": 1, "msg_id": "b-1", "data": data, "attempt": 1, "attributes": {}}
+        assert self.runners["files"].messages({"source": "bucket", "items": [item]}, "local-req-1", time.time() + 10) == []
+
+    def schedule(self, expression, when):
+        from deployer.runtime.invoke import parse_time
+
+        self.runners["tick"].schedule({"schedule": expression, "time": parse_time(when).isoformat()},
+                                      "local-req-1", time.time() + 10)
+
+
 @pytest.fixture(scope="module")
 def clouds(tmp_path_factory):
     from moto import mock_aws
@@ -252,27 +304,45 @@ def clouds(tmp_path_factory):
         conn = azurite()
     except FileNotFoundError:
         pytest.skip("Azurite needs node and `npm install --prefix .tools azurite@3` (scripts/test-tools.sh)")
-    env = {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    env = {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "STORAGE_EMULATOR_HOST": gcs_emulator(), "DEPLOYER_GCP_PROJECT": "portable-demo"}
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    with mock_aws():
-        import boto3
-        from azure.storage.blob import BlobServiceClient
-        from google.cloud import storage
-
+    for module in (aws, azure, gcp):
+        module.reset()
+    try:
+        with mock_aws():
+            yield make_clouds(tmp, bp, conn)
+    finally:
+        for key, value in old.items():
+            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
         for module in (aws, azure, gcp):
             module.reset()
-        boto3.client("s3").create_bucket(Bucket="aws-uploads")
-        gcs = {"STORAGE_EMULATOR_HOST": gcs_emulator(), "DEPLOYER_GCP_PROJECT": "portable-demo"}
-        os.environ.update(gcs)
-        storage.Client(project="portable-demo").create_bucket("gcp-uploads")
-        BlobServiceClient.from_connection_string(conn).create_container("azure-uploads")
-        yield {"aws": Aws(tmp, bp, store_env("aws", uploads="aws-uploads")),
-               "gcp": Gcp(tmp, bp, {**gcs, **store_env("gcp", uploads="gcp-uploads")}),
-               "azure": Azure(tmp, bp, {"DEPLOYER_AZURE_CONNECTION_STRING": conn,
-                                        **store_env("azure", uploads="azure-uploads")})}
-    for key, value in old.items():
-        os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+
+
+def make_clouds(tmp, bp, conn) -> dict:
+    """Buckets on moto, gcp-storage-emulator and Azurite, and one adapter per cloud."""
+    import boto3
+    from azure.storage.blob import BlobServiceClient
+    from google.cloud import storage
+
+    boto3.client("s3").create_bucket(Bucket="aws-uploads")
+    storage.Client(project="portable-demo").create_bucket("gcp-uploads")
+    BlobServiceClient.from_connection_string(conn).create_container("azure-uploads")
+    return {"aws": Aws(tmp, bp, store_env("aws", uploads="aws-uploads")),
+            "gcp": Gcp(tmp, bp, store_env("gcp", uploads="gcp-uploads")),
+            "azure": Azure(tmp, bp, {"DEPLOYER_AZURE_CONNECTION_STRING": conn,
+                                     **store_env("azure", uploads="azure-uploads")})}
+
+
+@pytest.fixture(scope="module")
+def everywhere(clouds):
+    """The three clouds plus the local cloud's runner when providers.local offers it."""
+    try:
+        local = Local(load_portable())
+    except (ImportError, AttributeError, TypeError) as exc:
+        pytest.skip(f"providers.local.worker.Runner is not usable in-process: {exc}")
+    return {**clouds, "local": local}
 
 
 def same_everywhere(clouds, scenario):
@@ -297,8 +367,8 @@ def test_http_json_round_trip(clouds):
                       b'{"created": {"name": "lamp"}, "query": {"a": "1,2"}, "token": "t0k"}')
 
 
-def test_http_path_params_and_context(clouds):
-    answer, _ = same_everywhere(clouds, lambda c: c.http("GET", "/items/42", headers={"Cookie": "s=1"}))
+def test_http_path_params_and_context(everywhere):
+    answer, _ = same_everywhere(everywhere, lambda c: c.http("GET", "/items/42", headers={"Cookie": "s=1"}))
     assert json.loads(answer[2]) == {"id": "42", "query": {}, "cookie": "s=1", "function": "api", "has_deadline": True}
 
 
@@ -318,26 +388,26 @@ def test_http_bytes_through_each_clouds_bucket(clouds):
     assert got == (200, "application/octet-stream", data)
 
 
-def test_queue_message_success_and_failure(clouds):
-    ok, seen = same_everywhere(clouds, lambda c: c.message("worker", "m-1", b'{"n": 1}', 2))
+def test_queue_message_success_and_failure(everywhere):
+    ok, seen = same_everywhere(everywhere, lambda c: c.message("worker", "m-1", b'{"n": 1}', 2))
     assert ok is True and seen == [{"id": "m-1", "data": {"n": 1}, "attempt": 2}]
-    failed, _ = same_everywhere(clouds, lambda c: c.message("worker", "m-2", b'{"poison": true}', 5))
+    failed, _ = same_everywhere(everywhere, lambda c: c.message("worker", "m-2", b'{"poison": true}', 5))
     assert failed is False
 
 
-def test_topic_message_success_and_failure(clouds):
-    ok, seen = same_everywhere(clouds, lambda c: c.message("listener", "t-1", b'{"order": 7}', 1))
+def test_topic_message_success_and_failure(everywhere):
+    ok, seen = same_everywhere(everywhere, lambda c: c.message("listener", "t-1", b'{"order": 7}', 1))
     assert ok is True and seen == [{"data": {"order": 7}, "attributes": {"origin": "api"}}]
-    assert same_everywhere(clouds, lambda c: c.message("listener", "t-2", b'{"poison": true}', 1))[0] is False
+    assert same_everywhere(everywhere, lambda c: c.message("listener", "t-2", b'{"poison": true}', 1))[0] is False
 
 
-def test_bucket_events_with_filters(clouds):
+def test_bucket_events_with_filters(everywhere):
     def scenario(c):
         c.object("created", "incoming/cat photo.jpg", 12, "2026-11-23T07:43:02Z")
         c.object("created", "incoming/notes.txt", 3, "2026-11-23T07:43:03Z")  # suffix filter
         c.object("deleted", "incoming/old.png", 0, "2026-11-23T07:50:00Z")
 
-    _, seen = same_everywhere(clouds, scenario)
+    _, seen = same_everywhere(everywhere, scenario)
     assert seen == [{"store": "uploads", "key": "incoming/cat photo.jpg", "size": 12, "type": "created",
                      "time": "2026-11-23T07:43:02+00:00"},
                     {"store": "uploads", "key": "incoming/old.png", "size": 0, "type": "deleted",
@@ -357,3 +427,16 @@ def test_schedule(clouds):
             assert fired.second == 0 and datetime.now(timezone.utc) - fired < timedelta(minutes=2)
         else:
             assert seen[0]["time"] == "2026-11-23T03:00:00+00:00"
+
+
+def test_malformed_json_body_is_a_400_everywhere(everywhere):
+    answer, _ = same_everywhere(everywhere, lambda c: c.http("POST", "/items", b"{not json",
+                                                             {"Content-Type": "application/json"}))
+    assert answer[0] == 400 and json.loads(answer[2])["error"].startswith("malformed JSON body")
+
+
+def test_local_runner_schedule(everywhere):
+    seen = portable_module().SEEN
+    seen.clear()
+    everywhere["local"].schedule("every 5 minutes", "2026-11-23T03:00:00Z")
+    assert seen == [{"schedule": "every 5 minutes", "time": "2026-11-23T03:00:00+00:00", "cloud": "local"}]

@@ -76,6 +76,10 @@ def render(result) -> None:
     for res in result.resources:
         counts[short_type(res.type)] = counts.get(short_type(res.type), 0) + 1
     by_type = ", ".join(f"{n} {t}" for t, n in sorted(counts.items(), key=lambda i: (-i[1], i[0])))
+    for name, value in result.outputs.items():
+        common.out.print(f"[bold]output[/bold] {escape(name)} = {escape(_short(value))}")
+    if result.outputs:
+        common.out.print()
     common.out.print(f"[bold]{len(result.resources)} resources to create[/bold] in {len(groups)} groups "
                      f"({result.cloud}, {result.app}, planned in {result.seconds:.2f} s): {by_type}")
 

@@ -10,6 +10,7 @@ trigger's prefix/suffix filters where the cloud cannot. Standard library only.
 
 from __future__ import annotations
 
+import base64
 import importlib
 import inspect
 import json
@@ -248,8 +249,6 @@ def is_schedule_marker(body: Any) -> bool:
 
 def text_or_base64(data: bytes, content_type: str | None) -> tuple[str, bool]:
     """(body, is_base64) for gateways that carry text: textual types as UTF-8, the rest base64."""
-    import base64
-
     ctype = (content_type or "").lower()
     textual = ctype.startswith("text/") or "json" in ctype or "xml" in ctype or "javascript" in ctype \
         or "x-www-form-urlencoded" in ctype or not data

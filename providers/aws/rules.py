@@ -7,6 +7,8 @@ built zips and are checked where they are built (`AwsProvider.package`).
 
 from __future__ import annotations
 
+import re
+
 from deployer.blueprint.model import (
     Blueprint, BucketTrigger, HttpTrigger, QueueTrigger, ScheduleTrigger, TopicTrigger,
 )
@@ -20,6 +22,9 @@ HTTP_TIMEOUT_MAX = 30  # API Gateway answers 503 after 30 s whatever the functio
 ENV_BYTES_MAX = 4096
 ZIP_MAX = 50 * 1024 * 1024
 UNZIPPED_MAX = 250 * 1024 * 1024
+_SEGMENT = r"(?:[A-Za-z0-9._~@:$&'()*,;=!-]+|\{[A-Za-z_][A-Za-z0-9_]*\})"
+_GREEDY = r"\{[A-Za-z_][A-Za-z0-9_]*\+\}"
+ROUTE_PATH = re.compile(rf"^(?:/|(?:/{_SEGMENT})+/?|(?:/{_SEGMENT})*/{_GREEDY})$")
 RESERVED_ENV = ("AWS_", "LAMBDA_", "_HANDLER", "_X_AMZN_TRACE_ID", "TZ")
 
 
@@ -91,6 +96,9 @@ def _check_trigger(bp: Blueprint, name: str, index: int, trigger) -> list[Diagno
             except ValueError as exc:
                 return [diagnostic(bp, f"{path}.schedule", str(exc))]
             return []
+        case HttpTrigger(path=route_path) if not ROUTE_PATH.match(route_path):
+            return [diagnostic(bp, f"{path}.http", f"API Gateway cannot route '{route_path}'",
+                               "use literal segments and {param}, with an optional greedy {param+} last")]
         case HttpTrigger():
             if timeout > HTTP_TIMEOUT_MAX:
                 return [diagnostic(bp, f"functions.{name}.timeout", f"{name} has an HTTP trigger and a timeout of "

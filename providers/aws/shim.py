@@ -21,6 +21,7 @@ import base64
 import os
 import sys
 import time
+from dataclasses import replace
 from urllib.parse import unquote_plus
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -89,12 +90,11 @@ def to_request(event) -> Request:
 
 def http(fn: Function, event, ctx) -> dict:
     request = to_request(event)
-    if not request.params and fn.routes():  # a catch-all route: fill params from the blueprint's routes
+    if not request.params and fn.routes():  # `$default` or a parameterless route: route like the blueprint
         status, params = fn.route(request.method, request.path)
         if status != 200 and event.get("routeKey") in (None, "$default"):
-            response = not_routed(status, request.method, request.path)
-            return from_response(response)
-        request = Request(request.method, request.path, params, request.query, request.headers, request.body)
+            return from_response(not_routed(status, request.method, request.path))
+        request = replace(request, params=params)
     return from_response(fn.call_http(request, ctx))
 
 
