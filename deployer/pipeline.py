@@ -32,12 +32,21 @@ def check(bp: Blueprint, provider: Provider) -> list[Diagnostic]:
     return diagnostics
 
 
-def prepare(file: Path | str | None, stage: str, cloud: str, *, package: bool = True) -> Prepared:
+def prepare(file: Path | str | None, stage: str, cloud: str, *, package: bool = True,
+            planning: bool = False) -> Prepared:
+    """Load, check and package. Deploying (`package` without `planning`) needs every secret's value,
+    so a missing one stops here with exit 2, for every provider, before any engine starts; the offline
+    plan uses placeholders and warns instead (deployer.secrets)."""
+    from deployer import secrets
     from deployer.blueprint.load import load_blueprint
 
     bp = load_blueprint(file, stage=stage)
     provider = providers.get(cloud)
     warnings = check(bp, provider)
+    if package and not planning:
+        missing = secrets.check(bp)
+        if missing:
+            raise BlueprintError(missing)
     artifacts: dict[str, Artifact] = {}
     if package and provider.pulumi:
         artifacts = {name: provider.package(bp, name) for name in bp.functions}

@@ -297,3 +297,15 @@ def test_engine_notes_are_shown_but_not_with_json(fake, run):
     assert "starting the local cloud (pid 42)" in run("up", "--yes")[2]
     code, out, err = run("up", "--yes", "--json")
     assert "starting the local cloud" not in out + err and json.loads(out)["operation"] == "up"
+
+
+# -- secrets ----------------------------------------------------------------------------------------
+def test_up_without_a_secret_value_stops_with_exit_2_before_the_engine(fake, run, blueprint, monkeypatch):
+    text = blueprint.read_text().replace("handler: main.handle\n", "handler: main.handle\n    secrets: [API_KEY]\n")
+    blueprint.write_text(text + "secrets:\n  API_KEY: {from: env}\n")
+    monkeypatch.delenv("API_KEY", raising=False)
+    code, out, err = run("up", "--yes")
+    assert code == 2 and out == ""
+    assert "secret API_KEY has no value: set the environment variable API_KEY" in err
+    assert f"{blueprint}:16:12: error" in err  # at the secret's declaration
+    assert fake.engines == [] and fake.packaged == []

@@ -31,19 +31,28 @@ def found(bp):
     return [(d.severity, d.location.path, d.location.line, d.message) for d in GcpProvider().check(bp)]
 
 
-def test_queue_with_fewer_than_five_attempts_is_an_error_at_its_line():
-    bp = load_blueprint(BLUEPRINTS / "iot" / "deployer.yaml", env=ENV)
+def test_queue_with_fewer_than_five_attempts_is_an_error_at_its_line(tmp_path):
+    bp = blueprint(tmp_path, """
+        stores:
+          readings: {kind: queue, retries: 3}
+        functions:
+          analyse: {code: code, handler: main.run, triggers: [{queue: readings}]}
+    """)
     diags = [d for d in GcpProvider().check(bp) if d.location.path == "stores.readings.retries"]
     assert len(diags) == 1
     d = diags[0]
-    assert (d.severity, d.cloud, d.location.file, d.location.line) == ("error", "gcp", bp.source, 7)
+    assert (d.severity, d.cloud, d.location.file, d.location.line) == ("error", "gcp", bp.source, 6)
     assert d.message == ("queue 'readings' asks for 3 deliveries before dead-lettering; "
                          "Pub/Sub allows 5 to 100 delivery attempts")
     assert d.hint
 
 
-def test_missing_project_is_an_error_with_a_hint():
-    bp = load_blueprint(BLUEPRINTS / "report" / "deployer.yaml", env=ENV)
+def test_missing_project_is_an_error_with_a_hint(tmp_path):
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "main.py").write_text("def run(event):\n    return None\n")
+    (tmp_path / "deployer.yaml").write_text(
+        "name: demo\nfunctions:\n  nightly: {code: code, handler: main.run, triggers: [{schedule: '0 3 * * *'}]}\n")
+    bp = load_blueprint(tmp_path / "deployer.yaml", env=ENV)
     diags = GcpProvider().check(bp)
     assert [(d.severity, d.location.path) for d in diags] == [("error", "clouds.gcp.project")]
     assert "GCP_PROJECT" in diags[0].hint and diags[0].location.file == bp.source
@@ -122,17 +131,24 @@ def test_long_names_are_cut_with_a_warning(tmp_path):
     assert len(cut) == 48 and cut.startswith("demo-dev-a-very-long")
 
 
-@pytest.mark.parametrize("name", ["orders", "iot"])
-def test_validate_cli_prints_gcp_diagnostics(name, cli):
-    result = cli("validate", "--file", str(BLUEPRINTS / name / "deployer.yaml"), "--cloud", "gcp",
-                 env={"GCP_PROJECT": "orders-demo"})
+@pytest.mark.parametrize("name", ["orders", "iot", "too-few-retries"])
+def test_validate_cli_prints_gcp_diagnostics(name, cli, tmp_path):
+    path = BLUEPRINTS / name / "deployer.yaml"
+    if name == "too-few-retries":
+        shutil.copytree(BLUEPRINTS / "iot", tmp_path / "iot", ignore=shutil.ignore_patterns(".deployer"))
+        path = tmp_path / "iot" / "deployer.yaml"
+        path.write_text(path.read_text().replace("retries: 5", "retries: 3"))
+    result = cli("validate", "--file", str(path), "--cloud", "gcp", env={"GCP_PROJECT": "orders-demo"})
     output = result.stdout + result.stderr
     if name == "orders":
         assert result.returncode == 0, output
         assert "push subscription delivers one message per request" in output
+    elif name == "iot":
+        assert result.returncode == 0, output
+        assert "error" not in output
     else:
         assert result.returncode == 2, output
-        assert "Pub/Sub allows 5 to 100 delivery attempts" in output and "deployer.yaml:7" in output
+        assert "Pub/Sub allows 5 to 100 delivery attempts" in output and "deployer.yaml:9" in output
 
 
 def test_plan_cli_for_gcp(cli, tmp_path):

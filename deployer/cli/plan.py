@@ -48,7 +48,7 @@ def plan_command(
     if not provider.pulumi:
         raise UsageError(f"the {cloud} cloud does not deploy through Pulumi, so it has no plan",
                          hint="choose a cloud such as aws, gcp or azure")
-    prepared = prepare(file, stage, cloud)
+    prepared = prepare(file, stage, cloud, planning=True)
     result = planner.run(prepared.provider, prepared.bp, prepared.artifacts)
     warnings = prepared.warnings + result.warnings
     if json_:
