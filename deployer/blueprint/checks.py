@@ -28,7 +28,7 @@ from deployer.blueprint.schedule import ScheduleError, parse_schedule
 from deployer.blueprint.suggest import closest, did_you_mean, one_of
 from deployer.errors import Diagnostic, Location
 
-Locate = Callable[[str], Location]
+Locate = Callable[..., Location]  # (field path, *, key=False) -> Location
 TRIGGER_STORE = {m.BucketTrigger: ("bucket", "bucket"), m.QueueTrigger: ("queue", "queue"),
                  m.TopicTrigger: ("topic", "topic")}
 PARAM = re.compile(r"\{[^{}/]*\}")
@@ -63,8 +63,11 @@ class Checker:
         return self.problems
 
     # ----------------------------------------------------------------------------------- stores
-    def store(self, path: str, name: str, wanted: tuple[str, ...] | None) -> m.BucketStore | None:
-        """The store named `name`, or None after reporting why it cannot be used here."""
+    def store(self, path: str, name: str, wanted: tuple[str, ...] | None,
+              at_key: bool = False) -> m.BucketStore | None:
+        """The store named `name`, or None after reporting why it cannot be used here.
+
+        `at_key`: the name is a mapping key (`uses: {order: read}`), so an unknown one is shown there."""
         stores = self.bp.stores
         if name in self.broken:
             return None
@@ -72,7 +75,7 @@ class Checker:
             of_kind = [s for s, v in stores.items() if wanted is None or v.kind in wanted]
             hint = did_you_mean(name, of_kind or stores) or (
                 f"declare it under `stores:`" if not stores else f"stores: {', '.join(stores)}")
-            self.add(path, f"unknown store '{name}'", hint)
+            self.add(path, f"unknown store '{name}'", hint, location=self.locate(path, key=True) if at_key else None)
             return None
         store = stores[name]
         if wanted is not None and store.kind not in wanted:
@@ -85,7 +88,7 @@ class Checker:
 
     def uses(self, base: str, fn: m.Function) -> None:
         for name, access in fn.uses.items():
-            store = self.store(f"{base}.uses.{name}", name, None)
+            store = self.store(f"{base}.uses.{name}", name, None, at_key=True)
             if store is None:
                 continue
             fits = m.ACCESS_BY_KIND[store.kind]
