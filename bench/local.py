@@ -1,7 +1,14 @@
 """Benchmark of the local cloud: HTTP requests/s and latency for a trivial handler at concurrency 1 and 32,
 and durable queue throughput (messages/s from `send` to handler done).
 
-    .venv/bin/python bench/local.py [--duration 10] [--messages 5000] [--rounds 3]
+    .venv/bin/python bench/local.py [--duration 10] [--messages 5000] [--rounds 3] [--install-serverless]
+
+Side by side with serverless-offline: when Serverless Framework v3 and serverless-offline 13 are installed
+under bench/.node (`npm install --prefix bench/.node serverless@3 serverless-offline@13`, done by
+`--install-serverless`, the folder bench/plan.py uses), the same Python handler is served by `serverless
+offline` (an httpApi route, python3.11 runtime, no AWS account: fake credentials, 127.0.0.1 only) and
+measured with the same load, interleaved round by round with the local cloud's runs so that a neighbour's
+burst hits both; the table and the JSON give both and the ratio local / serverless-offline.
 
 HTTP load comes from `wrk` when it is installed (apt-get install wrk), else from an asyncio httpx client
 (slower: it shares the 2 cores with the server). Results are printed as a table and written to
@@ -18,10 +25,13 @@ import os
 import platform
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +57,35 @@ def hello(request):
 
 def work(message):
     pass
+'''
+
+
+NODE = ROOT / "bench" / ".node"  # shared with bench/plan.py
+SLS = NODE / "node_modules" / ".bin" / "serverless"
+OFFLINE_PACKAGE = NODE / "node_modules" / "serverless-offline" / "package.json"
+ENABLE_OFFLINE = ("serverless-offline comparison skipped: serverless@3 + serverless-offline@13 are not both "
+                  "installed under bench/.node. Enable it with "
+                  "`.venv/bin/python bench/local.py --install-serverless` "
+                  "(npm install --prefix bench/.node serverless@3 serverless-offline@13)")
+# The same handler over serverless-offline: Lambda calls handler(event, context); the wrapper passes the
+# event on to the very `hello` of CODE above, whose return value (a dict without statusCode) an HTTP API
+# (payload 2.0) answers as a 200 JSON body, as the local cloud does.
+SERVERLESS_YML = """
+service: bench
+frameworkVersion: '3'
+provider: {name: aws, runtime: python3.11, region: us-east-1, stage: dev}
+plugins: [serverless-offline]
+functions:
+  hello:
+    handler: offline.hello
+    events: [{httpApi: 'GET /hello'}]
+"""
+OFFLINE_WRAPPER = '''
+from fn.main import hello as _hello
+
+
+def hello(event, context):
+    return _hello(event)
 '''
 
 
@@ -101,6 +140,102 @@ def http_bench(url: str, concurrency: int, duration: int) -> dict:
     return asyncio.run(_httpx_load(url, concurrency, duration))
 
 
+def install_serverless() -> None:
+    NODE.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["npm", "install", "--silent", "--prefix", str(NODE), "serverless@3", "serverless-offline@13"],
+                   check=False)
+
+
+def offline_versions() -> dict | None:
+    """Installed versions, or None when serverless v3 + serverless-offline 13 are not both under bench/.node."""
+    sls_package = NODE / "node_modules" / "serverless" / "package.json"
+    if not (SLS.exists() and OFFLINE_PACKAGE.exists() and sls_package.exists()):
+        return None
+    versions = {"serverless": json.loads(sls_package.read_text())["version"],
+                "serverless-offline": json.loads(OFFLINE_PACKAGE.read_text())["version"]}
+    if not (versions["serverless"].startswith("3.") and versions["serverless-offline"].startswith("13.")):
+        return None  # serverless-offline 14 needs serverless v4 (an account); compare like with like
+    return versions
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServerlessOffline:
+    """`serverless offline` serving CODE's `hello` on a free 127.0.0.1 port, in its own process group."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.proc: subprocess.Popen | None = None
+        self.log = folder / "offline.log"
+        self.url = ""
+
+    def start(self, timeout: float = 90) -> str:
+        (self.folder / "fn").mkdir(parents=True, exist_ok=True)
+        (self.folder / "fn" / "main.py").write_text(CODE)
+        (self.folder / "offline.py").write_text(OFFLINE_WRAPPER)
+        (self.folder / "serverless.yml").write_text(SERVERLESS_YML)
+        env = {**os.environ, "SLS_TELEMETRY_DISABLED": "1", "SLS_NOTIFICATIONS_MODE": "off",
+               "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_REGION": "us-east-1",
+               "NODE_PATH": str(NODE / "node_modules")}
+        # serverless-offline spawns `python3` through a shell and puts $VIRTUAL_ENV/bin first on PATH: make that
+        # the interpreter the local cloud's workers run on
+        env.pop("VIRTUAL_ENV", None)
+        if sys.prefix != sys.base_prefix:
+            env["VIRTUAL_ENV"] = sys.prefix
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+        self.python = shutil.which("python3", path=str(Path(sys.prefix) / "bin") + os.pathsep + env["PATH"])
+        port = free_port()
+        command = [str(SLS), "offline", "--host", "127.0.0.1", "--httpPort", str(port),
+                   "--lambdaPort", str(free_port()), "--noPrependStageInUrl"]
+        with open(self.log, "wb") as log:  # it logs every request: to a file, never to a pipe left unread
+            self.proc = subprocess.Popen(command, cwd=self.folder, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        self.url = f"http://127.0.0.1:{port}/hello"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"serverless offline exited with {self.proc.returncode}:\n{self.tail()}")
+            try:
+                with urllib.request.urlopen(self.url, timeout=10) as response:
+                    if response.status == 200 and json.loads(response.read()) == {"hello": "world"}:
+                        return self.url
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.25)
+        raise RuntimeError(f"serverless offline did not answer 200 on {self.url} within {timeout:.0f}s:\n"
+                           f"{self.tail()}")
+
+    def tail(self, lines: int = 25) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:  # SIGTERM: serverless-offline stops its handler processes; then the whole group, to be sure
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        finally:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
+
+
+def median_run(runs: list[dict]) -> dict:
+    runs = sorted(runs, key=lambda r: r["rps"])
+    return {**runs[len(runs) // 2], "runs": runs}
+
+
 def queue_bench(state: Path, count: int) -> dict:
     """Send `count` messages (one durable insert each) and wait until every handler has finished."""
     import sqlite3
@@ -126,36 +261,85 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--messages", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=3, help="runs per measurement; the median run is reported")
+    parser.add_argument("--install-serverless", action="store_true",
+                        help="npm install serverless@3 serverless-offline@13 into bench/.node first")
+    parser.add_argument("--no-offline", action="store_true", help="skip the serverless-offline comparison")
     args = parser.parse_args()
+    if args.install_serverless:
+        install_serverless()
     from deployer.blueprint.load import load_blueprint
     from providers.local.lifecycle import LocalEngine
 
+    versions = None if args.no_offline else offline_versions()
+    offline: dict = {"installed": False, "enable": ENABLE_OFFLINE} if versions is None else {**versions}
+    results: dict = {"http": {}, "queue": None}
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "fn").mkdir()
         (Path(tmp) / "fn" / "main.py").write_text(CODE)
         (Path(tmp) / "deployer.yaml").write_text(BLUEPRINT)
         engine = LocalEngine(load_blueprint(Path(tmp) / "deployer.yaml"))
         url = engine.up().outputs["api_url"] + "/hello"
+        sls = ServerlessOffline(Path(tmp) / "offline") if versions else None
         try:
+            sls_url = None
+            if sls:
+                try:
+                    sls_url = sls.start()
+                    offline["python"] = sls.python
+                except (OSError, RuntimeError) as exc:
+                    offline["error"] = str(exc)
+                    sls.stop()
             http_bench(url, 32, 2)  # warm up: the pool grows to its size
-            results = {"http": {}, "queue": None}
+            if sls_url:
+                http_bench(sls_url, 32, 2)  # the same for serverless-offline (one python process per connection)
+            rounds: dict[str, list[tuple[dict, dict | None]]] = {}
             for c in (1, 32):
-                runs = sorted((http_bench(url, c, args.duration) for _ in range(args.rounds)), key=lambda r: r["rps"])
-                results["http"][f"c{c}"] = {**runs[len(runs) // 2], "runs": runs}
+                # interleaved, round by round: a neighbour's burst hits both sides alike
+                rounds[f"c{c}"] = [(http_bench(url, c, args.duration),
+                                    http_bench(sls_url, c, args.duration) if sls_url else None)
+                                   for _ in range(args.rounds)]
+            if sls:
+                sls.stop()
+            for name, pairs in rounds.items():
+                results["http"][name] = median_run([local for local, _ in pairs])
+                if sls_url:
+                    offline.setdefault("http", {})[name] = other = median_run([theirs for _, theirs in pairs])
+                    offline.setdefault("ratio", {})[name] = {  # local / serverless-offline
+                        "rps": round(results["http"][name]["rps"] / max(other["rps"], 0.1), 2),
+                        "rps_per_round": [round(local["rps"] / max(theirs["rps"], 0.1), 2) for local, theirs in pairs],
+                        "p99_ms": round(results["http"][name]["p99_ms"] / max(other["p99_ms"], 0.001), 3)}
             queues = sorted((queue_bench(engine.state, args.messages) for _ in range(args.rounds)),
                             key=lambda r: r["msgs_per_s"])
             results["queue"] = {**queues[len(queues) // 2], "runs": queues}
         finally:
+            if sls:
+                sls.stop()
             engine.destroy()
+    results["serverless_offline"] = offline
     results["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
     print(f"median of {args.rounds} runs of {args.duration}s each (the machine is shared: see 'runs' in the JSON)")
-    print(f"{'test':<14}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'timeouts':>10}")
+    compare = "http" in offline
+    print(f"{'test':<28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'timeouts':>10}"
+          + (f"{'local/sls req/s':>17}" if compare else ""))
+    row = lambda label, r: (f"{label:<28}{r['rps']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}"  # noqa: E731
+                            f"{r['errors']:>8}{r['timeouts']:>10}")
     for name, r in results["http"].items():
-        print(f"{'http ' + name:<14}{r['rps']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['errors']:>8}"
-              f"{r['timeouts']:>10}")
+        if not compare:
+            print(row(f"http {name}", r))
+            continue
+        print(row(f"http {name} local cloud", r) + f"{offline['ratio'][name]['rps']:>16.2f}x")
+        print(row(f"http {name} serverless-offline", offline["http"][name]))
     q = results["queue"]
-    print(f"{'queue':<14}{q['msgs_per_s']:>10.0f} msgs/s end to end ({q['messages']} messages in {q['seconds']}s; "
+    print(f"{'queue':<28}{q['msgs_per_s']:>10.0f} msgs/s end to end ({q['messages']} messages in {q['seconds']}s; "
           f"send alone {q['send_per_s']:.0f}/s)")
+    if compare:
+        print(f"serverless-offline {offline['serverless-offline']} on serverless {offline['serverless']}: the same "
+              f"handler, the same load, interleaved; python {offline.get('python')}; local/sls per round: "
+              + "; ".join(f"{n} {r['rps_per_round']}" for n, r in offline["ratio"].items()))
+    elif "error" in offline:
+        print(f"serverless-offline {offline['serverless-offline']} failed to start, no comparison:\n{offline['error']}")
+    elif not args.no_offline:
+        print(ENABLE_OFFLINE)
     out = ROOT / "bench" / "results" / "local.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")

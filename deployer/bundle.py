@@ -4,7 +4,8 @@ The runtime (`deployer/runtime/`, standard library only) ships beside an empty `
 so user code imports `from deployer.runtime import Response, stores` on every cloud. The cloud's shim
 (`providers/<cloud>/shim.py`) ships as `deployer_shim.py` at the package root, and
 `deployer_function.json` tells the shim which handler to call and what its triggers are (the GCP shim
-routes HTTP methods and paths and applies bucket prefix/suffix filters with it).
+routes HTTP methods and paths and applies bucket prefix/suffix filters with it) and, for an HTTP
+function, the blueprint's CORS settings (GCP's API Gateway has none, so its shim answers preflights).
 
 `client_requirements` names the cloud SDKs a function's store clients import, so providers add them to
 the package's requirements.txt: nothing on AWS (boto3 is part of the Lambda runtime) or locally.
@@ -16,7 +17,7 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from deployer.blueprint.model import Blueprint
+from deployer.blueprint.model import Blueprint, HttpTrigger
 from deployer.blueprint.refs import grants
 
 SHIM_MODULE = "deployer_shim"
@@ -37,8 +38,10 @@ def shim_source(cloud: str) -> bytes | None:
 
 
 def function_config(bp: Blueprint, function: str, cloud: str) -> dict:
+    """What the shim reads; an HTTP function also gets the blueprint's `http.cors` (or null), which the
+    runtime applies where the cloud's gateway does not (GCP; AWS and Azure gateways do it themselves)."""
     fn = bp.functions[function]
-    return {
+    config = {
         "app": bp.stage_name(),
         "function": function,
         "handler": fn.handler,
@@ -46,6 +49,9 @@ def function_config(bp: Blueprint, function: str, cloud: str) -> dict:
         "timeout": fn.timeout,
         "triggers": [t.model_dump(mode="json", by_alias=True) for t in fn.triggers],
     }
+    if any(isinstance(t, HttpTrigger) for t in fn.triggers):
+        config["cors"] = bp.http.cors.model_dump(mode="json") if bp.http.cors else None
+    return config
 
 
 def runtime_files(bp: Blueprint, function: str, cloud: str) -> dict[str, bytes]:

@@ -29,6 +29,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 BLUEPRINT = """
 name: ffdemo
 clouds: {gcp: {project: demo-project, region: europe-west1}}
+http:
+  cors: {origins: ["https://app.example"], methods: [GET, POST], headers: [content-type], max_age: 300}
 stores:
   uploads: {kind: bucket}
   events: {kind: topic}
@@ -85,7 +87,7 @@ client = functions_framework.create_app(target, "deployer_shim.py", signature).t
 out = []
 for req in requests:
     r = client.open(req["path"], method=req["method"], headers=req.get("headers", {}), data=req.get("data", ""))
-    out.append([r.status_code, r.get_data(as_text=True)])
+    out.append([r.status_code, r.get_data(as_text=True), dict(r.headers)])
 runtime = sys.modules["deployer.runtime"].__file__  # the package's own copy, not the project's
 print(json.dumps({"responses": out, "runtime": runtime}))
 '''
@@ -159,6 +161,35 @@ def test_http_routes_through_the_served_package(compiled):
     assert responses[0][0] == 200 and json.loads(responses[0][1]) == {"id": "42", "query": {"color": "red"}}
     assert responses[1][0] == 201 and json.loads(responses[1][1]) == {"got": {"a": 1}}
     assert [r[0] for r in responses[2:]] == [405, 404]
+
+
+def test_cors_preflight_and_allow_origin_are_answered_by_the_shim(compiled):
+    """API Gateway passes preflights to the function (x-google-endpoints.allowCors): the shim answers them."""
+    _, _, _, planned = compiled
+    document = base64.b64decode(planned["app-api-config"]["openapiDocuments"][0]["document"]["contents"]).decode()
+    assert "allowCors: true" in document and "options_items_id" in document
+    ask = {"Origin": "https://app.example", "Access-Control-Request-Method": "POST",
+           "Access-Control-Request-Headers": "content-type"}
+    responses, _ = serve(compiled, "web", [
+        {"method": "OPTIONS", "path": "/items", "headers": ask},
+        {"method": "OPTIONS", "path": "/items/42", "headers": {**ask, "Access-Control-Request-Method": "GET"}},
+        {"method": "OPTIONS", "path": "/nowhere", "headers": ask},
+        {"method": "OPTIONS", "path": "/items", "headers": {**ask, "Origin": "https://evil.example"}},
+        {"method": "GET", "path": "/items/42", "headers": {"Origin": "https://app.example"}},
+        {"method": "GET", "path": "/items/42", "headers": {"Origin": "https://evil.example"}},
+    ])
+    status, body, headers = responses[0]
+    assert (status, body) == (204, "")
+    assert {k: v for k, v in headers.items() if k.startswith("Access-Control") or k == "Vary"} == {
+        "Access-Control-Allow-Origin": "https://app.example", "Access-Control-Allow-Methods": "GET, POST",
+        "Access-Control-Allow-Headers": "content-type", "Access-Control-Max-Age": "300", "Vary": "Origin"}
+    assert responses[1][0] == 204 and responses[1][2]["Access-Control-Allow-Origin"] == "https://app.example"
+    assert responses[2][0] == 404
+    assert responses[3][0] == 204 and "Access-Control-Allow-Origin" not in responses[3][2]
+    assert responses[4][0] == 200 and json.loads(responses[4][1])["id"] == "42"
+    allowed = responses[4][2]
+    assert allowed["Access-Control-Allow-Origin"] == "https://app.example" and allowed["Vary"] == "Origin"
+    assert responses[5][0] == 200 and "Access-Control-Allow-Origin" not in responses[5][2]
 
 
 def test_pubsub_push_delivery_acks_and_nacks(compiled):

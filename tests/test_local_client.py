@@ -163,7 +163,11 @@ def test_the_worker_shim_passes_a_context_when_the_handler_takes_two_arguments()
         return {"function": context.function, "cloud": context.cloud, "id": context.request_id,
                 "left": 0 < context.remaining() <= 5, "q": request.query["q"], "h": request.headers["X-A"]}
 
-    runner = shim.Runner(handler, True, "api")
+    from deployer.runtime.invoke import Function
+
+    fn = Function({"function": "api", "cloud": "local"})
+    fn.set_handler(handler)
+    runner = shim.Runner(fn)
     payload = {"method": "GET", "path": "/x", "params": {}, "query": {"q": "1"}, "headers": [("x-a", "b")],
                "body": b""}
     status, headers, body = runner.http(payload, "rid-1", _time.time() + 5)

@@ -1,6 +1,8 @@
 """One portable handler module (fixtures/events/portable/code/portable_app.py), unchanged, behind the
-AWS, GCP and Azure shims (and the local cloud's worker when it offers an in-process runner): every
-scenario must give the same portable view and the same answer on every cloud.
+AWS, GCP and Azure shims and the local cloud: every scenario must give the same portable view and the
+same answer on every cloud. The local cloud's HTTP leg is the real thing (its daemon, gateway and worker
+processes, over HTTP), so its routing, query parsing and error answers are checked too; its event legs
+use the worker's in-process runner.
 
 Each cloud's adapter turns a scenario into that cloud's native input (API Gateway 2.0 events from the
 SAM template, functions-framework requests and CloudEvents, azure.functions objects from the worker's
@@ -13,11 +15,14 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import time
 import uuid
 
+import httpx
 import pytest
-from fixtures.events.shimkit import azurite, build_package, gcs_emulator, load_portable, load_shim, portable_module
+from fixtures.events.shimkit import PORTABLE, azurite, build_package, gcs_emulator, load_portable, load_shim
+from fixtures.events.shimkit import portable_module
 from fixtures.events.shimkit import sam_event, store_env
 
 from deployer.runtime.invoke import match_path
@@ -244,30 +249,17 @@ class Azure(Adapter):
 
 class Local:
     """The local cloud's in-process runner (providers.local.worker.Runner: what its worker process runs
-    around the handler). Routing and query parsing are its gateway's job; here they are done the way
-    the blueprint says, so this leg checks the handler sees the same portable objects."""
+    around the handler), for the event scenarios; HTTP goes through the real local cloud (LocalGateway)."""
 
     cloud = "local"
 
     def __init__(self, bp):
         from providers.local import worker
 
-        self.runners = {}
-        for fn in FUNCTIONS:
-            func, wants_context = worker.load_handler(str(bp.code_dir(fn)), "", bp.functions[fn].handler)
-            self.runners[fn] = worker.Runner(func, wants_context, fn)
-        self.routes = [f"{t.method} {t.path}" for t in bp.functions["api"].triggers]
+        load = worker.load_function
+        self.runners = {fn: worker.Runner(load(str(bp.code_dir(fn)), "", bp.functions[fn].handler, fn))
+                        for fn in FUNCTIONS}
         self.bucket_triggers = bp.functions["files"].triggers
-
-    def http(self, method, path, body=b"", headers=None, query=""):
-        from deployer.runtime.invoke import parse_query
-
-        params = next((p for r in self.routes if r.startswith(method + " ")
-                       and (p := match_path(r.split(" ", 1)[1], path)) is not None), {})
-        payload = {"method": method, "path": path, "params": params, "query": parse_query(query),
-                   "headers": list((headers or {}).items()), "body": body}
-        status, headers, data = self.runners["api"].http(payload, "local-req-1", time.time() + 10)
-        return status, headers.get("Content-Type"), data
 
     def message(self, function, msg_id, data: bytes, attempt):
         item = {"row": 1, "msg_id": msg_id, "data": data, "attempt": attempt,
@@ -291,6 +283,37 @@ class Local:
 
         self.runners["tick"].schedule({"schedule": expression, "time": parse_time(when).isoformat()},
                                       "local-req-1", time.time() + 10)
+
+
+class LocalGateway:
+    """The portable blueprint running on the local cloud, reached over real HTTP."""
+
+    cloud = "local"
+
+    def __init__(self, tmp):
+        from test_local_helpers import Stage
+
+        target = tmp / "local-portable"
+        shutil.copytree(PORTABLE.parent, target, ignore=shutil.ignore_patterns(".deployer", "__pycache__"))
+        self.stage = Stage(target / "deployer.yaml").start()
+
+    def http(self, method, path, body=b"", headers=None, query=""):
+        url = self.stage.url + path + (f"?{query}" if query else "")
+        answer = httpx.request(method, url, content=body, headers=headers, timeout=30)
+        return answer.status_code, answer.headers.get("Content-Type"), answer.content
+
+
+@pytest.fixture(scope="module")
+def local_gateway(tmp_path_factory):
+    gateway = LocalGateway(tmp_path_factory.mktemp("local"))
+    yield gateway
+    gateway.stage.stop()
+
+
+@pytest.fixture(scope="module")
+def http_everywhere(clouds, local_gateway):
+    """The three clouds plus the local cloud over HTTP."""
+    return {**clouds, "local": local_gateway}
 
 
 @pytest.fixture(scope="module")
@@ -359,32 +382,41 @@ def same_everywhere(clouds, scenario):
     return first
 
 
-def test_http_json_round_trip(clouds):
-    answer, _ = same_everywhere(clouds, lambda c: c.http("POST", "/items", b'{"name": "lamp"}',
-                                                         {"Content-Type": "application/json", "X-Token": "t0k"},
-                                                         "a=1&a=2"))
+def test_http_json_round_trip(http_everywhere):
+    answer, _ = same_everywhere(http_everywhere, lambda c: c.http("POST", "/items", b'{"name": "lamp"}',
+                                                                  {"Content-Type": "application/json",
+                                                                   "X-Token": "t0k"}, "a=1&a=2"))
     assert answer == (201, "application/json",
                       b'{"created": {"name": "lamp"}, "query": {"a": "1,2"}, "token": "t0k"}')
 
 
-def test_http_path_params_and_context(everywhere):
-    answer, _ = same_everywhere(everywhere, lambda c: c.http("GET", "/items/42", headers={"Cookie": "s=1"}))
+def test_http_repeated_query_names_are_joined_everywhere(http_everywhere):
+    answer, _ = same_everywhere(http_everywhere, lambda c: c.http("GET", "/items/7", query="tag=a&tag=b&tag=&x=1"))
+    assert json.loads(answer[2])["query"] == {"tag": "a,b,", "x": "1"}
+
+
+def test_http_path_params_and_context(http_everywhere):
+    answer, _ = same_everywhere(http_everywhere, lambda c: c.http("GET", "/items/42", headers={"Cookie": "s=1"}))
     assert json.loads(answer[2]) == {"id": "42", "query": {}, "cookie": "s=1", "function": "api", "has_deadline": True}
 
 
-def test_http_exception_is_the_same_500_everywhere(clouds):
-    results = {name: c.http("GET", "/boom") for name, c in clouds.items()}
+def test_http_exception_is_the_same_500_everywhere(http_everywhere):
+    results = {name: c.http("GET", "/boom") for name, c in http_everywhere.items()}
     for name, (status, ctype, body) in results.items():
         assert status == 500 and ctype == "application/json" and b"secret" not in body, name
+        assert b"RuntimeError" not in body and b"Traceback" not in body, name
         assert set(json.loads(body)) == {"error", "request_id"} and json.loads(body)["error"] == "internal error"
+    request_id = json.loads(results["local"][2])["request_id"]
+    log = http_everywhere["local"].stage.log("api")  # the trace goes to the function's log instead
+    assert f"(request {request_id})" in log and "RuntimeError: secret detail that must not leak" in log
 
 
-def test_http_bytes_through_each_clouds_bucket(clouds):
+def test_http_bytes_through_each_clouds_bucket(http_everywhere):
     data = bytes(range(256)) * 4
-    put, _ = same_everywhere(clouds, lambda c: c.http("PUT", "/files/blob.bin", data,
-                                                      {"Content-Type": "application/octet-stream"}))
+    put, _ = same_everywhere(http_everywhere, lambda c: c.http("PUT", "/files/blob.bin", data,
+                                                               {"Content-Type": "application/octet-stream"}))
     assert put == (201, "application/json", b'{"stored": "blob.bin", "keys": ["files/blob.bin"]}')
-    got, _ = same_everywhere(clouds, lambda c: c.http("GET", "/files/blob.bin"))
+    got, _ = same_everywhere(http_everywhere, lambda c: c.http("GET", "/files/blob.bin"))
     assert got == (200, "application/octet-stream", data)
 
 
@@ -429,8 +461,8 @@ def test_schedule(clouds):
             assert seen[0]["time"] == "2026-11-23T03:00:00+00:00"
 
 
-def test_malformed_json_body_is_a_400_everywhere(everywhere):
-    answer, _ = same_everywhere(everywhere, lambda c: c.http("POST", "/items", b"{not json",
+def test_malformed_json_body_is_a_400_everywhere(http_everywhere):
+    answer, _ = same_everywhere(http_everywhere, lambda c: c.http("POST", "/items", b"{not json",
                                                              {"Content-Type": "application/json"}))
     assert answer[0] == 400 and json.loads(answer[2])["error"].startswith("malformed JSON body")
 

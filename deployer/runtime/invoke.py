@@ -6,6 +6,12 @@ and the `handler` it names, calling it with one or two arguments (the optional C
 exception with its traceback, answering a failed HTTP call with a 500 that carries the request id and
 never the trace, routing a method and path to the function's HTTP triggers, and applying a bucket
 trigger's prefix/suffix filters where the cloud cannot. Standard library only.
+
+CORS (the blueprint's `http.cors`, copied into deployer_function.json as `cors`) is the gateway's job on
+AWS (API Gateway) and Azure (an API Management policy), so their shims never add CORS headers. GCP's
+API Gateway has none and passes preflight OPTIONS requests to the function, and the local cloud has no
+platform at all: there `serve_http(..., cors=True)` and the `preflight`/`cors_headers` functions below
+answer them with the same rules, so a browser sees the same answers on every cloud.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import re
 import sys
 import time
 import uuid
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -44,6 +51,7 @@ class Function:
         self.cloud: str = self.config.get("cloud", os.environ.get("DEPLOYER_CLOUD", "local"))
         self.timeout: float = float(self.config.get("timeout") or 0)
         self.triggers: list[dict] = list(self.config.get("triggers") or [])
+        self.cors: dict | None = self.config.get("cors")  # the blueprint's http.cors (HTTP functions only)
         self.root = Path(root) if root else None
         self._handler: Callable | None = None
         self._wants_context = False
@@ -93,6 +101,27 @@ class Function:
             log.exception("function %s failed on %s %s (request %s)", self.name, request.method,
                           request.path, context.request_id)
             return error_response(context.request_id)
+
+    def serve_http(self, request, context: Context, *, cors: bool = False) -> Response:
+        """Route the request (filling `params`) and call the handler: 404/405 without a route. With
+        `cors` (only where no gateway applies `http.cors`: GCP, local) a preflight for a path this
+        function serves is answered here without calling the handler, and an allowed Origin gets its
+        Access-Control-Allow-Origin on every answer."""
+        answer = self.preflight(request.method, request.path, request.headers) if cors else None
+        if answer is None:
+            status, params = self.route(request.method, request.path)
+            answer = self.call_http(replace(request, params=params), context) if status == 200 \
+                else not_routed(status, request.method, request.path)
+        if cors and self.cors and "origin" in request.headers:
+            answer = with_cors(answer, self.cors, request.headers["origin"])
+        return answer
+
+    def preflight(self, method: str, path: str, headers: Mapping[str, str]) -> Response | None:
+        """The 204 answer to a CORS preflight for a path this function serves; None when the request is
+        not one, the blueprint has no `http.cors`, or the path is not this function's."""
+        if not self.cors or not is_preflight(method, headers) or self.route("OPTIONS", path)[0] == 404:
+            return None
+        return preflight(self.cors, headers)
 
     def call_message(self, message: Message, context: Context) -> bool:
         """Run the handler on one message; False (after logging the trace) when it raised."""
@@ -222,6 +251,74 @@ def parse_query(raw: str | bytes) -> dict[str, str]:
     for name, value in parse_qsl(raw or "", keep_blank_values=True):
         out[name] = out[name] + "," + value if name in out else value
     return out
+
+
+# -- CORS: the rules of API Gateway's CORS configuration, for the clouds whose gateway has none ----------
+
+def is_preflight(method: str, headers: Mapping[str, str]) -> bool:
+    """A browser's CORS preflight: OPTIONS with Origin and Access-Control-Request-Method."""
+    return method.upper() == "OPTIONS" and "origin" in headers and "access-control-request-method" in headers
+
+
+def allowed_origin(cors: Mapping[str, Any], origin: str) -> str | None:
+    """The Access-Control-Allow-Origin value for this Origin: "*", the origin itself, or None (refused)."""
+    origins = cors.get("origins") or []
+    if "*" in origins:
+        return "*"
+    return origin if origin.lower() in (o.lower() for o in origins) else None
+
+
+def cors_headers(cors: Mapping[str, Any], origin: str) -> dict[str, str]:
+    """What an allowed Origin adds to a normal (not preflight) answer; {} when it is not allowed."""
+    value = allowed_origin(cors, origin)
+    if value is None:
+        return {}
+    return {"Access-Control-Allow-Origin": value} if value == "*" else \
+        {"Access-Control-Allow-Origin": value, "Vary": "Origin"}
+
+
+def merge_cors(headers: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
+    """The response headers plus the CORS ones: the blueprint's Allow-Origin replaces one the handler set
+    (as API Gateway does); Origin joins an existing Vary."""
+    out = {k: v for k, v in headers.items() if k.lower() not in ("access-control-allow-origin", "vary")}
+    vary = next((v for k, v in headers.items() if k.lower() == "vary"), "")
+    if "Vary" in extra and "origin" not in vary.lower():
+        vary = f"{vary}, Origin" if vary else "Origin"
+    out.update((k, v) for k, v in extra.items() if k != "Vary")
+    if vary:
+        out["Vary"] = vary
+    return out
+
+
+def with_cors(response: Response, cors: Mapping[str, Any], origin: str) -> Response:
+    extra = cors_headers(cors, origin)
+    return Response(response.status, response.body, merge_cors(response.headers, extra)) if extra else response
+
+
+def preflight(cors: Mapping[str, Any], headers: Mapping[str, str]) -> Response:
+    """204 with the Access-Control-Allow-* headers when Origin and the requested method are allowed;
+    a bare 204 otherwise (the browser then refuses the real request). `*` in methods or headers allows
+    what the browser asks for (it is echoed, since a literal `*` would not cover Authorization)."""
+    origin = allowed_origin(cors, headers["origin"])
+    method = headers["access-control-request-method"].strip().upper()
+    methods = [m.upper() for m in cors.get("methods") or []]
+    if origin is None or ("*" not in methods and method not in methods):
+        return Response(204, b"")
+    asked = headers.get("access-control-request-headers", "").strip()
+    allowed = cors.get("headers") or []
+    out = {"Access-Control-Allow-Origin": origin,
+           "Access-Control-Allow-Methods": method if "*" in methods else ", ".join(methods),
+           "Access-Control-Max-Age": str(cors.get("max_age", 600))}
+    if "*" not in allowed:
+        out["Access-Control-Allow-Headers"] = ", ".join(allowed)
+    elif asked:
+        out["Access-Control-Allow-Headers"] = asked
+    vary = ["Origin"] if origin != "*" else []
+    vary += ["Access-Control-Request-Method"] if "*" in methods else []
+    vary += ["Access-Control-Request-Headers"] if "*" in allowed else []
+    if vary:
+        out["Vary"] = ", ".join(vary)
+    return Response(204, b"", out)
 
 
 def store_env_key(name: str) -> str:

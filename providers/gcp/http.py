@@ -12,7 +12,7 @@ too, or the gateway answers "API not enabled".
 API configs are immutable: a changed document is a new config (`api_config_id_prefix` gives each a
 unique id) that the gateway switches to. CORS: API Gateway does not answer preflight requests itself;
 with `http.cors` set, `x-google-endpoints.allowCors` and an OPTIONS operation per path send them to the
-path's function, which must answer them (check() warns: the shim does not yet).
+path's function, whose shim answers them from the `cors` of its deployer_function.json.
 """
 
 from __future__ import annotations

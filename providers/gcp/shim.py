@@ -8,7 +8,10 @@ Entry points (build env GOOGLE_FUNCTION_SOURCE=deployer_shim.py):
   * a Cloud Scheduler job whose body is `{"deployer": "schedule", "schedule": "<expression>"}`
     -> ScheduleEvent (time from the X-CloudScheduler-ScheduleTime header); 204 or 500;
   * anything else is an HTTP call, routed by method and path against the function's HTTP triggers
-    (one function URL may serve several routes) to fill `params`; no route -> 404/405.
+    (one function URL may serve several routes) to fill `params`; no route -> 404/405. API Gateway has
+    no CORS of its own and passes preflight OPTIONS requests here, so the blueprint's `http.cors` is
+    applied here (`Function.serve_http(..., cors=True)`): preflight -> 204 with Access-Control-Allow-*,
+    and Access-Control-Allow-Origin on the answers to an allowed Origin.
 - `event_entry(cloud_event)` receives Eventarc CloudEvents: Pub/Sub messagePublished (topics) and
   Cloud Storage object finalized/deleted, filtered here by the blueprint's prefix/suffix because the
   trigger cannot filter; a handler exception propagates so the event is retried.
@@ -25,7 +28,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 if _HERE not in sys.path:  # the runtime ships beside this file
     sys.path.insert(0, _HERE)
 
-from deployer.runtime.invoke import EventNotRecognised, Function, is_schedule_marker, not_routed  # noqa: E402
+from deployer.runtime.invoke import EventNotRecognised, Function, is_schedule_marker  # noqa: E402
 from deployer.runtime.invoke import parse_query, parse_time  # noqa: E402
 from deployer.runtime.types import Headers, Message, ObjectEvent, Request, ScheduleEvent, decode_data  # noqa: E402
 
@@ -66,13 +69,9 @@ def http_entry(request):
             time = request.headers.get("X-CloudScheduler-ScheduleTime")
             fn.call_event(ScheduleEvent(fn.schedule_for(envelope.get("schedule")), parse_time(time)), ctx)
             return "", 204
-    status, params = fn.route(request.method, request.path)
-    if status != 200:
-        return _native(not_routed(status, request.method, request.path))
-    portable = Request(method=request.method.upper(), path=request.path, params=params,
-                       query=parse_query(request.query_string), headers=Headers(list(request.headers.items())),
-                       body=body)
-    return _native(fn.call_http(portable, ctx))
+    portable = Request(method=request.method.upper(), path=request.path, query=parse_query(request.query_string),
+                       headers=Headers(list(request.headers.items())), body=body)
+    return _native(fn.serve_http(portable, ctx, cors=True))  # API Gateway has no CORS: answered here
 
 
 def _native(response):

@@ -4,8 +4,15 @@ Starlette does the routing the way the blueprint means it: `{id}` path parameter
 one path, 404 for an unknown path and 405 (with `Allow`) for a known path and another method. Each
 route's endpoint is a bare ASGI callable (no Request/Response objects on the hot path): it reads the
 body with a size limit (413), hands the portable request to a warm worker of the function and maps
-the outcome: the handler's response, 500 when it raised, 502 when its worker crashed, 504 when it
-timed out. The gateway itself never runs user code, so a bad handler cannot take it down.
+the outcome: the handler's response (a raise is already the runtime's 500 `{"error": "internal error",
+"request_id"}`, as on every cloud), 502 when its worker crashed, 504 when it timed out. The gateway itself
+never runs user code, so a bad handler cannot take it down.
+
+Query strings and CORS follow deployer.runtime.invoke, the rules every cloud's shim uses: a repeated
+query name's values are joined with "," (API Gateway's rule), and `http.cors` is applied by `Cors` below
+with the same functions the GCP shim uses (a preflight for a served path is answered 204 before
+routing could say 405; an allowed Origin gets Access-Control-Allow-Origin on every answer). A request
+without an Origin header, like every request of the benchmark, passes through it untouched.
 """
 
 from __future__ import annotations
@@ -14,13 +21,12 @@ import json
 import os
 import itertools
 import uuid
-from urllib.parse import parse_qsl
 
-from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import Route, Router
+from starlette.routing import Match, Route, Router
 
-from providers.local.workers import InvocationError, Pool
+from deployer.runtime.invoke import cors_headers, error_response, is_preflight, merge_cors, parse_query, preflight
+from deployer.runtime.types import Headers
+from providers.local.workers import HandlerFailed, InvocationError, Pool
 
 MAX_BODY = int(os.environ.get("DEPLOYER_LOCAL_MAX_BODY", str(6 * 1024 * 1024)))  # Lambda's payload limit
 JSON = [(b"content-type", b"application/json")]
@@ -74,11 +80,13 @@ class FunctionEndpoint:
         rid = request_id()
         payload = {
             "method": scope["method"], "path": scope["path"], "params": dict(scope.get("path_params", {})),
-            "query": dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)),
+            "query": parse_query(scope["query_string"]),
             "headers": [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]], "body": body,
         }
         try:
             status, headers, data = await pool.invoke("http", payload, rid)
+        except HandlerFailed:  # its handler would not load, or its answer would not encode (logged by the worker)
+            return await send_json(send, 500, error_response(rid).body, [(b"x-deployer-request-id", rid.encode())])
         except InvocationError as exc:
             return await send_json(send, exc.status, {"error": str(exc), "request_id": rid},
                                    [(b"x-deployer-request-id", rid.encode())])
@@ -104,6 +112,44 @@ async def not_found(scope, receive, send) -> None:
         await send_json(send, 404, {"error": f"no route for {scope['method']} {scope['path']}"})
 
 
+class Cors:
+    """ASGI wrapper applying the blueprint's `http.cors` like API Gateway does on AWS, with the runtime's
+    functions (deployer.runtime.invoke), so the local cloud answers browsers as GCP's shim does."""
+
+    def __init__(self, router: Router, cors: dict):
+        self.router, self.cors = router, cors
+
+    async def __call__(self, scope, receive, send) -> None:
+        origin = None
+        if scope["type"] == "http":
+            origin = next((v for k, v in scope["headers"] if k == b"origin"), None)
+        if origin is None:
+            return await self.router(scope, receive, send)
+        headers = Headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]])
+        if is_preflight(scope["method"], headers) and self.serves(scope):
+            status, answer, _ = preflight(self.cors, headers).encode()
+            await send({"type": "http.response.start", "status": status,
+                        "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in answer.items()]})
+            return await send({"type": "http.response.body", "body": b""})
+        extra = cors_headers(self.cors, origin.decode("latin-1"))
+        if not extra:
+            return await self.router(scope, receive, send)
+
+        async def send_with_cors(message) -> None:
+            if message["type"] == "http.response.start":
+                raw = {k.decode("latin-1"): v.decode("latin-1") for k, v in message["headers"]}  # no repeats here
+                merged = merge_cors(raw, extra).items()
+                message = {**message, "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in merged]}
+            await send(message)
+
+        await self.router(scope, receive, send_with_cors)
+
+    def serves(self, scope) -> bool:
+        """Is the path one of the blueprint's (any method)? Preflights of other paths get the 404."""
+        return any(isinstance(r.endpoint, FunctionEndpoint) and r.matches(scope)[0] is not Match.NONE
+                   for r in self.router.routes)
+
+
 def build(bp, pools: dict[str, Pool], info: dict):
     """The ASGI app: the health endpoint plus one route per (path, method) of the blueprint."""
     from deployer.blueprint.refs import http_routes
@@ -115,9 +161,6 @@ def build(bp, pools: dict[str, Pool], info: dict):
     for path, methods in by_path.items():
         allowed = None if "ANY" in methods else list(methods)
         routes.append(Route(path, FunctionEndpoint(methods), methods=allowed))
-    middleware = []
+    router = Router(routes, redirect_slashes=False, default=not_found)
     cors = bp.http.cors
-    if cors is not None:
-        middleware.append(Middleware(CORSMiddleware, allow_origins=cors.origins, allow_methods=cors.methods,
-                                     allow_headers=cors.headers, max_age=cors.max_age))
-    return Router(routes, redirect_slashes=False, default=not_found, middleware=middleware)
+    return router if cors is None else Cors(router, cors.model_dump(mode="json"))

@@ -7,6 +7,11 @@ the local cloud, turns each into a portable event, calls the handler and writes 
 A hung handler is the parent's business: it kills this process at the deadline; a crash (os._exit,
 segfault) just closes the socket, which the parent sees as a failed invocation.
 
+The handler is called through `deployer.runtime.invoke.Function`, the helper of every cloud's shim
+(stdlib only), so the local cloud honours the same contract: a Context as second argument by the same
+rule, and a raising HTTP handler answers 500 `{"error": "internal error", "request_id"}` with the trace
+in the function's log only (routing, query parsing and CORS are the gateway's, with the same helpers).
+
 Frames in: (kind, payload, request_id, deadline). Frames out: ("ok", value) or ("error", text), with a
 third item True when the invocation sent or published messages (so the dispatcher wakes at once).
 kinds: "http" -> (status, headers, body); "messages" -> [(row, error)] of the failed messages;
@@ -16,9 +21,8 @@ kinds: "http" -> (status, headers, body); "messages" -> [(row, error)] of the fa
 from __future__ import annotations
 
 import argparse
-import importlib
-import inspect
 import json
+import logging
 import os
 import pickle
 import socket
@@ -31,7 +35,9 @@ from datetime import datetime, timezone
 HEADER = struct.Struct("!I")
 
 
-def load_handler(code: str, deps: str, handler: str, runtime: str = ""):
+def load_function(code: str, deps: str, handler: str, function: str, runtime: str = ""):
+    """The function as every cloud's shim sees it (deployer.runtime.invoke.Function): the same handler
+    import, the same rule for passing a Context, the same HTTP error answers."""
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
     sys.path.insert(0, code)
@@ -39,38 +45,30 @@ def load_handler(code: str, deps: str, handler: str, runtime: str = ""):
         sys.path.insert(1, deps)
     if runtime and runtime not in sys.path:
         sys.path.append(runtime)  # where `deployer.runtime` lives, after the user's own folders
-    module_name, _, attr = handler.rpartition(".")
-    module = importlib.import_module(module_name)
-    func = getattr(module, attr)
-    try:
-        wants_context = len(inspect.signature(func).parameters) >= 2
-    except (TypeError, ValueError):
-        wants_context = False
-    return func, wants_context
+    from deployer.runtime.invoke import Function, import_handler
+
+    fn = Function({"function": function, "handler": handler, "cloud": "local"})
+    fn.set_handler(import_handler(handler))  # now: a broken handler fails the worker's start
+    return fn
 
 
 class Runner:
-    def __init__(self, func, wants_context: bool, function: str):
+    """Portable events in, answers out, through the shared Function (see load_function)."""
+
+    def __init__(self, fn):
         from deployer.runtime import types
 
-        self.types, self.func, self.wants_context, self.function = types, func, wants_context, function
+        self.types, self.fn = types, fn
 
     def call(self, event, request_id: str, deadline: float):
-        if self.wants_context:
-            return self.func(event, self.types.Context(self.function, request_id, "local", deadline))
-        return self.func(event)
+        return self.fn.call(event, self.fn.context(request_id, deadline))
 
     def http(self, payload: dict, request_id: str, deadline: float):
+        """(status, headers, body): a raise is logged (with its trace) and answered 500 without it."""
         t = self.types
         request = t.Request(method=payload["method"], path=payload["path"], params=payload["params"],
                             query=payload["query"], headers=t.Headers(payload["headers"]), body=payload["body"])
-        try:
-            result = self.call(request, request_id, deadline)
-        except json.JSONDecodeError as exc:
-            log_error(request_id, exc)
-            return 400, {"Content-Type": "application/json"}, json.dumps(
-                {"error": f"malformed JSON body: {exc}"}).encode()
-        return t.Response.of(result).encode()
+        return self.fn.call_http(request, self.fn.context(request_id, deadline)).encode()
 
     def event_of(self, source: str, item: dict):
         t = self.types
@@ -93,6 +91,15 @@ class Runner:
     def schedule(self, payload: dict, request_id: str, deadline: float):
         when = datetime.fromisoformat(payload["time"])
         return self.call(self.types.ScheduleEvent(payload["schedule"], when), request_id, deadline)
+
+
+def log_to_stderr() -> None:
+    """The runtime logs a failed HTTP call (with its trace) on `deployer.runtime`: into the function's log."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S"))
+    runtime_log = logging.getLogger("deployer.runtime")
+    runtime_log.addHandler(handler)
+    runtime_log.propagate = False
 
 
 def log_error(label: str, exc: BaseException) -> None:
@@ -167,8 +174,9 @@ def main() -> None:
     die_with_parent()
     sock = socket.socket(fileno=int(args.fd))
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+    log_to_stderr()
     try:
-        func, wants_context = load_handler(args.code, args.deps, args.handler, args.runtime)
+        fn = load_function(args.code, args.deps, args.handler, args.function, args.runtime)
     except BaseException as exc:  # noqa: BLE001 - report a broken handler to the parent, then stop
         log_error(f"loading handler {args.handler}", exc)
         data = pickle.dumps(("failed", f"cannot load handler {args.handler}: {type(exc).__name__}: {exc}"))
@@ -176,7 +184,7 @@ def main() -> None:
         return
     data = pickle.dumps(("ready", os.getpid()))
     sock.sendall(HEADER.pack(len(data)) + data)
-    serve(sock, Runner(func, wants_context, args.function))
+    serve(sock, Runner(fn))
 
 
 if __name__ == "__main__":
