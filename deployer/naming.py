@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any, Callable
 
 
 def short_hash(text: str, length: int = 6) -> str:
@@ -31,3 +32,21 @@ def physical_name(*parts: str, max_length: int = 63, separator: str = "-", lower
 def env_key(store: str) -> str:
     """Environment variable that carries a store's locator: `DEPLOYER_STORE_<NAME>`."""
     return "DEPLOYER_STORE_" + re.sub(r"[^A-Z0-9]", "_", store.upper())
+
+
+def key_env(store: str) -> str:
+    """Environment variable that carries a table's key attribute: `DEPLOYER_KEY_<NAME>`."""
+    return "DEPLOYER_KEY_" + env_key(store).removeprefix("DEPLOYER_STORE_")
+
+
+def store_env(bp, function: str, locator: Callable[[str], Any]) -> dict[str, Any]:
+    """The store variables of a function (docs/contracts.md, "Runtime environment"): for every store it
+    reaches `DEPLOYER_STORE_<NAME>` = `locator(store)`, and for a table `DEPLOYER_KEY_<NAME>` = its key."""
+    from deployer.blueprint.refs import reachable_stores
+
+    out: dict[str, Any] = {}
+    for store in reachable_stores(bp, function):
+        out[env_key(store)] = locator(store)
+        if bp.stores[store].kind == "table":
+            out[key_env(store)] = bp.stores[store].key
+    return out

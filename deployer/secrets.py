@@ -18,7 +18,7 @@ import os
 from typing import Iterator, Mapping
 
 from deployer.blueprint.model import Blueprint
-from deployer.errors import BlueprintError, Diagnostic, Location
+from deployer.errors import BlueprintError, Diagnostic
 
 MASK = "[secret]"
 _PLACEHOLDERS: contextvars.ContextVar[bool] = contextvars.ContextVar("deployer_secret_placeholders", default=False)
@@ -38,18 +38,12 @@ def placeholders() -> Iterator[None]:
         _PLACEHOLDERS.reset(token)
 
 
-def _location(bp: Blueprint, name: str) -> Location:
-    path = f"secrets.{name}"
-    mark = bp.mark(path)
-    return Location(bp.source, mark[0] if mark else None, mark[1] if mark else None, path)
-
-
 def check(bp: Blueprint, *, env: Mapping[str, str] | None = None, planning: bool = False) -> list[Diagnostic]:
     """A diagnostic per declared secret without a value: an error to deploy, a warning to plan."""
     env = os.environ if env is None else env
     return [
         Diagnostic(f"secret {name} has no value: set the environment variable {name}",
-                   _location(bp, name),
+                   bp.locate(f"secrets.{name}"),
                    hint=f"export {name}=... before deploying (it is read from the environment, never stored "
                         "in plain text)" + ("; the plan uses a placeholder" if planning else ""),
                    severity="warning" if planning else "error", code="secret")

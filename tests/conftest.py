@@ -63,3 +63,33 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, input:
 @pytest.fixture
 def cli():
     return run_cli
+
+
+def tiny_blueprint(tmp: Path, yaml_text: str, code: str = "fn"):
+    """Write `yaml_text` as tmp/deployer.yaml beside a code folder `code` whose main.py has `run`, and load it."""
+    from deployer.blueprint.load import load_blueprint
+
+    (tmp / code).mkdir(exist_ok=True)
+    (tmp / code / "main.py").write_text("def run(event):\n    return None\n")
+    (tmp / "deployer.yaml").write_text(yaml_text)
+    return load_blueprint(tmp / "deployer.yaml")
+
+
+# -- the shim tests' portable blueprint (tests/fixtures/events/portable) -------------------------------
+
+@pytest.fixture(scope="session")
+def portable_bp():
+    """The portable blueprint, whose functions the shim tests package for each cloud."""
+    from fixtures.events.shimkit import load_portable
+
+    return load_portable()
+
+
+@pytest.fixture
+def seen():
+    """What the portable handlers saw (their module's SEEN list), emptied for this test."""
+    from fixtures.events.shimkit import portable_module
+
+    module = portable_module()
+    module.SEEN.clear()
+    return module.SEEN

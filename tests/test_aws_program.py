@@ -14,6 +14,7 @@ import json
 import pytest
 
 from aws_support import IGNORE_SDK_WARNINGS, ROOT, normalised, of_type, one, plan_example
+from conftest import tiny_blueprint
 
 pytestmark = pytest.mark.filterwarnings(IGNORE_SDK_WARNINGS)
 
@@ -199,12 +200,8 @@ def test_architecture_and_packaging_platform_match(tmp_path):
     from deployer import providers
     from deployer.blueprint.load import load_blueprint
 
-    (tmp_path / "fn").mkdir()
-    (tmp_path / "fn" / "main.py").write_text("def run(event):\n    pass\n")
-    (tmp_path / "deployer.yaml").write_text(
-        "name: arch\nclouds: {aws: {architecture: x86_64}}\n"
-        "functions: {f: {code: fn, handler: main.run, runtime: python3.11}}\n")
-    bp = load_blueprint(tmp_path / "deployer.yaml")
+    bp = tiny_blueprint(tmp_path, "name: arch\nclouds: {aws: {architecture: x86_64}}\n"
+                                  "functions: {f: {code: fn, handler: main.run, runtime: python3.11}}\n")
     aws = providers.get("aws")
     assert aws.target(bp, "f") == packaging_target("manylinux2014_x86_64", "3.11")
     default = load_blueprint(ROOT / "blueprints" / "orders" / "deployer.yaml")

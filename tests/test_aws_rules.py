@@ -12,6 +12,7 @@ from pathlib import Path
 from deployer import providers
 from deployer.blueprint.load import load_blueprint
 from providers.aws import rules
+from conftest import tiny_blueprint
 
 BASE = """\
 name: rules
@@ -22,10 +23,7 @@ functions:
 
 
 def check(tmp_path: Path, functions: str, name: str = "rules"):
-    (tmp_path / "fn").mkdir(exist_ok=True)
-    (tmp_path / "fn" / "main.py").write_text("def run(event):\n    pass\n")
-    (tmp_path / "deployer.yaml").write_text(BASE.replace("rules", name) + textwrap.indent(textwrap.dedent(functions), "  "))
-    bp = load_blueprint(tmp_path / "deployer.yaml")
+    bp = tiny_blueprint(tmp_path, BASE.replace("rules", name) + textwrap.indent(textwrap.dedent(functions), "  "))
     return [(d.severity, d.location.line, d.location.path, d.message) for d in providers.get("aws").check(bp)]
 
 
@@ -124,12 +122,10 @@ def test_package_limits(tmp_path):
 
 
 def test_consuming_one_queue_twice_is_an_error(tmp_path):
-    (tmp_path / "fn").mkdir()
-    (tmp_path / "fn" / "main.py").write_text("def run(event):\n    pass\n")
-    (tmp_path / "deployer.yaml").write_text(
-        "name: twice\nstores: {jobs: {kind: queue}}\nfunctions:\n  w:\n    code: fn\n    handler: main.run\n"
-        "    triggers:\n      - queue: jobs\n      - queue: jobs\n        batch: 5\n")
-    found = providers.get("aws").check(load_blueprint(tmp_path / "deployer.yaml"))
+    bp = tiny_blueprint(tmp_path, "name: twice\nstores: {jobs: {kind: queue}}\nfunctions:\n  w:\n    code: fn\n"
+                                  "    handler: main.run\n    triggers:\n      - queue: jobs\n      - queue: jobs\n"
+                                  "        batch: 5\n")
+    found = providers.get("aws").check(bp)
     assert [(d.location.line, d.location.path, d.message) for d in found] == [
         (9, "functions.w.triggers[1]", "w already consumes queue jobs")]
 

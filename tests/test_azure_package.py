@@ -18,6 +18,7 @@ from deployer.blueprint.load import load_blueprint
 from deployer.blueprint.model import QueueTrigger
 from deployer.errors import DeployerError
 from providers.azure import names, package, schedules
+from conftest import tiny_blueprint
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRY_POINTS = {"http", "queue", "blob", "eventgrid", "timer", "servicebus"}
@@ -187,10 +188,7 @@ def test_gateway_operation_ids_are_stable_and_any_is_expanded(tmp_path):
     from providers.azure import http
 
     base = "name: gw\nfunctions:\n  f:\n    code: f\n    handler: main.run\n    triggers:\n"
-    (tmp_path / "f").mkdir()
-    (tmp_path / "f" / "main.py").write_text("def run(r):\n    return {}\n")
-    (tmp_path / "deployer.yaml").write_text(base + "      - http: GET /a\n      - http: ANY /b/{rest+}\n")
-    ops = http.operations(load_blueprint(tmp_path / "deployer.yaml"))
+    ops = http.operations(tiny_blueprint(tmp_path, base + "      - http: GET /a\n      - http: ANY /b/{rest+}\n", code="f"))
     assert [(m, t) for _, m, t, _ in ops] == [("GET", "/a")] + [(m, "/b/{rest}") for m in http.ANY_METHODS]
     (tmp_path / "deployer.yaml").write_text(base + "      - http: POST /new\n      - http: GET /a\n")
     again = http.operations(load_blueprint(tmp_path / "deployer.yaml"))
@@ -198,10 +196,7 @@ def test_gateway_operation_ids_are_stable_and_any_is_expanded(tmp_path):
 
 
 def test_a_schedule_azure_cannot_run_stops_packaging(tmp_path):
-    (tmp_path / "f").mkdir()
-    (tmp_path / "f" / "main.py").write_text("def run(e):\n    return None\n")
-    (tmp_path / "deployer.yaml").write_text(
-        "name: odd\nfunctions:\n  f:\n    code: f\n    handler: main.run\n    triggers:\n"
-        "      - schedule: every 7 minutes\n")
+    bp = tiny_blueprint(tmp_path, "name: odd\nfunctions:\n  f:\n    code: f\n    handler: main.run\n    triggers:\n"
+                                  "      - schedule: every 7 minutes\n", code="f")
     with pytest.raises(DeployerError, match="no cron fires exactly every 7 minutes"):
-        package.files(load_blueprint(tmp_path / "deployer.yaml"), "f")
+        package.files(bp, "f")

@@ -68,6 +68,28 @@ def test_stage_typo_is_a_warning(capsys):
         "warning", "stage 'prdo' has no overrides under `stages`", "did you mean 'prod'?")
 
 
+@pytest.mark.parametrize("stage", ["../x", "BAD STAGE", "", "prod\n", "a" * 64])
+def test_a_stage_that_cannot_name_a_stack_is_a_usage_error(stage, capsys):
+    code, out, err = run(capsys, "validate", "-f", str(ORDERS), "--stage", stage)
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [
+        f"error: bad stage {stage!r}: a stage is lower-case letters, digits and '-', starts with a letter and "
+        "has at most 63 characters",
+        "  hint: it names the stack and prefixes every resource name, e.g. --stage prod"]
+    code, _, err = run(capsys, "plan", "--cloud", "aws", "-f", str(ORDERS), "--stage", stage)
+    assert code == 2 and "bad stage" in err
+
+
+def test_a_blueprint_locates_a_field_path_like_its_diagnostics():
+    from deployer.blueprint.load import load_blueprint
+    from deployer.errors import Location
+
+    bp = load_blueprint(ORDERS, env={})
+    assert bp.locate("functions.api.memory") == Location(ORDERS, *bp.mark("functions.api.memory"),
+                                                         "functions.api.memory")
+    assert bp.locate("functions.api.nothing-here").line == bp.mark("functions.api")[0]
+
+
 def test_unknown_cloud_is_a_usage_error(capsys):
     code, out, _ = run(capsys, "validate", "--json", "-f", str(ORDERS), "--cloud", "awz")
     assert code == 2
@@ -187,3 +209,14 @@ def test_help_does_not_even_import_the_blueprint_model():
              "      if m.split('.')[0] in ('pydantic', 'yaml', 'pulumi', 'croniter'))))\n")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip().splitlines()[-1] == "LOADED="
+
+
+def test_an_os_error_is_reported_as_the_machines_problem_not_an_internal_one(capsys):
+    from deployer.cli import common
+
+    code = common.report(PermissionError(13, "Permission denied", "/srv/app/.deployer/build"))
+    assert code == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "error: /srv/app/.deployer/build: Permission denied",
+        "  hint: run again with --debug to see which step failed"]
+    assert common.report(OSError("no errno")) == 1 and "internal error" in capsys.readouterr().err

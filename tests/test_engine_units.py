@@ -227,3 +227,14 @@ def test_doctor_reports_names_never_values(tmp_path, monkeypatch, capsys):
         main(["doctor", "-f", str(path)])
     text = capsys.readouterr().out
     assert "not installed" in text and "AWS_ACCESS_KEY_ID" in text and "NEVER-SHOWN" not in text
+
+
+def test_doctor_takes_a_blueprint_folder_and_refuses_an_unknown_cloud(tmp_path, capsys):
+    write_blueprint(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(["doctor", "--json", "-f", str(tmp_path)])  # -f DIR, as every command takes it
+    assert exit_.value.code == 0
+    assert json.loads(capsys.readouterr().out)["backend"]["url"] == (tmp_path / ".deployer/state/aws").as_uri()
+    with pytest.raises(SystemExit) as exit_:
+        main(["doctor", "-f", str(tmp_path), "--cloud", "awz"])
+    assert exit_.value.code == 2 and "unknown cloud 'awz'" in capsys.readouterr().err

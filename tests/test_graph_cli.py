@@ -127,3 +127,22 @@ def test_output_into_a_missing_folder_exits_2_before_any_work(tmp_path):
         f"error: cannot write {target}: the folder {target.parent} does not exist",
         f"  hint: create it first (mkdir -p {target.parent}) or choose another -o",
     ]
+
+
+def test_schema_output_is_checked_like_a_diagrams(tmp_path):
+    target = tmp_path / "missing" / "blueprint.schema.json"
+    done = run("schema", "-o", str(target))
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.splitlines() == [
+        f"error: cannot write {target}: the folder {target.parent} does not exist",
+        f"  hint: create it first (mkdir -p {target.parent}) or choose another -o",
+    ]
+    done = run("schema", "-o", str(tmp_path))
+    assert done.returncode == 2 and done.stderr.splitlines() == [
+        f"error: cannot write {tmp_path}: it is a folder", "  hint: give a file name, e.g. -o blueprint.schema.json"]
+
+
+def test_a_written_path_is_printed_verbatim(tmp_path):
+    target = tmp_path / "[b]x.mmd"  # not rich markup
+    done = run("graph", "-f", str(ORDERS), "-o", str(target))
+    assert done.returncode == 0 and done.stderr == f"wrote {target}\n" and "flowchart" in target.read_text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import subprocess
@@ -102,3 +103,56 @@ def test_dev_reloads_changed_code_and_streams_logs(tmp_path):
     assert proc.returncode == 0, out
     assert "reloaded hi (code changed)" in out and "[hi] said v1" in out and "blueprint changed: restarting" in out
     assert not info_path.exists() and not os.path.exists(tmp_path / ".deployer/local/dev/cloud.json")
+
+
+def test_invoke_prints_a_failure_verbatim_even_with_brackets(tmp_path):
+    file = write_blueprint(tmp_path, "name: mk\nstores: {jobs: {kind: queue}}\nfunctions:\n"
+                           "  w: {code: fn, handler: main.run, triggers: [{queue: jobs}]}\n",
+                           {"fn/main.py": "def run(message):\n    raise ValueError('bad [/x] thing [bold]')\n"})
+    r = run_cli("invoke", "w", "-f", str(file), "--data", "1")
+    assert r.returncode == 1 and "failed: ValueError: bad [/x] thing [bold] (request " in r.stderr
+    assert "internal error" not in r.stderr
+
+
+def test_invoke_refuses_malformed_data_for_each_event_kind(tmp_path):
+    from deployer.blueprint.load import load_blueprint
+    from deployer.errors import UsageError
+    from providers.local.invoke import build
+
+    file = copy_example("report", tmp_path)
+    bp = load_blueprint(file)
+    http = bp.functions["record"].triggers[0]
+    for data, message in [({"method": 5}, "'method' must be a string, not 5"),
+                          ({"method": "GET", "params": [1]}, "'params' must be an object, not [1]"),
+                          ({"method": "GET", "headers": "x"}, "'headers' must be an object, not \"x\""),
+                          ({"method": "GET", "query": 3}, "'query' must be an object, not 3")]:
+        with pytest.raises(UsageError, match=re.escape(message)):
+            build(http, data)
+    schedule = bp.functions["nightly"].triggers[0]
+    for data in ({"time": "nope"}, {"time": 5}):
+        with pytest.raises(UsageError, match="--data of a schedule event is"):
+            build(schedule, data)
+    bucket = load_blueprint(copy_example("images", tmp_path)).functions["resize"].triggers[0]
+    for data in ({"size": "x"}, {"key": 5}, {"size": -1}):
+        with pytest.raises(UsageError, match="--data of a bucket event is"):
+            build(bucket, data)
+    bad = run_cli("invoke", "record", "-f", str(file), "--data", '{"method": "GET", "params": [1]}')
+    assert bad.returncode == 2 and "'params' must be an object" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_invoke_sends_a_bare_string_as_json_whatever_it_contains():
+    from deployer.blueprint.model import HttpTrigger
+    from providers.local.invoke import http_payload
+
+    trigger = HttpTrigger(http="POST /echo")
+    assert http_payload(trigger, "the method")["body"] == b'"the method"'
+    assert http_payload(trigger, "plain")["body"] == b'"plain"'
+    assert http_payload(trigger, {"method": "POST", "body": "raw text"})["body"] == b"raw text"
+
+
+def test_a_port_out_of_range_is_a_usage_error(tmp_path):
+    file = str(copy_example("orders", tmp_path))
+    for command in (["up", "--cloud", "local"], ["dev"]):
+        r = run_cli(*command, "-f", file, "--port", "99999")
+        assert r.returncode == 2 and "--port" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "orders" / ".deployer" / "local" / "dev" / "cloud.json").exists()

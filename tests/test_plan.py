@@ -7,18 +7,15 @@ import pytest
 from deployer import plan, secrets
 from deployer.blueprint.load import load_blueprint
 from deployer.errors import BlueprintError
-from conftest import BLUEPRINTS
+from conftest import BLUEPRINTS, tiny_blueprint
 
 IOT = BLUEPRINTS / "iot" / "deployer.yaml"
 
 
 def test_owner_prefers_the_longest_known_name(tmp_path):
-    (tmp_path / "f").mkdir()
-    (tmp_path / "f" / "main.py").write_text("def run(e):\n    pass\n")
-    (tmp_path / "deployer.yaml").write_text(
-        "name: own\nstores: {a: {kind: table}, a-b: {kind: table}}\n"
-        "functions: {x: {code: f, handler: main.run}, x-y: {code: f, handler: main.run}}\n")
-    bp = load_blueprint(tmp_path / "deployer.yaml")
+    bp = tiny_blueprint(tmp_path, "name: own\nstores: {a: {kind: table}, a-b: {kind: table}}\n"
+                                  "functions: {x: {code: f, handler: main.run}, x-y: {code: f, handler: main.run}}\n",
+                        code="f")
     assert plan.owner(bp, "fn-x-y-role") == "function x-y"
     assert plan.owner(bp, "fn-x-role") == "function x"
     assert plan.owner(bp, "store-a-b-table") == "store a-b"

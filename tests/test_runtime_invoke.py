@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from fixtures.events.shimkit import load_portable
@@ -52,6 +53,30 @@ def test_handler_is_imported_from_its_module_path(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "path", list(sys.path))
     fn = Function.load(tmp_path)
     assert fn.call(21, fn.context()) == 42
+
+
+def test_lazy_loads_the_package_on_the_first_call_only(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    function = Function.lazy(tmp_path)  # what every shim's `function()` is: nothing is read yet
+    (tmp_path / "deployer_function.json").write_text(json.dumps({"function": "f", "handler": "m.run"}))
+    first = function()
+    (tmp_path / "deployer_function.json").write_text(json.dumps({"function": "g", "handler": "m.run"}))
+    assert first.name == "f" and function() is first
+
+
+def test_store_variables_are_spelled_alike_by_providers_and_the_runtime(monkeypatch):
+    from deployer import naming
+    from deployer.runtime import stores
+
+    for store in ("orders", "a-b", "x9"):
+        assert naming.env_key(store) == stores.env_name("DEPLOYER_STORE_", store)
+        assert naming.key_env(store) == stores.env_name("DEPLOYER_KEY_", store)
+    from deployer.blueprint.load import load_blueprint
+
+    bp = load_blueprint(Path(__file__).resolve().parent.parent / "blueprints" / "orders" / "deployer.yaml", env={})
+    assert naming.store_env(bp, "api", lambda store: f"loc:{store}") == {
+        "DEPLOYER_STORE_ORDERS": "loc:orders", "DEPLOYER_KEY_ORDERS": "id", "DEPLOYER_STORE_EVENTS": "loc:events",
+        "DEPLOYER_STORE_FULFILMENT": "loc:fulfilment"}
 
 
 def returning(value):

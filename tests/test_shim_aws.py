@@ -12,7 +12,7 @@ import logging
 
 import pytest
 from fixtures.events.shimkit import (
-    build_package, load_portable, load_shim, portable_module, sam_event, set_env, store_env,
+    build_package, load_shim, sam_event, set_env, store_env,
 )
 
 pytest.importorskip("moto")
@@ -32,25 +32,13 @@ class LambdaContext:
 
 
 @pytest.fixture
-def seen():
-    module = portable_module()
-    module.SEEN.clear()
-    return module.SEEN
-
-
-@pytest.fixture(scope="module")
-def bp():
-    return load_portable()
-
-
-@pytest.fixture
-def shim(tmp_path, bp, monkeypatch):
+def shim(tmp_path, portable_bp, monkeypatch):
     set_env(monkeypatch, {**store_env("aws", uploads="portable-uploads"), "AWS_DEFAULT_REGION": "us-east-1",
                           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
     from deployer.runtime.clients import aws
 
     aws.reset()
-    return lambda function: load_shim(build_package(tmp_path, function, "aws", bp))
+    return lambda function: load_shim(build_package(tmp_path, function, "aws", portable_bp))
 
 
 def http_event(method, path, body="", route_key=None, params=None, query="", cookies=None):

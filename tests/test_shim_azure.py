@@ -12,7 +12,7 @@ import json
 import logging
 
 import pytest
-from fixtures.events.shimkit import build_package, load_portable, load_shim, portable_module, set_env, store_env
+from fixtures.events.shimkit import build_package, load_shim, set_env, store_env
 
 func = pytest.importorskip("azure.functions")
 from azure.functions import meta  # noqa: E402
@@ -50,22 +50,10 @@ def queue_message(body: str, dequeue_count: int, message_id="9b5c6c47-1b23-4d8e-
     return QueueMessageInConverter.decode(s(body), trigger_metadata=metadata)
 
 
-@pytest.fixture(scope="module")
-def bp():
-    return load_portable()
-
-
 @pytest.fixture
-def seen():
-    module = portable_module()
-    module.SEEN.clear()
-    return module.SEEN
-
-
-@pytest.fixture
-def shim(tmp_path, bp, monkeypatch):
+def shim(tmp_path, portable_bp, monkeypatch):
     set_env(monkeypatch, store_env("azure", uploads="portable-uploads"))
-    return lambda function: load_shim(build_package(tmp_path, function, "azure", bp))
+    return lambda function: load_shim(build_package(tmp_path, function, "azure", portable_bp))
 
 
 def test_http_with_route_params_and_api_prefix(shim):

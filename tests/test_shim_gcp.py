@@ -13,31 +13,19 @@ import json
 import logging
 
 import pytest
-from fixtures.events.shimkit import HERE, build_package, gcs_emulator, load_portable, portable_module, set_env
+from fixtures.events.shimkit import HERE, build_package, gcs_emulator, set_env
 from fixtures.events.shimkit import store_env
 
 functions_framework = pytest.importorskip("functions_framework")
 GCP = HERE / "gcp"
 
 
-@pytest.fixture(scope="module")
-def bp():
-    return load_portable()
-
-
 @pytest.fixture
-def seen():
-    module = portable_module()
-    module.SEEN.clear()
-    return module.SEEN
-
-
-@pytest.fixture
-def app(tmp_path, bp, monkeypatch):
+def app(tmp_path, portable_bp, monkeypatch):
     set_env(monkeypatch, {**store_env("gcp", uploads="portable-uploads"), "DEPLOYER_GCP_PROJECT": "portable-demo"})
 
     def make(function: str, target: str):
-        package = build_package(tmp_path, function, "gcp", bp)
+        package = build_package(tmp_path, function, "gcp", portable_bp)
         flask_app = functions_framework.create_app(target=target, source=str(package / "deployer_shim.py"))
         return flask_app.test_client()
 

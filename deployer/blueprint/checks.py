@@ -74,7 +74,7 @@ class Checker:
         if name not in stores:
             of_kind = [s for s, v in stores.items() if wanted is None or v.kind in wanted]
             hint = did_you_mean(name, of_kind or stores) or (
-                f"declare it under `stores:`" if not stores else f"stores: {', '.join(stores)}")
+                "declare it under `stores:`" if not stores else f"stores: {', '.join(stores)}")
             self.add(path, f"unknown store '{name}'", hint, location=self.locate(path, key=True) if at_key else None)
             return None
         store = stores[name]

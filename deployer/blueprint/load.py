@@ -20,13 +20,14 @@ from typing import Any, Mapping
 
 import yaml
 
-from deployer.blueprint.model import Blueprint
+from deployer.blueprint.model import NAME_PATTERN, Blueprint
 from deployer.errors import BlueprintError, Diagnostic, Location, UsageError
 
 DEFAULT_FILE = "deployer.yaml"
 MAX_BYTES = 1_000_000
 MAX_NODES = 100_000
 MAX_DEPTH = 64
+STAGE_MAX = 63  # a stage names a folder, a stack and a part of every physical name
 
 Marks = dict[str, tuple[int, int]]
 
@@ -238,5 +239,14 @@ def load_blueprint(file: str | Path | None = None, *, stage: str = "dev",
     """Load, interpolate, apply the stage and defaults, validate. Raises BlueprintError."""
     from deployer.blueprint.resolve import resolve  # the full rule set
 
+    check_stage(stage)
     path = find_blueprint(file)
     return resolve(path, stage=stage, env=os.environ if env is None else env)
+
+
+def check_stage(stage: str) -> None:
+    """A stage is a name like the keys under `stages:` (it becomes a folder and a stack): UsageError if not."""
+    if not re.fullmatch(NAME_PATTERN, stage) or len(stage) > STAGE_MAX:
+        raise UsageError(f"bad stage {stage!r}: a stage is lower-case letters, digits and '-', starts with a "
+                         f"letter and has at most {STAGE_MAX} characters",
+                         hint="it names the stack and prefixes every resource name, e.g. --stage prod")

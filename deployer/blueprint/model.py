@@ -18,6 +18,8 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, field_validator
 
+from deployer.errors import Location
+
 NAME_PATTERN = r"^[a-z][a-z0-9-]*$"
 LOGICAL_PATTERN = r"^[a-z][a-z0-9-]*$"
 SECRET_PATTERN = r"^[A-Z][A-Z0-9_]*$"
@@ -306,6 +308,11 @@ class Blueprint(Model):
             cut = max(path.rfind("."), path.rfind("["))
             path = path[:cut] if cut > 0 else ""
         return self._marks.get("", None)
+
+    def locate(self, path: str) -> Location:
+        """Where a field path is in the blueprint file (for a Diagnostic), line and column from `mark`."""
+        line, column = self.mark(path) or (None, None)
+        return Location(self._source, line, column, path)
 
     # -------------------------------------------------------------------------- typed lookups
     def store(self, name: str) -> BucketStore | TableStore | QueueStore | TopicStore:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from deployer.blueprint.model import (
-    Blueprint, BucketTrigger, Function, HttpTrigger, QueueTrigger, ScheduleTrigger, TopicTrigger,
+    Blueprint, BucketTrigger, HttpTrigger, QueueTrigger, ScheduleTrigger, TopicTrigger,
 )
 
 # What each access word means, as the set of elementary rights.
@@ -79,7 +79,3 @@ def triggers(bp: Blueprint) -> Iterator[tuple[str, int, object]]:
 def http_routes(bp: Blueprint) -> list[tuple[str, str, str]]:
     """(method, path, function) for every HTTP trigger, in blueprint order."""
     return [(t.method, t.path, name) for name, _, t in triggers(bp) if isinstance(t, HttpTrigger)]
-
-
-def functions_with(bp: Blueprint, kind: type) -> list[tuple[str, Function]]:
-    return [(n, f) for n, f in bp.functions.items() if any(isinstance(t, kind) for t in f.triggers)]

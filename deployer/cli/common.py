@@ -12,23 +12,18 @@ every save, never imports rich. The rich consoles `err` and `out` are created on
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-
-import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 
 from deployer.errors import (
     EXIT_FAILURE, EXIT_USAGE, BlueprintError, DeployerError, Diagnostic,
 )
-
-if TYPE_CHECKING:
-    from rich.console import Console
-
 
 @dataclass
 class _State:
@@ -70,6 +65,18 @@ def load(file: Path | None, stage: str):
     from deployer.blueprint.load import load_blueprint
 
     return load_blueprint(file, stage=stage)
+
+
+def check_output(output: Path, example: str) -> None:
+    """Refuse an `-o` file that cannot be written (its folder is missing, or it is a folder) before any work."""
+    from deployer.errors import UsageError
+
+    folder = output.parent if str(output.parent) else Path(".")
+    if not folder.is_dir():
+        raise UsageError(f"cannot write {output}: the folder {folder} does not exist",
+                         hint=f"create it first (mkdir -p {folder}) or choose another -o")
+    if output.is_dir():
+        raise UsageError(f"cannot write {output}: it is a folder", hint=f"give a file name, e.g. -o {example}")
 
 
 def print_json(data) -> None:
@@ -180,6 +187,12 @@ def report(exc: BaseException) -> int:
         exc.show(file=sys.stderr)  # type: ignore[attr-defined]
         code = getattr(exc, "exit_code", EXIT_USAGE)
         return EXIT_USAGE if code in (1, 2) else code
+    if isinstance(exc, OSError) and exc.strerror:  # the machine, not a bug: disk full, permissions, ...
+        where = f"{exc.filename}: " if exc.filename else ""
+        say(f"{paint('error', 'red')}: {where}{exc.strerror}")
+        if not STATE.debug:
+            say(f"  {paint('hint', 'cyan')}: run again with --debug to see which step failed")
+        return EXIT_FAILURE
     say(f"{paint('internal error', 'red')}: {type(exc).__name__}: {exc}")
     if not STATE.debug:
         say(f"  {paint('hint', 'cyan')}: run again with --debug for the traceback, and report it")

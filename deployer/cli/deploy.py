@@ -24,7 +24,7 @@ BackendOpt = typer.Option(None, "--backend", help="State backend: file://, s3://
                                                   "https://api.pulumi.com (default: $DEPLOYER_BACKEND, else "
                                                   ".deployer/state beside the blueprint).")
 YesOpt = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (required when not on a terminal).")
-PortOpt = typer.Option(None, "--port", help="Port of the local cloud's HTTP gateway (--cloud local).")
+PortOpt = typer.Option(None, "--port", min=1, max=65535, help="Port of the local cloud's HTTP gateway (--cloud local).")
 
 
 class Context:

@@ -40,7 +40,7 @@ def credentials(env: dict[str, str] | os._Environ) -> dict[str, list[str]]:
 
 def blueprint_root(file: Path | None) -> Path:
     path = Path(file) if file else Path("deployer.yaml")
-    return path.resolve().parent
+    return path.resolve() if path.is_dir() else path.resolve().parent  # -f DIR means DIR/deployer.yaml
 
 
 def collect(file: Path | None, cloud: str, backend: str | None) -> dict[str, Any]:
@@ -92,6 +92,9 @@ def doctor(file: Path = common.FileOpt, cloud: str = typer.Option(
            backend: str = typer.Option(None, "--backend", help="State backend to check (default as `up`)."),
            json_: bool = common.JsonOpt) -> None:
     """Check this machine: pulumi CLI, state backend, cloud credentials (names only), SDK versions."""
+    from deployer import providers
+
+    providers.get(cloud)  # an unknown cloud is a usage error (exit 2), not a report about a made-up one
     report = collect(file, cloud, backend)
     if json_:
         common.print_json(report)

@@ -81,12 +81,7 @@ def _check_output(output: Path | None, fmt: str) -> None:
         if fmt == "png" and sys.stdout.isatty():
             raise UsageError("a PNG is binary and stdout is a terminal", hint="give -o FILE.png")
         return
-    folder = output.parent if str(output.parent) else Path(".")
-    if not folder.is_dir():
-        raise UsageError(f"cannot write {output}: the folder {folder} does not exist",
-                         hint=f"create it first (mkdir -p {folder}) or choose another -o")
-    if output.is_dir():
-        raise UsageError(f"cannot write {output}: it is a folder", hint="give a file name, e.g. -o diagram.svg")
+    common.check_output(output, "diagram.svg")
 
 
 def _use_graphviz(renderer: str) -> bool:
@@ -121,4 +116,4 @@ def _write(data: bytes, output: Path | None) -> None:
         sys.stdout.buffer.flush()
         return
     output.write_bytes(data)
-    common.err.print(f"[green]wrote[/green] {output}")
+    common.say(f"{common.paint('wrote', 'green')} {output}")

@@ -28,7 +28,7 @@ def _bp(file: Path | None, stage: str):
 
 @app.command()
 def dev(file: Path = common.FileOpt, stage: str = common.StageOpt,
-        port: int = typer.Option(None, "--port", help="Port of the HTTP gateway (default: a free one).")) -> None:
+        port: int = typer.Option(None, "--port", min=1, max=65535, help="Port of the HTTP gateway (default: a free one).")) -> None:
     """Run the local cloud in the foreground: logs streamed, code reloaded on change (Ctrl-C stops it)."""
     from providers.local.server import run
 
@@ -75,8 +75,8 @@ def invoke(function: str = typer.Argument(..., help="Function to run."),
             if result.get("result") is not None:
                 common.print_json(result["result"])
         else:
-            common.err.print(f"[red]failed[/red]: {result.get('error')} (request {result['request_id']}); "
-                             f"see `deployer logs {function}`")
+            common.say(f"{common.paint('failed', 'red')}: {result.get('error')} (request {result['request_id']}); "
+                       f"see `deployer logs {function}`")
     if not result["ok"]:
         raise typer.Exit(1)
 
@@ -103,7 +103,7 @@ def logs(function: str = typer.Argument(None, help="Function (default: the local
     sys.stdout.flush()
     if not follow:
         if not path.exists():
-            common.err.print(f"no log yet at {path}")
+            common.say(f"no log yet at {path}")
         return
     offset = len(text.encode())
     try:

@@ -23,6 +23,8 @@ def schema(
 
     from deployer.blueprint.spec import json_schema
 
+    if output is not None:
+        common.check_output(output, "blueprint.schema.json")
     text = json.dumps(json_schema(), indent=2) + "\n"
     if output is None:
         common.print_text(text)

@@ -66,7 +66,7 @@ def _stage_warnings(bp) -> list[Diagnostic]:
     if near is None:
         return []
     return [Diagnostic(f"stage '{bp.stage}' has no overrides under `stages`",
-                       Location(bp.source, *(bp.mark("stages") or (None, None)), "stages"),
+                       bp.locate("stages"),
                        hint=f"did you mean '{near}'?", severity="warning", code="stage")]
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl
 
+from deployer.runtime.stores import env_name
 from deployer.runtime.types import BadJSON, Context, Message, Response
 
 FUNCTION_FILE = "deployer_function.json"
@@ -64,6 +65,20 @@ class Function:
         if str(root) not in sys.path:
             sys.path.insert(0, str(root))
         return cls(config, root)
+
+    @classmethod
+    def lazy(cls, root: str | os.PathLike) -> Callable[[], "Function"]:
+        """A shim's `function()`: loads the package at `root` on its first call (not at import, so a
+        broken config fails an invocation, not the platform's import of the shim), then returns the
+        same Function."""
+        loaded: list[Function] = []
+
+        def function() -> Function:
+            if not loaded:
+                loaded.append(cls.load(root))
+            return loaded[0]
+
+        return function
 
     # ------------------------------------------------------------------------------------- handler
 
@@ -158,7 +173,7 @@ class Function:
         """Logical name of the bucket behind a physical locator, from the trigger stores' env vars."""
         names = [t["bucket"] for t in self.triggers_of("bucket")]
         for name in names:
-            if os.environ.get(store_env_key(name)) == locator:
+            if os.environ.get(env_name("DEPLOYER_STORE_", name)) == locator:
                 return name
         return names[0] if len(set(names)) == 1 else None
 
@@ -319,10 +334,6 @@ def preflight(cors: Mapping[str, Any], headers: Mapping[str, str]) -> Response:
     if vary:
         out["Vary"] = ", ".join(vary)
     return Response(204, b"", out)
-
-
-def store_env_key(name: str) -> str:
-    return "DEPLOYER_STORE_" + re.sub(r"[^A-Z0-9]", "_", name.upper())
 
 
 def parse_time(value: Any) -> datetime:

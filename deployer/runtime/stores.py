@@ -17,12 +17,13 @@ class StoreNotAvailable(LookupError):
     """The function was not granted this store (no `uses` or trigger names it)."""
 
 
-def _env_key(prefix: str, name: str) -> str:
+def env_name(prefix: str, name: str) -> str:
+    """`DEPLOYER_STORE_<NAME>` / `DEPLOYER_KEY_<NAME>` (deployer.naming spells the same for providers)."""
     return prefix + re.sub(r"[^A-Z0-9]", "_", name.upper())
 
 
 def locate(name: str) -> str:
-    value = os.environ.get(_env_key("DEPLOYER_STORE_", name))
+    value = os.environ.get(env_name("DEPLOYER_STORE_", name))
     if not value:
         raise StoreNotAvailable(
             f"store {name!r} is not available to this function; add it to the function's `uses` in the blueprint")
@@ -40,7 +41,7 @@ def bucket(name: str):
 
 
 def table(name: str):
-    key = os.environ.get(_env_key("DEPLOYER_KEY_", name), "id")
+    key = os.environ.get(env_name("DEPLOYER_KEY_", name), "id")
     return _client("Table")(name, locate(name), key)
 
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from deployer import secrets
-from deployer.blueprint import refs
-from deployer.naming import env_key
+from deployer.naming import store_env
 from providers.aws import iam, names
 from providers.aws.context import Context, FunctionRef
 
@@ -28,11 +26,7 @@ def environment(ctx: Context, function: str, secret_values: dict[str, str]) -> d
     for name in fn.secrets:
         variables[name] = pulumi.Output.secret(secret_values[name])
     variables.update({"DEPLOYER_CLOUD": "aws", "DEPLOYER_APP": ctx.bp.stage_name(), "DEPLOYER_FUNCTION": function})
-    for store in refs.reachable_stores(ctx.bp, function):
-        ref = ctx.store(store)
-        variables[env_key(store)] = ref.locator
-        if ref.kind == "table":
-            variables[names.key_env(store)] = ctx.bp.stores[store].key
+    variables.update(store_env(ctx.bp, function, lambda store: ctx.store(store).locator))
     return dict(sorted(variables.items()))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from deployer.blueprint import refs
 from deployer.blueprint.model import Blueprint
-from deployer.naming import env_key, physical_name
+from deployer.naming import env_key, key_env, physical_name
 
 LAMBDA_MAX = 64
 ROLE_MAX = 64
@@ -68,8 +68,3 @@ def env_keys(bp: Blueprint, function: str) -> list[str]:
         if bp.stores[store].kind == "table":
             keys.append(key_env(store))
     return keys
-
-
-def key_env(store: str) -> str:
-    """`DEPLOYER_KEY_<NAME>`: a table's key attribute (docs/contracts.md)."""
-    return "DEPLOYER_KEY_" + env_key(store).removeprefix("DEPLOYER_STORE_")

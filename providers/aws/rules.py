@@ -12,7 +12,7 @@ import re
 from deployer.blueprint.model import (
     Blueprint, BucketTrigger, HttpTrigger, QueueTrigger, ScheduleTrigger, TopicTrigger,
 )
-from deployer.errors import Diagnostic, Location
+from deployer.errors import Diagnostic
 from providers.aws import cron, names
 
 RUNTIMES = ("python3.11", "python3.12", "python3.13")
@@ -30,9 +30,7 @@ RESERVED_ENV = ("AWS_", "LAMBDA_", "_HANDLER", "_X_AMZN_TRACE_ID", "TZ")
 
 def diagnostic(bp: Blueprint, path: str, message: str, hint: str | None = None,
                severity: str = "error") -> Diagnostic:
-    mark = bp.mark(path)
-    location = Location(bp.source, mark[0] if mark else None, mark[1] if mark else None, path)
-    return Diagnostic(message, location, hint=hint, severity=severity, code="aws", cloud="aws")
+    return Diagnostic(message, bp.locate(path), hint=hint, severity=severity, code="aws", cloud="aws")
 
 
 def check(bp: Blueprint) -> list[Diagnostic]:

@@ -33,14 +33,8 @@ from deployer.runtime.invoke import EventNotRecognised, Function, not_routed, pa
 from deployer.runtime.invoke import is_schedule_marker, text_or_base64  # noqa: E402
 from deployer.runtime.types import Headers, Message, ObjectEvent, Request, ScheduleEvent, decode_data  # noqa: E402
 
-_function: Function | None = None
 
-
-def function() -> Function:
-    global _function
-    if _function is None:
-        _function = Function.load(_HERE)
-    return _function
+function = Function.lazy(_HERE)  # the package beside this file, loaded on the first event
 
 
 def handler(event, context):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from deployer.blueprint.model import (
     Blueprint, BucketTrigger, HttpTrigger, QueueTrigger, ScheduleTrigger, TopicTrigger,
 )
-from deployer.errors import Diagnostic, Location
+from deployer.errors import Diagnostic
 from providers.azure import hosting, names, queues, schedules
 
 
@@ -31,9 +31,7 @@ def check(bp: Blueprint) -> list[Diagnostic]:
 
 
 def _diag(bp: Blueprint, path: str, message: str, hint: str | None = None, severity: str = "error") -> Diagnostic:
-    mark = bp.mark(path)
-    where = Location(bp.source, mark[0] if mark else None, mark[1] if mark else None, path)
-    return Diagnostic(message, where, hint=hint, severity=severity, code="azure", cloud="azure")
+    return Diagnostic(message, bp.locate(path), hint=hint, severity=severity, code="azure", cloud="azure")
 
 
 def _function(bp: Blueprint, name: str) -> list[Diagnostic]:

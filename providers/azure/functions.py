@@ -22,8 +22,8 @@ from __future__ import annotations
 import pulumi
 
 from deployer.blueprint.model import BucketTrigger, QueueTrigger, TopicTrigger
-from deployer.blueprint.refs import grants, reachable_stores
-from deployer.naming import env_key
+from deployer.blueprint.refs import grants
+from deployer.naming import store_env
 from providers.azure import buckets, hosting, identity, names, topics
 from providers.azure.context import AppRef, Context
 
@@ -110,10 +110,7 @@ def app_settings(ctx: Context, function: str, url) -> list[tuple[str, object]]:
         values["DEPLOYER_AZURE_SERVICEBUS"] = bus_host
         if any(isinstance(t, TopicTrigger) for t in fn.triggers):
             values[f"{topics.CONNECTION}__fullyQualifiedNamespace"] = bus_host
-    for store in reachable_stores(bp, function):
-        values[env_key(store)] = ctx.store(store).physical
-        if bp.stores[store].kind == "table":
-            values[env_key(store).replace("DEPLOYER_STORE_", "DEPLOYER_KEY_", 1)] = bp.stores[store].key
+    values.update(store_env(bp, function, lambda store: ctx.store(store).physical))
     values.update(fn.env)
     for name, value in secrets.granted(bp, function).items():
         values[name] = pulumi.Output.secret(value)

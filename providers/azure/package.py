@@ -24,7 +24,7 @@ from importlib import resources
 from deployer.blueprint.model import (
     Blueprint, BucketTrigger, HttpTrigger, QueueTrigger, ScheduleTrigger, TopicTrigger,
 )
-from deployer.errors import DeployerError, Location
+from deployer.errors import UsageError
 from deployer.providers import Artifact
 from providers.azure import buckets, hosting, http, queues, schedules, topics
 
@@ -99,19 +99,18 @@ def files(bp: Blueprint, function: str) -> dict[str, bytes]:
     try:
         out = {name: _dump(data) for name, data in sorted(generated(bp, function).items())}
     except schedules.ScheduleConversionError as exc:
-        raise DeployerError(str(exc), location=Location(bp.source, path=f"functions.{function}.triggers"),
-                            hint="`deployer validate --cloud azure` lists every such problem") from exc
+        raise UsageError(str(exc), location=bp.locate(f"functions.{function}.triggers"),
+                         hint="`deployer validate --cloud azure` lists every such problem") from exc
     if GUARD_CONFIG in out:
         out[GUARD_SCRIPT] = (resources.files("providers.azure") / "timezone_guard.py").read_bytes()
     return out
 
 
 def requirements(bp: Blueprint, function: str) -> tuple[str, ...]:
-    """What the Azure store clients need (the runtime engineer's bundle.client_requirements, when present)."""
+    """What the Azure store clients need (bundle.client_requirements)."""
     from deployer import bundle
 
-    extra = getattr(bundle, "client_requirements", None)
-    return tuple(extra(bp, function, "azure")) if extra else ()
+    return tuple(bundle.client_requirements(bp, function, "azure"))
 
 
 def build(bp: Blueprint, function: str) -> Artifact:

@@ -34,15 +34,10 @@ if _HERE not in sys.path:  # the runtime ships beside this file
 from deployer.runtime.invoke import EventNotRecognised, Function, not_routed, parse_query, parse_time  # noqa: E402
 from deployer.runtime.types import Headers, Message, ObjectEvent, Request, ScheduleEvent, decode_data  # noqa: E402
 
-_function: Function | None = None
 BLOB_EVENTS = {"Microsoft.Storage.BlobCreated": "created", "Microsoft.Storage.BlobDeleted": "deleted"}
 
 
-def function() -> Function:
-    global _function
-    if _function is None:
-        _function = Function.load(_HERE)
-    return _function
+function = Function.lazy(_HERE)  # the package beside this file, loaded on the first event
 
 
 def _ctx(fn: Function, context):

@@ -14,7 +14,7 @@ from deployer.blueprint.model import (
     Blueprint, BucketTrigger, HttpTrigger, QueueStore, QueueTrigger, ScheduleTrigger, TopicTrigger,
 )
 from deployer.blueprint.refs import consumers
-from deployer.errors import Diagnostic, Location
+from deployer.errors import Diagnostic
 from providers.gcp.context import FUNCTION_NAME_MAX, event_triggers, http_delivered, unix_cron
 
 HTTP_TIMEOUT_MAX = 3600
@@ -26,9 +26,7 @@ ATTEMPTS = (5, 100)
 
 def diag(bp: Blueprint, path: str, message: str, *, hint: str | None = None, severity: str = "error",
          code: str = "gcp") -> Diagnostic:
-    mark = bp.mark(path)
-    return Diagnostic(message, Location(bp.source, mark[0] if mark else None, mark[1] if mark else None, path),
-                      hint=hint, severity=severity, code=code, cloud="gcp")
+    return Diagnostic(message, bp.locate(path), hint=hint, severity=severity, code=code, cloud="gcp")
 
 
 def check(bp: Blueprint) -> list[Diagnostic]:

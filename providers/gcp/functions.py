@@ -52,11 +52,9 @@ def environment(gcp: Gcp, function: str) -> dict[str, pulumi.Input[str]]:
     bp, fn = gcp.bp, gcp.bp.functions[function]
     env: dict[str, pulumi.Input[str]] = {"DEPLOYER_CLOUD": "gcp", "DEPLOYER_APP": gcp.app,
                                          "DEPLOYER_FUNCTION": function, "DEPLOYER_GCP_PROJECT": gcp.project}
-    for store in reachable_stores(bp, function):
-        env[naming.env_key(store)] = gcp.store(store).locator
-        if isinstance(bp.stores[store], TableStore):
-            env["DEPLOYER_KEY_" + naming.env_key(store).removeprefix("DEPLOYER_STORE_")] = bp.stores[store].key
-            env["DEPLOYER_GCP_DATABASE"] = database_id(gcp)
+    env.update(naming.store_env(bp, function, lambda store: gcp.store(store).locator))
+    if any(isinstance(bp.stores[store], TableStore) for store in reachable_stores(bp, function)):
+        env["DEPLOYER_GCP_DATABASE"] = database_id(gcp)
     env.update(fn.env)
     for name, value in secrets.granted(bp, function).items():
         env[name] = pulumi.Output.secret(value)

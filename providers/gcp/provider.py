@@ -34,10 +34,7 @@ class GcpProvider(Provider):
         """Code + runtime + shim + requirements.txt; Cloud Build installs the requirements remotely."""
         from deployer import bundle, packaging
 
-        extra = ["functions-framework>=3.5"]
-        client_requirements = getattr(bundle, "client_requirements", None)
-        if client_requirements is not None:
-            extra = [*client_requirements(bp, function, self.name), *extra]
+        extra = [*bundle.client_requirements(bp, function, self.name), "functions-framework>=3.5"]
         python = bp.functions[function].runtime.removeprefix("python")  # no vendoring: informational
         return packaging.package(bp, function, cloud=self.name, target=packaging.Target(None, python),
                                  extra_requirements=extra)

@@ -40,14 +40,9 @@ except ImportError:  # pragma: no cover - imported outside a functions-framework
 PUBSUB_PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
 STORAGE_EVENTS = {"google.cloud.storage.object.v1.finalized": "created",
                   "google.cloud.storage.object.v1.deleted": "deleted"}
-_function: Function | None = None
 
 
-def function() -> Function:
-    global _function
-    if _function is None:
-        _function = Function.load(_HERE)
-    return _function
+function = Function.lazy(_HERE)  # the package beside this file, loaded on the first event
 
 
 def _request_id(headers) -> str | None:

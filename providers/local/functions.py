@@ -21,9 +21,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deployer.blueprint import refs
 from deployer.errors import BlueprintError, DeploymentError
-from deployer.naming import env_key
+from deployer.naming import store_env
 
 #: Warm workers per function at most (unless `max_instances` says less): enough to overlap I/O-bound
 #: handlers, few enough that CPU-bound ones do not thrash a small machine.
@@ -58,11 +57,7 @@ def function_env(bp, name: str, state: Path, environ=os.environ) -> dict[str, st
     fn = bp.functions[name]
     env = {k: environ[k] for k in PASS_THROUGH if k in environ}
     env.update(fn.env)
-    for store in refs.reachable_stores(bp, name):
-        env[env_key(store)] = store
-        spec = bp.stores[store]
-        if spec.kind == "table":
-            env["DEPLOYER_KEY_" + env_key(store)[len("DEPLOYER_STORE_"):]] = spec.key
+    env.update(store_env(bp, name, lambda store: store))  # locally a store's locator is its logical name
     from deployer import secrets
 
     missing = [d for d in secrets.check(bp, env=environ) if d.location.path.split(".")[-1] in fn.secrets]
@@ -109,8 +104,7 @@ def specs(bp, state: Path, environ=os.environ, log=print, only: str | None = Non
     for name, fn in bp.functions.items():
         if only is not None and name != only:
             continue
-        code = bp.code_dir(name) if hasattr(bp, "code_dir") else bp.root / fn.code
-        code = Path(code).resolve()
+        code = bp.code_dir(name)  # resolved
         if code not in installed:
             installed[code] = install_requirements(code, log)
         out[name] = FunctionSpec(

@@ -43,23 +43,44 @@ def fill_path(template: str, params: dict) -> str:
     return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: str(params.get(m.group(1), m.group(0))), template)
 
 
+def _field(request: dict, name: str, kind: type):
+    """A field of a request given with --data, None when absent; a UsageError when of the wrong type."""
+    value = request.get(name)
+    if value is not None and not isinstance(value, kind):
+        words = {str: "a string", dict: "an object"}
+        raise UsageError(f"--data: the request's {name!r} must be {words[kind]}, not {json.dumps(value)}",
+                         hint='e.g. {"method": "GET", "path": "/orders/1", "query": {"a": "1"}, '
+                              '"headers": {"x-token": "t"}, "body": {...}}')
+    return value
+
+
 def http_payload(trigger: HttpTrigger, data) -> dict:
     request = data if isinstance(data, dict) and "method" in data else {"body": data}
-    params = {k: str(v) for k, v in (request.get("params") or {}).items()}
+    for name in ("method", "path"):
+        _field(request, name, str)
+    params = {k: str(v) for k, v in (_field(request, "params", dict) or {}).items()}
     body = request.get("body")
     if body is None:
         raw = b""
-    elif isinstance(body, str) and "method" in (data or {}):
+    elif isinstance(body, str) and request is data:  # a request's text body; a bare string is JSON
         raw = body.encode()
     else:
         raw = json.dumps(body).encode()
     method = request.get("method") or (trigger.method if trigger.method != "ANY" else "POST")
-    headers = dict(request.get("headers") or {})
+    headers = {k: str(v) for k, v in (_field(request, "headers", dict) or {}).items()}
     if raw and not any(k.lower() == "content-type" for k in headers):
         headers["content-type"] = "application/json"
     return {"method": method.upper(), "path": request.get("path") or fill_path(trigger.path, params),
-            "params": params, "query": {k: str(v) for k, v in (request.get("query") or {}).items()},
+            "params": params, "query": {k: str(v) for k, v in (_field(request, "query", dict) or {}).items()},
             "headers": list(headers.items()), "body": raw}
+
+
+def _iso_time(value) -> bool:
+    try:
+        datetime.fromisoformat(value)
+        return True
+    except (TypeError, ValueError):
+        return False
 
 
 def build(trigger, data) -> tuple[str, dict]:
@@ -74,13 +95,20 @@ def build(trigger, data) -> tuple[str, dict]:
             return "messages", {"source": source, "items": [item]}
         case BucketTrigger(prefix=prefix, suffix=suffix, on=on, bucket=bucket):
             spec = data if isinstance(data, dict) else {}
+            size = spec.get("size", 0)
+            if not isinstance(spec.get("key", ""), str) or not isinstance(size, int) or size < 0:
+                raise UsageError(f"--data of a bucket event is {{\"key\": \"<object key>\", \"size\": <bytes>}}, "
+                                 f"not {json.dumps(data)}")
             event = {"store": bucket, "key": spec.get("key") or f"{prefix}example{suffix}",
-                     "size": int(spec.get("size", 0)), "type": on, "time": time.time()}
+                     "size": size, "type": on, "time": time.time()}
             item = {"row": 0, "msg_id": uuid.uuid4().hex, "data": json.dumps(event).encode(), "attributes": {},
                     "attempt": 1}
             return "messages", {"source": "bucket", "items": [item]}
         case ScheduleTrigger(schedule=schedule, timezone=tz):
             when = (data or {}).get("time") if isinstance(data, dict) else None
+            if when and not _iso_time(when):
+                raise UsageError(f"--data of a schedule event is {{\"time\": \"<ISO 8601 time>\"}}, not "
+                                 f"{json.dumps(data)}", hint='e.g. {"time": "2026-01-01T03:00:00+01:00"}')
             when = when or datetime.now(ZoneInfo(tz)).isoformat()
             return "schedule", {"schedule": schedule, "time": when}
     raise UsageError(f"cannot invoke a {type(trigger).__name__}")

@@ -13,7 +13,6 @@ lock file, not by a pid (a pid can be reused, a released lock cannot lie).
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import shutil
 import signal

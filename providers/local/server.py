@@ -101,7 +101,7 @@ async def serve(bp, state: Path, port: int | None, dev: bool = False, log=print)
     app = gateway.build(bp, pools, info)
     for pool in pools.values():
         pool.on_produced = dispatcher.wake
-    config = uvicorn.Config(app, lifespan="off", access_log=False, log_level="warning",
+    config = uvicorn.Config(app, http=http_protocol(), lifespan="off", access_log=False, log_level="warning",
                             timeout_graceful_shutdown=5, server_header=False, proxy_headers=False)
     server = uvicorn.Server(config)
     dispatcher.start()
@@ -127,6 +127,15 @@ async def serve(bp, state: Path, port: int | None, dev: bool = False, log=print)
         (state / "cloud.json").unlink(missing_ok=True)
         log("local cloud stopped")
     return info["port"] if restart.is_set() else None
+
+
+def http_protocol():
+    """uvicorn's httptools protocol with head and body in one write (providers/local/httpproto.py)."""
+    try:
+        from providers.local.httpproto import GatewayProtocol
+    except ImportError:  # no httptools: uvicorn's own choice
+        return "auto"
+    return GatewayProtocol
 
 
 async def _publish(server, state: Path, info: dict, log) -> None:

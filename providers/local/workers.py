@@ -24,6 +24,7 @@ import time
 import uuid
 from pathlib import Path
 
+from providers.local import spin
 from providers.local.functions import FunctionSpec
 
 HEADER = struct.Struct("!I")
@@ -59,12 +60,14 @@ class Channel(asyncio.Protocol):
 
     def __init__(self):
         self.transport = None
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.buffer = bytearray()
         self.waiter: asyncio.Future | None = None
         self.closed = False
 
     def connection_made(self, transport) -> None:
         self.transport = transport
+        self.loop = asyncio.get_running_loop()  # once, not per request (each lookup is a getpid on 3.11)
 
     def data_received(self, data: bytes) -> None:
         buf = self.buffer
@@ -84,7 +87,7 @@ class Channel(asyncio.Protocol):
             self.waiter.set_exception(EOFError("worker closed its socket"))
 
     def request(self, data: bytes | None) -> asyncio.Future:
-        self.waiter = asyncio.get_running_loop().create_future()
+        self.waiter = self.loop.create_future()
         if self.closed:
             self.waiter.set_exception(EOFError("worker closed its socket"))
         elif data is not None:
@@ -100,6 +103,8 @@ class Worker:
         self.dead = False
         self.timed_out = False
         self.generation = 0
+        self.deadline: float | None = None  # loop time by which the current invocation must answer
+        self.timer: asyncio.TimerHandle | None = None
 
     async def start(self) -> "Worker":
         spec = self.spec
@@ -125,10 +130,14 @@ class Worker:
         return self
 
     async def call(self, kind: str, payload, request_id: str, timeout: float):
-        """One invocation; the timeout is a timer that kills the worker (cheaper than wait_for)."""
+        """One invocation; its timeout kills the worker (see _arm: no timer per call)."""
         data = pickle.dumps((kind, payload, request_id, time.time() + timeout), protocol=pickle.HIGHEST_PROTOCOL)
-        waiter = self.channel.request(HEADER.pack(len(data)) + data)
-        timer = asyncio.get_running_loop().call_later(timeout, self._expire)
+        channel = self.channel
+        waiter = channel.request(HEADER.pack(len(data)) + data)
+        spin.poke(channel.loop)
+        self.deadline = channel.loop.time() + timeout
+        if self.timer is None:
+            self._arm()
         try:
             return await waiter
         except (asyncio.IncompleteReadError, ConnectionError, EOFError):
@@ -142,7 +151,23 @@ class Worker:
             self.kill()
             raise
         finally:
-            timer.cancel()
+            self.deadline = None
+
+    def _arm(self) -> None:
+        """A timer at the current deadline. It outlives the call: when it fires, it kills the worker only
+        if an invocation is still running past its own deadline, else re-arms for the running one's
+        deadline or lapses when the worker is idle. So a busy worker costs one timer per `timeout`
+        seconds instead of a timer created and cancelled per request."""
+        self.timer = self.channel.loop.call_at(self.deadline, self._check)
+
+    def _check(self) -> None:
+        self.timer = None
+        if self.deadline is None or self.dead:
+            return
+        if self.channel.loop.time() >= self.deadline - 0.001:  # timers may fire up to a ms early
+            self._expire()
+        else:
+            self._arm()
 
     def _expire(self) -> None:
         self.timed_out = True
@@ -151,6 +176,9 @@ class Worker:
 
     def kill(self) -> int | None:
         self.dead = True
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
         if self.channel is not None and self.channel.transport is not None:
             self.channel.transport.close()
         if self.proc is None:
@@ -241,7 +269,7 @@ class Pool:
 
     async def invoke(self, kind: str, payload, request_id: str | None = None):
         request_id = request_id or uuid.uuid4().hex
-        worker = await self.acquire()
+        worker = self.idle.pop() if self.idle else await self.acquire()  # warm and idle: no coroutine
         try:
             reply = await worker.call(kind, payload, request_id, self.spec.timeout)
         finally:

@@ -49,6 +49,15 @@ def wire_body(data: Any) -> tuple[str, dict[str, str]]:
         return base64.b64encode(raw).decode("ascii"), {ENCODING_ATTRIBUTE: "base64"}
 
 
+def _message(data: Any) -> tuple[str, dict]:
+    """(body, extra arguments) of an SQS send_message or SNS publish: `MessageAttributes`, spelled alike
+    by both, only for a payload that travels base64."""
+    body, attributes = wire_body(data)
+    if not attributes:
+        return body, {}
+    return body, {"MessageAttributes": {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()}}
+
+
 def unwire_body(body: str, attributes: dict[str, str]) -> bytes:
     if attributes.get(ENCODING_ATTRIBUTE) == "base64":
         return base64.b64decode(body)
@@ -143,9 +152,7 @@ class Queue:
         self.name, self.url = name, locator
 
     def send(self, data: Any) -> str:
-        body, attributes = wire_body(data)
-        extra = {"MessageAttributes": {k: {"DataType": "String", "StringValue": v}
-                                       for k, v in attributes.items()}} if attributes else {}
+        body, extra = _message(data)
         return client("sqs").send_message(QueueUrl=self.url, MessageBody=body, **extra)["MessageId"]
 
 
@@ -154,7 +161,5 @@ class Topic:
         self.name, self.arn = name, locator
 
     def publish(self, data: Any) -> str:
-        body, attributes = wire_body(data)
-        extra = {"MessageAttributes": {k: {"DataType": "String", "StringValue": v}
-                                       for k, v in attributes.items()}} if attributes else {}
+        body, extra = _message(data)
         return client("sns").publish(TopicArn=self.arn, Message=body, **extra)["MessageId"]
