@@ -2,7 +2,7 @@
 
 The runtime (`deployer/runtime/`, standard library only) ships beside an empty `deployer/__init__.py`,
 so user code imports `from deployer.runtime import Response, stores` on every cloud. The cloud's shim
-(`providers/<cloud>/shim.py`) ships as `deployer_shim.py` at the package root, and
+(`shim.py` beside the provider's module, e.g. `providers/aws/shim.py`) ships as `deployer_shim.py` at the package root, and
 `deployer_function.json` tells the shim which handler to call and what its triggers are (the GCP shim
 routes HTTP methods and paths and applies bucket prefix/suffix filters with it) and, for an HTTP
 function, the blueprint's CORS settings (GCP's API Gateway has none, so its shim answers preflights).
@@ -29,12 +29,20 @@ def _runtime_dir() -> Path:
 
 
 def shim_source(cloud: str) -> bytes | None:
-    """The cloud's shim source, or None for a cloud without one (the local cloud runs handlers directly)."""
+    """The cloud's shim: `shim.py` beside the module its provider is registered from (so a third-party
+    provider ships its own exactly like the built-in ones), or None for a cloud without one (the local
+    cloud runs handlers directly)."""
+    from deployer import providers
+
+    entry = providers.available().get(cloud)
+    if entry is None:
+        return None
+    package = entry.value.split(":", 1)[0].rpartition(".")[0]
     try:
-        shim = resources.files(f"providers.{cloud}") / "shim.py"
+        shim = resources.files(package) / "shim.py" if package else None
     except ModuleNotFoundError:
         return None
-    return shim.read_bytes() if shim.is_file() else None
+    return shim.read_bytes() if shim is not None and shim.is_file() else None
 
 
 def function_config(bp: Blueprint, function: str, cloud: str) -> dict:
