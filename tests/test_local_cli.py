@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import re
 import os
 import signal
@@ -25,6 +26,8 @@ def test_up_outputs_logs_down_through_the_cli(tmp_path):
     try:
         assert r.returncode == 0, r.stderr
         assert "local cloud running at http://127.0.0.1:" in r.stderr
+        state = Path(file).parent / ".deployer" / "local" / "dev"
+        assert state.stat().st_mode & 0o777 == 0o700  # stores' data readable by the user only
         out = json.loads(run_cli("outputs", "-f", file, "--json").stdout)
         assert set(out) >= {"api_url", "functions", "stores"} and out["stores"]["fulfilment"] == "fulfilment"
         assert httpx.post(f"{out['api_url']}/orders", json={"items": [1], "id": "c1"}).status_code == 201

@@ -114,6 +114,7 @@ class LocalEngine:
 
     def _start(self, on_event) -> dict:
         self.state.mkdir(parents=True, exist_ok=True)
+        self.state.chmod(0o700)  # the stores' data is the user's: private to them, like a cloud's storage
         (self.state / "cloud.json").unlink(missing_ok=True)
         port = self.options.port or self.bp.clouds.local.port
         cmd = [sys.executable, "-m", "providers.local.server", "--file", str(Path(self.bp.source).resolve()),
