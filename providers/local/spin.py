@@ -3,7 +3,7 @@
 A request at concurrency 1 crosses processes four times (client -> gateway -> worker -> gateway ->
 client), and each time the receiving process was asleep. Waking a sleeping process on another CPU costs
 far more than the work itself on a virtual machine (an inter-processor interrupt, often a vCPU that the
-hypervisor must schedule again): pinning everything to one CPU made the same request twice as fast.
+hypervisor must schedule again): pinning everything to one CPU made the same request 1.7x as fast.
 The gateway's two wake-ups are avoidable: a worker usually answers within ~50 us, and a client on a
 kept-alive connection sends its next request about as soon. So after the gateway writes to a worker or
 answers a client, `poke()` keeps a no-op callback in the ready queue for `SPIN_WINDOW` seconds: uvloop
@@ -19,7 +19,7 @@ import asyncio
 import os
 import time
 
-SPIN_WINDOW = float(os.environ.get("DEPLOYER_LOCAL_SPIN_US", "60")) / 1e6
+SPIN_WINDOW = float(os.environ.get("DEPLOYER_LOCAL_SPIN_US", "150")) / 1e6
 _clock = time.perf_counter
 
 
@@ -46,13 +46,13 @@ class Spinner:
             self.spinning = False
 
 
-_spinners: dict[int, Spinner] = {}
+_spinner: Spinner | None = None
 
 
 def poke(loop: asyncio.AbstractEventLoop | None = None) -> None:
     """Open a busy-poll window on this loop, by default the running one (see the module doc)."""
+    global _spinner
     loop = loop or asyncio.get_running_loop()
-    spinner = _spinners.get(id(loop))
-    if spinner is None or spinner.loop is not loop:
-        spinner = _spinners[id(loop)] = Spinner(loop)
-    spinner.poke()
+    if _spinner is None or _spinner.loop is not loop:  # one loop per local cloud process
+        _spinner = Spinner(loop)
+    _spinner.poke()
