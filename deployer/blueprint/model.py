@@ -269,6 +269,7 @@ class Blueprint(Model):
     _root: Path = PrivateAttr(default_factory=Path.cwd)
     _source: Path | None = PrivateAttr(None)
     _marks: dict[str, tuple[int, int]] = PrivateAttr(default_factory=dict)
+    _consumers: dict[str, list] | None = PrivateAttr(None)  # refs.consumers' index, built once
 
     @field_validator("functions")
     @classmethod

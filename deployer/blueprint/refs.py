@@ -65,8 +65,17 @@ def reachable_stores(bp: Blueprint, function: str) -> list[str]:
 
 
 def consumers(bp: Blueprint, store: str) -> list[tuple[str, object]]:
-    """(function name, trigger) for every trigger on the store, in blueprint order."""
-    return [(name, t) for name, fn in bp.functions.items() for t in fn.triggers if trigger_store(t) == store]
+    """(function name, trigger) for every trigger on the store, in blueprint order.
+
+    Indexed once per blueprint (it is frozen): asking per store would otherwise scan every function
+    for every store, which is quadratic on large blueprints."""
+    if bp._consumers is None:
+        index: dict[str, list] = {}
+        for name, _, trigger in triggers(bp):
+            if (store_name := trigger_store(trigger)) is not None:
+                index.setdefault(store_name, []).append((name, trigger))
+        bp._consumers = index
+    return list(bp._consumers.get(store, []))
 
 
 def triggers(bp: Blueprint) -> Iterator[tuple[str, int, object]]:

@@ -48,20 +48,13 @@ class Context:
     api: Any = None
     _keep: bool | None = None
     _account: Any = None
-    _consumers: dict | None = None
 
     @property
     def settings(self):
         return self.bp.clouds.aws
 
     def consumers(self, store: str) -> list[tuple[str, object]]:
-        """`refs.consumers(bp, store)`, indexed once: a per-store scan of every function is quadratic."""
-        if self._consumers is None:
-            self._consumers = {}
-            for function, _, trigger in refs.triggers(self.bp):
-                if (name := refs.trigger_store(trigger)) is not None:
-                    self._consumers.setdefault(name, []).append((function, trigger))
-        return self._consumers.get(store, [])
+        return refs.consumers(self.bp, store)
 
     def store(self, name: str) -> StoreRef:
         return self.stores[name]
