@@ -171,7 +171,7 @@ class EventTranslator:
         """Stores kept by a destroy: those whose resources were retained, and the stateful stores
         (bucket, table, queue) among the deleted ones, which providers always declare retained
         (the flag is omitted from events when false, so older CLIs cannot be told apart)."""
-        from deployer.plan import owner
+        from deployer.plan_mocks import owner
 
         if self.bp is None:
             return []
