@@ -149,8 +149,8 @@ def test_after_up_needs_the_subscription(orders, monkeypatch):
 def test_after_up_uses_the_given_client(orders, monkeypatch):
     monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", SUB.upper())
     monkeypatch.delenv("ARM_SUBSCRIPTION_ID", raising=False)
-    monkeypatch.setattr(deploy, "POLL", 0.0)
     bp, artifacts = orders
-    fake = FakeAzure(bp, deploy_polls=0, list_polls=0)
-    assert AzureProvider().after_up(bp, artifacts, arm=fake, log=lambda _: None) == ["api", "notify", "worker"]
-    assert len(fake.published) == 3
+    fake, waits = FakeAzure(bp), []
+    assert AzureProvider().after_up(bp, artifacts, arm=fake, log=lambda _: None, wait=waits.append) == [
+        "api", "notify", "worker"]
+    assert len(fake.published) == 3 and waits

@@ -59,11 +59,11 @@ def folders(bp, fn: str) -> list[str]:
 
 
 def publish_all(bp, artifacts: dict, subscription: str, client: Client, log: Callable[[str], None] = print,
-                wait: Callable[[float], None] = time.sleep, timeout: float = TIMEOUT) -> list[str]:
+                wait: Callable[[float], None] | None = None, timeout: float = TIMEOUT) -> list[str]:
     """Publish every function; returns the names published. Raises DeploymentError on the first failure."""
     done = []
     for fn in bp.functions:
-        Publisher(bp, fn, subscription, client, wait, timeout).run(artifacts[fn].path, log)
+        Publisher(bp, fn, subscription, client, wait or time.sleep, timeout).run(artifacts[fn].path, log)
         done.append(fn)
     return done
 

@@ -89,14 +89,14 @@ class AzureProvider(Provider):
 
     # -- after `up` --------------------------------------------------------------------------------
 
-    def after_up(self, bp: Blueprint, artifacts: dict[str, Artifact], arm=None, log=print) -> list[str]:
+    def after_up(self, bp: Blueprint, artifacts: dict[str, Artifact], arm=None, log=print, wait=None) -> list[str]:
         """Publish every function's package, sync its triggers and check the platform knows each
         function (deploy.py). `arm`: the ARM/SCM client (a fake in tests); by default one that
         authenticates with azure-identity's DefaultAzureCredential."""
         from providers.azure import deploy
 
         subscription = require_subscription()
-        return deploy.publish_all(bp, artifacts, subscription, arm or deploy.default_client(), log)
+        return deploy.publish_all(bp, artifacts, subscription, arm or deploy.default_client(), log, wait=wait)
 
 
 def require_subscription() -> str:
