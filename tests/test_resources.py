@@ -208,3 +208,21 @@ def test_index_matches_the_installed_sdks():
             f"providers/{cloud}/sdk_index.json is for {data['sdk']} {data['version']}: "
             f"run python scripts/sdk_index.py {cloud}")
         assert data["pulumi"] == metadata.version("pulumi")
+
+
+def test_validate_with_a_cloud_runs_the_graph_checks(tmp_path, capsys):
+    from deployer import providers
+    from deployer.cli.app import main
+
+    tiny_blueprint(tmp_path, YAML)
+    undo = providers.register(ToyProvider({"same-role-name"}))
+    try:
+        with pytest.raises(SystemExit) as done:
+            main(["validate", "--cloud", "toy", "--json", "-f", str(tmp_path / "deployer.yaml")])
+    finally:
+        undo()
+    assert done.value.code == 2
+    found = json.loads(capsys.readouterr().out)["diagnostics"]
+    assert [(d["message"], d["path"], d["cloud"]) for d in found] == [
+        ("fn-report-role: aws:iam/role:Role name 'same-role' is also the name of fn-resize-role",
+         "functions.report", "toy")]
