@@ -48,6 +48,15 @@ class Provider:
     title: ClassVar[str] = ""
     #: True when the provider deploys through Pulumi (and so `plan` and the Pulumi engine apply).
     pulumi: ClassVar[bool] = True
+    #: Diagram labels: the service each node kind becomes (keys of deployer.graph.services.KINDS);
+    #: kinds left out are drawn with the generic name.
+    services: ClassVar[dict[str, str]] = {}
+    #: True when every queue has a dead-letter queue on this cloud whatever the blueprint says.
+    always_dead_letter: ClassVar[bool] = False
+    #: The SDK requirement line each store kind's runtime client imports in a function package
+    #: (deployer/runtime/clients/<cloud>.py), and lines added whenever any of them is.
+    client_packages: ClassVar[dict[str, str]] = {}
+    client_always: ClassVar[tuple[str, ...]] = ()
 
     def check(self, bp: "Blueprint") -> list[Diagnostic]:
         """Cloud rules: limits, names, what this cloud cannot do for this blueprint."""
