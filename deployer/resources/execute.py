@@ -113,11 +113,14 @@ def reference_mocks(index: Index, graph: Graph):
     return ReferenceMocks()
 
 
-def program(provider: Any, bp: Any, artifacts: dict[str, Any]):
+def program(provider: Any, bp: Any, artifacts: dict[str, Any], *, kept: Mapping[str, Any] | None = None,
+            replace: tuple[str, ...] = ()):
     """The Pulumi program of a graph provider. Secrets are read now, so a missing one stops `up` before
     Pulumi starts; the graph is compiled inside the program, keeping stateful stores unless the stack's
-    `deployer:deleteData` is set (`destroy --delete-data` sets it with an `up` first)."""
+    `deployer:deleteData` is set (`destroy --delete-data` sets it with an `up` first). `kept` (what a
+    destroy kept) is adopted and the stores in `replace` are replaced (deployer/resources/lifecycle.py)."""
     from deployer import secrets
+    from deployer.resources import lifecycle
 
     values = secrets.values(bp)
     index = provider.sdk_index()
@@ -126,6 +129,8 @@ def program(provider: Any, bp: Any, artifacts: dict[str, Any]):
         import pulumi
 
         delete = pulumi.Config("deployer").get_bool("deleteData") or False
-        Executor(provider.compile(bp, artifacts, keep_data=not delete), index, values).run()
+        graph = provider.compile(bp, artifacts, keep_data=not delete)
+        graph = lifecycle.replace_stores(lifecycle.adopt(graph, kept), replace)
+        Executor(graph, index, values).run()
 
     return run
