@@ -191,3 +191,30 @@ def test_plan_refuses_a_replacement_against_the_last_outputs(tmp_path, capsys):
     finally:
         undo()
     assert refused.value.code == 2 and allowed.value.code in (0, None)
+
+
+# -- stores that already exist --------------------------------------------------------------------------
+
+def test_an_existing_store_is_read_never_created_and_its_grants_name_it(tmp_path):
+    from deployer import plan
+    from graph_support import assert_executor_matches_plan
+
+    bp = tiny_blueprint(tmp_path, YAML.replace("uploads: {kind: bucket}", "uploads: {kind: bucket, existing: company-uploads}"))
+    provider = ToyProvider()
+    planned = assert_executor_matches_plan(provider, bp, toy_artifacts(bp, tmp_path))
+    by_name = {r.name: r for r in planned.resources}
+    assert by_name["store-uploads-bucket"].inputs == {}
+    assert by_name["store-uploads-bucket"].options == {"read": "company-uploads"}
+    assert by_name["fn-resize-bucket-uploads-permission"].inputs["sourceArn"] == "${store-uploads-bucket.arn}"
+    assert plan.render(provider, bp, provider.compile(bp, toy_artifacts(bp, tmp_path))).outputs["stores"] == {
+        "uploads": "${store-uploads-bucket.bucket}"}
+
+
+def test_a_per_cloud_existing_name_wins_and_must_name_a_store(tmp_path):
+    bp = tiny_blueprint(tmp_path, YAML.replace("uploads: {kind: bucket}", "uploads: {kind: bucket, existing: x}")
+                        + "clouds:\n  aws: {existing: {uploads: arn-form}}\n")
+    assert bp.existing("uploads", "aws") == "arn-form" and bp.existing("uploads", "gcp") == "x"
+    with pytest.raises(BlueprintError) as err:
+        tiny_blueprint(tmp_path, YAML + "clouds:\n  gcp: {existing: {uplods: b}}\n")
+    assert [(d.message, d.location.path, d.hint) for d in err.value.diagnostics] == [
+        ("unknown store 'uplods'", "clouds.gcp.existing.uplods", "did you mean 'uploads'?")]

@@ -51,6 +51,10 @@ class ToyProvider(Provider):
 
     def declare_store(self, ctx, name, spec):
         match spec:
+            case BucketStore() if ctx.bp.existing(name, "toy"):
+                bucket = ctx.g.add("aws:s3/bucket:Bucket", f"store-{name}-bucket", store(name),
+                                   read_id=ctx.bp.existing(name, "toy"))
+                return StoreRef(name, "bucket", bucket, bucket.out("arn"), bucket.out("bucket"))
             case BucketStore():
                 account = ctx.g.call("aws:index/getCallerIdentity:getCallerIdentity")
                 physical = (f"{ctx.bp.stage_name()}-{name}" if "local-bucket-name" in self.broken

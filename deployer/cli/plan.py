@@ -85,7 +85,8 @@ def render(result) -> None:
         width_type = max(len(short_type(r.type)) for r in resources)
         width_name = max(len(r.name) for r in resources)
         for res in resources:
-            common.out.print(f"  [green]+[/green] [cyan]{escape(short_type(res.type)).ljust(width_type)}[/cyan]  "
+            mark = "[blue]=[/blue]" if "read" in res.options else "[green]+[/green]"
+            common.out.print(f"  {mark} [cyan]{escape(short_type(res.type)).ljust(width_type)}[/cyan]  "
                              f"{escape(res.name).ljust(width_name)}  [dim]{escape(summary(res.inputs))}[/dim]")
         common.out.print()
     counts: dict[str, int] = {}
