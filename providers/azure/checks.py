@@ -21,6 +21,7 @@ def check(bp: Blueprint) -> list[Diagnostic]:
             found += _trigger(bp, f"functions.{name}.triggers[{index}]", trigger)
         found += _queue_settings(bp, name)
     found += _collisions(bp)
+    found += _existing(bp)
     for name, store in bp.stores.items():
         if store.kind == "queue" and not store.dead_letter:
             found.append(_diag(bp, f"stores.{name}.dead_letter", severity="warning",
@@ -139,3 +140,15 @@ def _queue_settings(bp: Blueprint, name: str) -> list[Diagnostic]:
     return [_diag(bp, f"functions.{name}.triggers[{second}]", f"function {name!r}: its queue triggers ask for "
                   "different batch sizes or retries; Azure sets both once per Function App (host.json)",
                   hint="give the queues the same `retries` and the triggers the same `batch`, or split the function")]
+
+
+def _existing(bp: Blueprint) -> list[Diagnostic]:
+    """Existing stores: not offered on Azure (yet), so never silently created anew instead."""
+    out = []
+    for name in bp.stores:
+        if bp.existing(name, "azure"):
+            where = f"clouds.azure.existing.{name}" if name in bp.clouds.azure.existing else f"stores.{name}.existing"
+            out.append(_diag(bp, where, f"store {name!r}: deployer cannot use an existing store on Azure yet: its "
+                             "functions reach the stage's own storage account and Service Bus namespace only",
+                             hint="let deployer create the store on Azure (drop `existing` there)"))
+    return out
