@@ -12,6 +12,7 @@ does not deploy through Pulumi (the local cloud) returns its own engine from `en
 from __future__ import annotations
 
 import difflib
+import functools
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -210,8 +211,11 @@ class Result:
                 "duration": round(self.duration, 3), "kept": self.kept, "message": self.message}
 
 
-def _entry_points() -> list[metadata.EntryPoint]:
-    return sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
+@functools.lru_cache(maxsize=1)
+def _entry_points() -> tuple[metadata.EntryPoint, ...]:
+    """The installed providers, read once per process: scanning every distribution's metadata costs
+    ~60 ms, and settings lookups (`bp.clouds.<cloud>`) ask for a provider hundreds of times a plan."""
+    return tuple(sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name))
 
 
 #: In-process registrations (tests and programs embedding deployer): name -> Provider instance.
