@@ -110,7 +110,7 @@ def test_extra_files_and_requirements_are_added(tmp_path):
     art = build(blueprint, extra_files={"host.json": b"{}"}, extra_requirements=("azure-functions",))
     with zipfile.ZipFile(art.path) as zf:
         assert zf.read("host.json") == b"{}"
-        assert zf.read("requirements.txt") == b"# none yet\nazure-functions\n"
+        assert zf.read("requirements.txt") == b"azure-functions\n"  # flattened: comments and includes resolved
 
 
 def test_missing_code_folder_is_a_usage_error(tmp_path):

@@ -17,12 +17,25 @@ from deployer.errors import BlueprintError, Diagnostic
 from deployer.providers import Artifact, Provider
 from providers.aws import mocks, rules
 
-PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
+MACHINES = {"arm64": "aarch64", "x86_64": "x86_64"}
+#: glibc of the Lambda runtimes' Linux: python3.12 and later run on Amazon Linux 2023 (glibc 2.34), older
+#: ones on Amazon Linux 2 (glibc 2.26), which cannot load manylinux_2_28 wheels.
+AL2023_FROM = (3, 12)
+
+
+def platform(architecture: str, runtime: str) -> str:
+    """The newest manylinux tag a Lambda runtime takes (deployer.installers lists the older ones)."""
+    version = tuple(int(p) for p in runtime.removeprefix("python").split(".")[:2])
+    glibc = 34 if version >= AL2023_FROM else 26
+    return f"manylinux_2_{glibc}_{MACHINES[architecture]}"
 
 
 class AwsProvider(Provider):
     name = "aws"
     title = "AWS (Lambda, API Gateway, SQS, SNS, S3, DynamoDB, EventBridge Scheduler)"
+    #: What deploying needs (deployer.prerequisites): installed by `pip install 'deployer[aws]'`.
+    requirements = ("pulumi", "pulumi-aws")
+    extra = "aws"
 
     def __init__(self) -> None:
         self.region = "us-east-1"
@@ -34,7 +47,7 @@ class AwsProvider(Provider):
         from deployer.packaging import Target
 
         runtime = bp.functions[function].runtime
-        return Target(PLATFORMS[bp.clouds.aws.architecture], runtime.removeprefix("python"))
+        return Target(platform(bp.clouds.aws.architecture, runtime), runtime.removeprefix("python"))
 
     def package(self, bp: Blueprint, function: str) -> Artifact:
         from deployer import packaging

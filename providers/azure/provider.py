@@ -20,6 +20,9 @@ from providers.azure import checks, mocks
 class AzureProvider(Provider):
     name = "azure"
     title = "Microsoft Azure (Functions on Linux Consumption)"
+    #: What deploying needs (deployer.prerequisites): installed by `pip install 'deployer[azure]'`.
+    requirements = ("pulumi", "pulumi-azure-native")
+    extra = "azure"
 
     def check(self, bp: Blueprint) -> list[Diagnostic]:
         return checks.check(bp)

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 class GcpProvider(Provider):
     name = "gcp"
     title = "Google Cloud (Cloud Functions 2nd gen)"
-    plugins = ("pulumi-gcp",)
+    #: What deploying needs (deployer.prerequisites): installed by `pip install 'deployer[gcp]'`.
+    requirements = ("pulumi", "pulumi-gcp")
+    extra = "gcp"
 
     def check(self, bp: "Blueprint") -> list[Diagnostic]:
         from providers.gcp import checks
