@@ -39,7 +39,7 @@ PYPI = "https://pypi.org/simple"
 #: pip options a requirements file may carry, passed on to the installer (uv reads them as well).
 OPTIONS = {"-i": "--index-url", "--index-url": "--index-url", "--extra-index-url": "--extra-index-url",
            "-f": "--find-links", "--find-links": "--find-links", "--pre": "--pre",
-           "--only-binary": "--only-binary", "--prefer-binary": "--prefer-binary"}
+           "--only-binary": "--only-binary", "--prefer-binary": "--prefer-binary", "--no-index": "--no-index"}
 INCLUDES = {"-r": "r", "--requirement": "r", "-c": "c", "--constraint": "c"}
 
 
@@ -214,14 +214,17 @@ class Project:
 
 def _toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        found = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        where = Location(file=path, line=int(found[1]), column=int(found[2])) if found else Location(file=path)
-        raise DependencyError(f"{path.name} is not valid TOML: {str(exc).split(' (at line')[0]}",
-                              location=where) from None
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise DependencyError(f"{path} cannot be read: {exc}", location=Location(file=path)) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        where = Location(file=path, line=int(found[1]), column=int(found[2])) if found else \
+            Location(file=path, line=max(1, len(text.splitlines())))  # "(at end of document)"
+        raise DependencyError(f"{path.name} is not valid TOML: {re.sub(r' [(]at .*[)]$', '', str(exc))}",
+                              location=where) from None
 
 
 def _line_of(path: Path, needle: str, default: int | None = None) -> int | None:

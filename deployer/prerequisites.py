@@ -50,13 +50,17 @@ def installed(dist: str) -> bool:
     return True
 
 
-def pip_line(extra: str | None, dists: Iterable[str]) -> str:
+_FIND = object()
+
+
+def pip_line(extra: str | None, dists: Iterable[str], local: "tuple[bool, str] | None | object" = _FIND) -> str:
     """The exact pip command that installs what is missing: deployer's extra, from where deployer was
-    installed (PyPI, or the local folder of an editable install), else the distributions themselves."""
+    installed (PyPI, or the local folder of an editable install: `local` = (editable, folder), found
+    from deployer's metadata unless given), else the distributions themselves."""
     if not extra:
         return "pip install " + " ".join(sorted(dists))
-    source = _local_source()
-    if source is not None:
+    source = _local_source() if local is _FIND else local
+    if isinstance(source, tuple):
         editable, folder = source
         return f"pip install {'-e ' if editable else ''}'{folder}[{extra}]'"
     return f"pip install '{DIST}[{extra}]'"
