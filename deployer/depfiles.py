@@ -95,6 +95,13 @@ def environment(platform: str | None, python_version: str) -> dict[str, str]:
             "platform_version": "", "extra": ""}
 
 
+def host_environment() -> dict[str, str]:
+    """PEP 508 marker values of this machine (the local cloud runs functions here)."""
+    from packaging.markers import default_environment
+
+    return {**default_environment(), "extra": ""}
+
+
 def read(code_dir: Path, env: dict[str, str], extra: Iterable[str] = ()) -> Dependencies:
     """The function's dependencies for the target environment `env` (see the module docstring), plus
     `extra` requirement lines (the clients a provider adds)."""

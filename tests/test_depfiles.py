@@ -206,3 +206,18 @@ def test_the_real_lock_fixture(tmp_path):
     shutil.copytree(FIXTURE, code)
     deps = depfiles.read(code, ARM)
     assert deps.locked and [r.split("==")[0] for r in deps.requirements] == ["idna", "markupsafe"]  # no colorama
+
+
+def test_the_local_cloud_installs_a_pyproject_only_function(tmp_path, monkeypatch):
+    from providers.local.functions import install_requirements
+    from test_packaging import fake_wheel
+
+    monkeypatch.setenv("DEPLOYER_LOCAL_CACHE", str(tmp_path / "cache"))
+    wheels = tmp_path / "wheels"
+    fake_wheel(wheels, "local-only-lib", "any")
+    code = folder(tmp_path / "fn", pyproject_toml='[project]\nname = "fn"\nversion = "1"\n'
+                                                  'dependencies = ["local-only-lib==1.0"]\n',
+                  requirements_txt=f"--no-index\n--find-links {wheels}\n")
+    site = Path(install_requirements(code, log=lambda line: None))
+    assert (site / "local_only_lib" / "__init__.py").read_text() == "TAG = 'any'\n"
+    assert install_requirements(code, log=lambda line: None) == str(site)  # once per content
