@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from deployer.providers import Provider
 
 DIST = "deployer"
+CLI_INSTALL = ("curl -fsSL https://get.pulumi.com | sh, then add ~/.pulumi/bin to PATH "
+               "(other systems: https://www.pulumi.com/docs/install/)")
 
 
 @dataclass(frozen=True)
@@ -68,10 +70,10 @@ def pip_line(extra: str | None, dists: Iterable[str], local: "tuple[bool, str] |
 
 def _local_source() -> tuple[bool, str] | None:
     """(editable, folder) when deployer was installed from a local folder (PEP 610 direct_url.json)."""
-    try:
-        text = metadata.distribution(DIST).read_text("direct_url.json")
-    except metadata.PackageNotFoundError:
-        return None
+    # every copy of the metadata: a source checkout's deployer.egg-info (on sys.path from the current
+    # folder) has no direct_url.json, the installed one does
+    texts = [d.read_text("direct_url.json") for d in metadata.distributions(name=DIST)]
+    text = next((t for t in texts if t), None)
     if not text:
         return None
     try:
@@ -93,11 +95,12 @@ def missing(provider: "Provider", *, cli: bool | None = None) -> list[Missing]:
         extra = getattr(provider, "extra", None)
         found.append(Missing(f"the Python package{'s' if len(absent) > 1 else ''} {', '.join(absent)}",
                              pip_line(extra, absent)))
-    if cli if cli is not None else getattr(provider, "pulumi", False):
+    needs_cli = getattr(provider, "pulumi", False) if cli is None else cli
+    if needs_cli:
         from deployer import engine
 
         if engine.find_cli() is None:
-            found.append(Missing("the pulumi CLI", engine.INSTALL_HINT.removeprefix("install the pulumi CLI ")))
+            found.append(Missing("the pulumi CLI", CLI_INSTALL))
     return found
 
 
