@@ -13,6 +13,11 @@ What an installer leaves beside the code and differs between the two (INSTALLER 
 RECORD lists paths and the scripts' shebangs name this machine's interpreter) is removed: it means
 nothing in a function package, and without it uv and pip give byte-identical zips.
 
+One difference remains without a lock: pip evaluates the markers of *transitive* dependencies for this
+machine (its platform_machine), uv for the target. The function's own requirements are evaluated for the
+target by deployer.depfiles before either runs, and a uv.lock is installed with --no-deps, so the
+difference shows only for an unlocked dependency of a dependency that differs by machine.
+
 `DEPLOYER_INSTALLER=pip` (or `uv`) forces one; the default is uv when found (the `uv` package that
 `deployer[aws]` installs, or `uv` on PATH), else pip.
 """
