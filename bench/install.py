@@ -2,7 +2,7 @@
 
 1. Install: a fresh virtual environment per variant, `pip install <source>[extra]` (not editable, so
    deployer itself counts), timed; then the environment's size on disk (du, bytes). Variants: the core
-   (`deployer`: validate, plan, graph, eject, the local cloud), `deployer[aws]`, `deployer[all]`, and
+   (`deployer`: validate, plan, graph, eject, the local cloud), `deployer[aws]`, `deployer[all]` (--all), and
    the full install of BEFORE (the commit before the extras existed, when every user got every SDK),
    built from `git archive`. pip's download cache is whatever this machine has (warm here: it measures
    installing, not downloading; say --cold-pip to give pip an empty cache). Also counted: lines of
@@ -77,10 +77,11 @@ def before_tree(ref: str) -> Path:
     return folder
 
 
-def installs(ref: str, cold_pip: bool) -> list[dict]:
+def installs(ref: str, cold_pip: bool, every: bool) -> list[dict]:
     old = before_tree(ref)
     rows = [install(f"before ({ref}) full", str(old), cold_pip)]
-    for name, extra in (("deployer (core)", ""), ("deployer[aws]", "[aws]"), ("deployer[all]", "[all]")):
+    variants = [("deployer (core)", ""), ("deployer[aws]", "[aws]")] + ([("deployer[all]", "[all]")] if every else [])
+    for name, extra in variants:
         rows.append(install(name, f"{ROOT}{extra}", cold_pip))
     return rows
 
@@ -149,8 +150,8 @@ def sam_build() -> list[dict]:
     if not sam.exists():
         return [{"tool": "sam build", "case": "not run", "note": "SAM is not installed in bench/.work/sam "
                                                                  "(run with --install-sam)"}]
-    py312 = shutil.which("python3.12") or next(iter(sorted(Path.home().glob(".pyenv/versions/3.12*/bin"))), None)
-    path = os.environ["PATH"] if shutil.which("python3.12") else f"{py312}:{os.environ['PATH']}"
+    pyenv = sorted(Path.home().glob(".pyenv/versions/3.12*/bin"))  # a pyenv shim alone may not run 3.12
+    path = f"{pyenv[-1]}:{os.environ['PATH']}" if pyenv else os.environ["PATH"]
     folder = WORK / "vendor-sam"
     shutil.rmtree(folder, ignore_errors=True)
     function_app(folder)
@@ -189,6 +190,7 @@ def main() -> None:
     parser.add_argument("--skip-vendor", action="store_true")
     parser.add_argument("--install-sam", action="store_true")
     parser.add_argument("--cold-pip", action="store_true", help="give pip an empty cache for the installs")
+    parser.add_argument("--all", action="store_true", help="also install deployer[all]")
     parser.add_argument("--before", default=BEFORE, help="the commit whose full install is compared")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -196,7 +198,7 @@ def main() -> None:
     if args.install_sam:
         install_sam()
     if not args.skip_install:
-        report["install"] = installs(args.before, args.cold_pip)
+        report["install"] = installs(args.before, args.cold_pip, args.all)
         print(table(report["install"], ["variant", "seconds", "venv_mb", "setuptools_warnings"]))
         core = next(r for r in report["install"] if r["variant"] == "deployer (core)")
         print(f"core: {core['venv_mb']} MB (goal < {GOAL_MB} MB: {'met' if core['venv_mb'] < GOAL_MB else 'NOT met'})\n")
