@@ -65,6 +65,7 @@ def install(name: str, source: str, cold_pip: bool) -> dict:
     size = du(venv)
     return {"variant": name, "source": source, "seconds": round(took, 1), "venv_bytes": size,
             "venv_mb": round(size / 1e6, 1), "empty_venv_mb": round(before / 1e6, 1),
+            "added_mb": round((size - before) / 1e6, 1),
             "setuptools_warnings": len(warnings)}
 
 
@@ -77,13 +78,21 @@ def before_tree(ref: str) -> Path:
     return folder
 
 
-def installs(ref: str, cold_pip: bool, every: bool) -> list[dict]:
-    old = before_tree(ref)
-    rows = [install(f"before ({ref}) full", str(old), cold_pip)]
-    variants = [("deployer (core)", ""), ("deployer[aws]", "[aws]")] + ([("deployer[all]", "[all]")] if every else [])
-    for name, extra in variants:
-        rows.append(install(name, f"{ROOT}{extra}", cold_pip))
+def installs(ref: str, cold_pip: bool, every: bool, report: dict) -> list[dict]:
+    """One row per variant, saved after each (a full install takes minutes on a busy machine)."""
+    rows = report.setdefault("install", [])
+    variants = [("deployer (core)", f"{ROOT}"), ("deployer[aws]", f"{ROOT}[aws]")]
+    variants += [("deployer[all]", f"{ROOT}[all]")] if every else []
+    variants += [(f"before ({ref}) full", str(before_tree(ref)))]
+    for name, source in variants:
+        rows.append(install(name, source, cold_pip))
+        save(report)
     return rows
+
+
+def save(report: dict) -> None:
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
 
 
 # ------------------------------------------------------------------------------------------ vendoring
@@ -198,15 +207,15 @@ def main() -> None:
     if args.install_sam:
         install_sam()
     if not args.skip_install:
-        report["install"] = installs(args.before, args.cold_pip, args.all)
-        print(table(report["install"], ["variant", "seconds", "venv_mb", "setuptools_warnings"]))
+        installs(args.before, args.cold_pip, args.all, report)
+        print(table(report["install"], ["variant", "seconds", "venv_mb", "empty_venv_mb", "added_mb",
+                                        "setuptools_warnings"]))
         core = next(r for r in report["install"] if r["variant"] == "deployer (core)")
         print(f"core: {core['venv_mb']} MB (goal < {GOAL_MB} MB: {'met' if core['venv_mb'] < GOAL_MB else 'NOT met'})\n")
     if not args.skip_vendor:
         report["vendor"] = vendoring()
         print(table(report["vendor"], ["tool", "case", "seconds", "zip_mb", "files", "note"]))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    save(report)
     print(f"written {RESULTS.relative_to(ROOT)}")
 
 
