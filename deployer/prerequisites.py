@@ -41,7 +41,7 @@ class Missing:
 
 def requirements(provider: "Provider") -> tuple[str, ...]:
     """The Python distributions the provider declares (none for the local cloud)."""
-    return tuple(getattr(provider, "requirements", ()) or ())
+    return tuple(provider.requirements)
 
 
 def installed(dist: str) -> bool:

@@ -16,6 +16,7 @@ from deployer.blueprint.model import (
 from deployer.errors import BlueprintError, Diagnostic
 from deployer.providers import Artifact, Provider
 from providers.aws import mocks, rules
+from providers.aws.settings import AwsSettings
 
 MACHINES = {"arm64": "aarch64", "x86_64": "x86_64"}
 #: glibc of the Lambda runtimes' Linux: python3.12 and later run on Amazon Linux 2023 (glibc 2.34), older
@@ -32,7 +33,11 @@ def platform(architecture: str, runtime: str) -> str:
 
 class AwsProvider(Provider):
     name = "aws"
+    settings = AwsSettings
     title = "AWS (Lambda, API Gateway, SQS, SNS, S3, DynamoDB, EventBridge Scheduler)"
+    services = {"api": "API Gateway HTTP API", "schedule": "EventBridge Scheduler", "function": "Lambda",
+                "bucket": "S3", "table": "DynamoDB", "queue": "SQS", "topic": "SNS",
+                "dead-letter": "SQS dead-letter queue"}
     #: What deploying needs (deployer.prerequisites): installed by `pip install 'deployer[aws]'`.
     requirements = ("pulumi", "pulumi-aws")
     extra = "aws"
