@@ -5,8 +5,9 @@
    (`deployer`: validate, plan, graph, eject, the local cloud), `deployer[aws]`, `deployer[all]` (--all), and
    the full install of BEFORE (the commit before the extras existed, when every user got every SDK),
    built from `git archive`. pip's download cache is whatever this machine has (warm here: it measures
-   installing, not downloading; say --cold-pip to give pip an empty cache). Also counted: lines of
-   setuptools deprecation warnings in pip's output (goal: none). Goal: the core under 80 MB.
+   installing, not downloading; say --cold-pip to give pip an empty cache). Goal: the core under 80 MB.
+0. Noise: the lines `pip install -q -e .` (the demo's install step) prints for BEFORE and for now
+   (setuptools' license deprecation and editable-install notices; goal: none).
 2. Vendoring: a function with `Pillow` and `requests` (pinned, see PINS) packaged for Lambda arm64
    python3.12 by deployer with uv and with pip, each in a fresh process: *cold* (empty deployer cache and
    an empty uv/pip cache: everything downloaded), *installer cache* (empty deployer cache, warm uv/pip
@@ -17,7 +18,8 @@
    and needs python3.12 on PATH (pyenv's is found).
 
 Prints a table and writes bench/results/install.json.
-Run: .venv/bin/python bench/install.py [--skip-install] [--skip-vendor] [--install-sam] [--before REF]
+Sections not rerun (--skip-*) keep their last results in the JSON.
+Run: .venv/bin/python bench/install.py [--skip-noise] [--skip-install] [--skip-vendor] [--install-sam] [--before REF]
 """
 
 from __future__ import annotations
@@ -59,14 +61,29 @@ def install(name: str, source: str, cold_pip: bool) -> dict:
     took = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{name}: pip install {source} failed:\n{done.stderr[-3000:]}")
-    output = done.stdout + done.stderr
-    warnings = [ln for ln in output.splitlines() if "SetuptoolsDeprecationWarning" in ln or
-                ("setuptools" in ln.lower() and "deprecat" in ln.lower())]
     size = du(venv)
     return {"variant": name, "source": source, "seconds": round(took, 1), "venv_bytes": size,
             "venv_mb": round(size / 1e6, 1), "empty_venv_mb": round(before / 1e6, 1),
-            "added_mb": round((size - before) / 1e6, 1),
-            "setuptools_warnings": len(warnings)}
+            "added_mb": round((size - before) / 1e6, 1)}
+
+
+def noise(name: str, source: str) -> dict:
+    """What `pip install -q -e <source>` (the demo's install step) prints, in a fresh venv, without the
+    dependencies (they print nothing under -q): the lines a user sees, less this machine's pip.conf
+    complaints about its missing local indexes (WARNING: Location ... is ignored)."""
+    venv = WORK / f"noise-{name.split()[0]}"
+    shutil.rmtree(venv, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--upgrade", "pip"],
+                   capture_output=True, check=True)  # as scripts/demo.sh does (pip 25+ shows backend warnings)
+    done = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", "-e", source],
+                          capture_output=True, text=True)
+    lines = [ln for ln in (done.stdout + done.stderr).splitlines()
+             if ln.strip() and not ln.startswith("WARNING: Location '")]
+    shutil.rmtree(venv, ignore_errors=True)
+    notices = [ln.split("Warning: ", 1)[1].strip() for ln in lines if "Warning: " in ln]
+    return {"variant": name, "lines": len(lines), "deprecations": sum("deprecat" in ln.lower() for ln in notices),
+            "notices": sorted(set(notices))}
 
 
 def before_tree(ref: str) -> Path:
@@ -197,19 +214,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--skip-install", action="store_true")
     parser.add_argument("--skip-vendor", action="store_true")
+    parser.add_argument("--skip-noise", action="store_true")
     parser.add_argument("--install-sam", action="store_true")
     parser.add_argument("--cold-pip", action="store_true", help="give pip an empty cache for the installs")
     parser.add_argument("--all", action="store_true", help="also install deployer[all]")
     parser.add_argument("--before", default=BEFORE, help="the commit whose full install is compared")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
-    report: dict = {"python": sys.version.split()[0], "machine": platform.machine(), "cpus": os.cpu_count()}
+    report: dict = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}  # sections not rerun are kept
+    report.update({"python": sys.version.split()[0], "machine": platform.machine(), "cpus": os.cpu_count()})
+    if not args.skip_install:
+        report["install"] = []
     if args.install_sam:
         install_sam()
+    if not args.skip_noise:
+        report["noise"] = [noise(f"before ({args.before})", str(before_tree(args.before))),
+                           noise("deployer (now)", str(ROOT))]
+        print(table(report["noise"], ["variant", "lines", "deprecations", "notices"]))
+        print()
+        save(report)
     if not args.skip_install:
         installs(args.before, args.cold_pip, args.all, report)
-        print(table(report["install"], ["variant", "seconds", "venv_mb", "empty_venv_mb", "added_mb",
-                                        "setuptools_warnings"]))
+        print(table(report["install"], ["variant", "seconds", "venv_mb", "empty_venv_mb", "added_mb"]))
         core = next(r for r in report["install"] if r["variant"] == "deployer (core)")
         print(f"core: {core['venv_mb']} MB (goal < {GOAL_MB} MB: {'met' if core['venv_mb'] < GOAL_MB else 'NOT met'})\n")
     if not args.skip_vendor:
