@@ -1,10 +1,11 @@
 """What GCP does differently for a blueprint: the GCP provider's `check`.
 
 Each rule returns Diagnostics located at the blueprint field they are about (file, line, column, field
-path) with cloud="gcp". Errors are what the program cannot deploy faithfully (a queue asking for fewer
-delivery attempts than Pub/Sub allows, a rate cron cannot express, an event-driven timeout beyond
-gen2's 540 s); warnings are where GCP behaves differently but the blueprint still works (push
-subscriptions deliver one message per request, bucket name filters run in the function).
+path) with cloud="gcp". Errors are what the program cannot deploy faithfully (a rate cron cannot
+express, an event-driven timeout beyond gen2's 540 s, one path template used with two parameter names);
+warnings are where GCP behaves differently but the blueprint still works (push subscriptions deliver
+one message per request, bucket name filters run in the function, a plan without a project). Queue
+`retries` below Pub/Sub's minimum of 5 are honoured by the shim (queues.py), so they are no error.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from deployer import naming
 from deployer.blueprint.model import (
     Blueprint, BucketTrigger, HttpTrigger, QueueStore, QueueTrigger, ScheduleTrigger, TopicTrigger,
 )
-from deployer.blueprint.refs import consumers
+from deployer.blueprint.refs import consumers, http_routes
 from deployer.errors import Diagnostic
 from providers.gcp.context import FUNCTION_NAME_MAX, event_triggers, http_delivered, unix_cron
 
@@ -21,7 +22,7 @@ HTTP_TIMEOUT_MAX = 3600
 EVENT_TIMEOUT_MAX = 540
 PUSH_ACK_MAX = 600
 SCHEDULER_DEADLINE_MAX = 1800
-ATTEMPTS = (5, 100)
+SHIM_VERIFIES = ("google-auth>=2.20,<3", "requests>=2.31,<3")  # OIDC checks of push and scheduler calls
 
 
 def diag(bp: Blueprint, path: str, message: str, *, hint: str | None = None, severity: str = "error",
@@ -31,14 +32,46 @@ def diag(bp: Blueprint, path: str, message: str, *, hint: str | None = None, sev
 
 def check(bp: Blueprint) -> list[Diagnostic]:
     # No CORS rule: API Gateway has no CORS, but the shim answers preflights from http.cors (docs/gcp.md).
-    return [*project(bp), *queues(bp), *functions(bp), *triggers(bp)]
+    return [*project(bp), *queues(bp), *functions(bp), *triggers(bp), *routes(bp)]
+
+
+def shim_requirements(bp: Blueprint, function: str) -> list[str]:
+    """What the shim itself needs in this function: google-auth to verify push and scheduler callers."""
+    fn = bp.functions[function]
+    return list(SHIM_VERIFIES) if any(isinstance(t, (QueueTrigger, ScheduleTrigger)) for t in fn.triggers) else []
 
 
 def project(bp: Blueprint) -> list[Diagnostic]:
+    """A warning: plan and eject use a placeholder project; `up` refuses (provider.engine)."""
+    from providers.gcp.context import PLACEHOLDER_PROJECT
+
     if bp.clouds.gcp.project:
         return []
-    return [diag(bp, "clouds.gcp.project", "clouds.gcp.project is not set: GCP needs the project to deploy into",
+    return [diag(bp, "clouds.gcp.project", "clouds.gcp.project is not set: GCP needs the project to deploy into; "
+                 f"the plan uses the placeholder {PLACEHOLDER_PROJECT!r}", severity="warning",
                  hint='add `clouds: {gcp: {project: "${env:GCP_PROJECT}"}}` and export GCP_PROJECT')]
+
+
+def routes(bp: Blueprint) -> list[Diagnostic]:
+    """One path template used with two parameter names (`/a/{x}`, `/a/{y}`): to API Gateway they are one
+    path, and one of the two would silently replace the other."""
+    from providers.gcp.http import template_key
+
+    seen: dict[str, tuple[str, str]] = {}
+    out = []
+    for name, fn in bp.functions.items():
+        for index, trigger in enumerate(fn.triggers):
+            if not isinstance(trigger, HttpTrigger):
+                continue
+            path = trigger.route.path
+            key = template_key(path)
+            first = seen.setdefault(key, (path, f"functions.{name}.triggers[{index}]"))
+            if first[0] != path:
+                out.append(diag(bp, f"functions.{name}.triggers[{index}].http",
+                                f"path {path!r} is the template of {first[0]!r} ({first[1]}) with other "
+                                "parameter names; API Gateway sees one path",
+                                hint="use the same parameter names in both routes"))
+    return out
 
 
 def queues(bp: Blueprint) -> list[Diagnostic]:
@@ -46,12 +79,6 @@ def queues(bp: Blueprint) -> list[Diagnostic]:
     for name, store in bp.stores.items():
         if not isinstance(store, QueueStore):
             continue
-        low, high = ATTEMPTS
-        if store.dead_letter and not low <= store.retries <= high:
-            out.append(diag(bp, f"stores.{name}.retries",
-                            f"queue {name!r} asks for {store.retries} deliveries before dead-lettering; "
-                            f"Pub/Sub allows {low} to {high} delivery attempts",
-                            hint=f"set retries between {low} and {high}; every cloud honours it"))
         if not store.dead_letter:
             out.append(diag(bp, f"stores.{name}.dead_letter",
                             f"queue {name!r} has no dead-letter queue: Pub/Sub retries a failing message until "
