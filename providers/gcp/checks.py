@@ -22,7 +22,8 @@ HTTP_TIMEOUT_MAX = 3600
 EVENT_TIMEOUT_MAX = 540
 PUSH_ACK_MAX = 600
 SCHEDULER_DEADLINE_MAX = 1800
-SHIM_VERIFIES = ("google-auth>=2.20,<3", "requests>=2.31,<3")  # OIDC checks of push and scheduler calls
+RESERVED = "/_deployer"
+SHIM_VERIFIES = ("google-auth>=2.20,<3",)  # OIDC checks of push and scheduler calls
 
 
 def diag(bp: Blueprint, path: str, message: str, *, hint: str | None = None, severity: str = "error",
@@ -38,7 +39,11 @@ def check(bp: Blueprint) -> list[Diagnostic]:
 def shim_requirements(bp: Blueprint, function: str) -> list[str]:
     """What the shim itself needs in this function: google-auth to verify push and scheduler callers."""
     fn = bp.functions[function]
-    return list(SHIM_VERIFIES) if any(isinstance(t, (QueueTrigger, ScheduleTrigger)) for t in fn.triggers) else []
+    out = list(SHIM_VERIFIES) if any(isinstance(t, (QueueTrigger, ScheduleTrigger)) for t in fn.triggers) else []
+    if any(isinstance(t, QueueTrigger) and bp.stores[t.queue].dead_letter and bp.stores[t.queue].retries < 5
+           for t in fn.triggers):
+        out.append("google-cloud-pubsub>=2.19,<3")  # the shim publishes the last failed delivery itself
+    return out
 
 
 def project(bp: Blueprint) -> list[Diagnostic]:
@@ -64,6 +69,10 @@ def routes(bp: Blueprint) -> list[Diagnostic]:
             if not isinstance(trigger, HttpTrigger):
                 continue
             path = trigger.route.path
+            if path == RESERVED or path.startswith(RESERVED + "/"):
+                out.append(diag(bp, f"functions.{name}.triggers[{index}].http",
+                                f"path {path!r} is reserved on GCP: Pub/Sub and Cloud Scheduler deliver there",
+                                hint="choose a path outside /_deployer"))
             key = template_key(path)
             first = seen.setdefault(key, (path, f"functions.{name}.triggers[{index}]"))
             if first[0] != path:
