@@ -33,6 +33,13 @@ GATEWAY_ID_MAX = 63
 API_ID_MAX = 63
 SECRET_ID_MAX = 255
 
+#: The APIs a resource's module needs enabled first (its create call goes to them).
+APIS_OF = {"apigateway": ("apigateway", "servicemanagement", "servicecontrol"),
+           "cloudfunctionsv2": ("cloudfunctions", "cloudbuild", "artifactregistry", "run"),
+           "cloudrunv2": ("run",), "cloudscheduler": ("cloudscheduler",), "eventarc": ("eventarc",),
+           "firestore": ("firestore",), "projects": ("cloudresourcemanager",), "pubsub": ("pubsub",),
+           "secretmanager": ("secretmanager",), "serviceaccount": ("iam",), "storage": ("storage",)}
+
 RUN_INVOKER = "roles/run.invoker"
 PLACEHOLDER_PROJECT = "gcp-project-not-set"
 
@@ -132,7 +139,11 @@ class GcpContext(CompileContext):
             depends_on: tuple = (), **inputs: Any) -> Resource:
         """A resource that waits for the APIs. Stores are kept on destroy unless --delete-data; grants
         every stack of a project shares (`shared`) are always kept: another stack may rely on them."""
-        return self.g.add(type_, logical, owner, depends_on=[*self.apis.values(), *depends_on],
+        module = type_.split(":")[1].split("/")[0]
+        needed = [self.apis[api] for api in APIS_OF.get(module, ()) if api in self.apis]
+        if type_ == "gcp:projects/serviceIdentity:ServiceIdentity":
+            needed.append(self.apis[inputs["service"].split(".", 1)[0]])
+        return self.g.add(type_, logical, owner, depends_on=[*needed, *depends_on],
                           retain=(stateful and self.keep_data) or shared, **inputs)
 
     def fn(self, name: str) -> FunctionRef:

@@ -97,7 +97,7 @@ def firestore_role(ctx: GcpContext, logical: str, owner: Owner, role: str, who) 
 
 def secret_accessor(ctx: GcpContext, function: str, secret: str, secret_res: Resource, ref) -> Resource:
     """secretAccessor on ONE secret for ONE function's runtime account."""
-    return ctx.add("gcp:secretmanager/secretIamMember:SecretIamMember", f"fn-{function}-secret-{secret.lower()}",
+    return ctx.add("gcp:secretmanager/secretIamMember:SecretIamMember", f"fn-{function}-secret-{secret.lower().replace('_', '-')}",
                    fn_owner(function), secret_id=secret_res.out("secret_id"), project=ctx.project,
                    role=SECRET_ACCESSOR, member=member(runtime_account(ref)))
 

@@ -19,14 +19,14 @@ from providers.gcp.context import SECRET_ID_MAX, GcpContext
 
 def declare(ctx: GcpContext, name: str) -> tuple[Resource, Resource]:
     """The secret and its version, declared once per blueprint secret (on its first granted function)."""
-    key = f"secret-{name}"
+    key, slug = f"secret-{name}", name.lower().replace("_", "-")
     if key not in ctx.shared:
-        secret = ctx.add("gcp:secretmanager/secret:Secret", f"app-secret-{name.lower()}", APP,
-                         secret_id=ctx.name(name.lower(), max_length=SECRET_ID_MAX), project=ctx.project,
+        secret = ctx.add("gcp:secretmanager/secret:Secret", f"app-secret-{slug}", APP,
+                         secret_id=ctx.name(slug, max_length=SECRET_ID_MAX), project=ctx.project,
                          replication={"auto": {}}, labels=ctx.labels())
         ctx.shared[key] = secret
         ctx.shared[f"{key}-version"] = ctx.add("gcp:secretmanager/secretVersion:SecretVersion",
-                                               f"app-secret-{name.lower()}-version", APP, secret=secret.out("id"),
+                                               f"app-secret-{slug}-version", APP, secret=secret.out("id"),
                                                secret_data=Secret(name))
     return ctx.shared[key], ctx.shared[f"{key}-version"]
 
