@@ -1,4 +1,4 @@
-"""Benchmark of `deployer plan --cloud aws` on synthetic blueprints of 10, 100 and 500 functions.
+"""Benchmark of `deployer plan --cloud aws` (or `--cloud gcp`) on synthetic blueprints of 10, 100 and 500 functions.
 
 Each function has an HTTP route, consumes its own queue and writes its own table (the shape issue 3
 asks for). Every size is planned in a fresh subprocess (as users run it); wall time and the child's
@@ -11,7 +11,7 @@ When Serverless Framework v3 is installed under bench/.node (`npm install --pref
 serverless@3`, done by `--install-serverless`), the same app is written as a serverless.yml and
 `serverless package` is timed side by side.
 
-    .venv/bin/python bench/plan.py [--sizes 10,100,500] [--install-serverless]
+    .venv/bin/python bench/plan.py [--sizes 10,100,500] [--cloud aws|gcp] [--install-serverless]
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ HANDLER = '''def handle(request):\n    return {"ok": True}\n\n\ndef consume(mess
 
 
 def blueprint(n: int) -> str:
-    lines = [f"name: bench{n}", "defaults: {runtime: python3.12, memory: 256, timeout: 10}", "stores:"]
+    lines = [f"name: bench{n}", "defaults: {runtime: python3.12, memory: 256, timeout: 10}",
+             "clouds: {gcp: {project: bench-project}}", "stores:"]
     for i in range(n):
         lines += [f"  q{i}: {{kind: queue, retries: 3}}", f"  t{i}: {{kind: table, key: id}}"]
     lines.append("functions:")
@@ -96,13 +97,13 @@ def measured(command: list[str], cwd: Path, env: dict | None = None) -> dict:
     return json.loads(data)
 
 
-def plan(n: int) -> dict:
+def plan(n: int, cloud: str = "aws") -> dict:
     folder = app_dir(n)
-    command = [sys.executable, "-m", "deployer.cli", "plan", "--cloud", "aws", "--json", "-f", "deployer.yaml"]
+    command = [sys.executable, "-m", "deployer.cli", "plan", "--cloud", cloud, "--json", "-f", "deployer.yaml"]
     shutil.rmtree(folder / ".deployer", ignore_errors=True)
     cold = measured(command, folder)
     warm = measured(command, folder)
-    return {"functions": n, "cold": cold, "warm": warm}
+    return {"functions": n, "cloud": cloud, "cold": cold, "warm": warm}
 
 
 FLOOR = """
@@ -146,22 +147,24 @@ def install_serverless() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10,100,500")
+    parser.add_argument("--cloud", default="aws", choices=["aws", "gcp"])
     parser.add_argument("--install-serverless", action="store_true")
     args = parser.parse_args()
     if args.install_serverless:
         install_serverless()
     rows = []
     for n in [int(s) for s in args.sizes.split(",")]:
-        row = plan(n)
+        row = plan(n, args.cloud)
         row["serverless"] = serverless(n)
         rows.append(row)
         print_row(row)
     floor = sdk_floor()
     print(f"Pulumi SDK floor under a do-nothing mock: {floor} ms CPU per resource")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"python": sys.version.split()[0], "cpus": os.cpu_count(),
+    results = RESULTS if args.cloud == "aws" else RESULTS.with_name(f"plan-{args.cloud}.json")
+    results.write_text(json.dumps({"python": sys.version.split()[0], "cpus": os.cpu_count(),
                                    "sdk_floor_ms_per_resource": floor, "rows": rows}, indent=2))
-    print(f"written {RESULTS.relative_to(ROOT)}")
+    print(f"written {results.relative_to(ROOT)}")
 
 
 def print_row(row: dict) -> None:
