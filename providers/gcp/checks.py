@@ -14,7 +14,7 @@ from deployer import naming
 from deployer.blueprint.model import (
     Blueprint, BucketTrigger, HttpTrigger, QueueStore, QueueTrigger, ScheduleTrigger, TopicTrigger,
 )
-from deployer.blueprint.refs import consumers, http_routes
+from deployer.blueprint.refs import consumers
 from deployer.errors import Diagnostic
 from providers.gcp.context import FUNCTION_NAME_MAX, event_triggers, http_delivered, unix_cron
 

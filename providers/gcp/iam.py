@@ -19,6 +19,7 @@ destroying one stage never breaks another's bucket triggers.
 from __future__ import annotations
 
 from deployer.blueprint.refs import grants
+from deployer.resources.compile import FunctionRef
 from deployer.resources.graph import APP, Owner, Resource, function as fn_owner
 from deployer.resources.values import Out
 from providers.gcp.context import ACCOUNT_ID_MAX, RUN_INVOKER, GcpContext, account as runtime_account
@@ -95,9 +96,11 @@ def firestore_role(ctx: GcpContext, logical: str, owner: Owner, role: str, who) 
                               "expression": f'resource.name == "{database}"'})
 
 
-def secret_accessor(ctx: GcpContext, function: str, secret: str, secret_res: Resource, ref) -> Resource:
+def secret_accessor(ctx: GcpContext, function: str, secret: str, secret_res: Resource,
+                    ref: FunctionRef) -> Resource:
     """secretAccessor on ONE secret for ONE function's runtime account."""
-    return ctx.add("gcp:secretmanager/secretIamMember:SecretIamMember", f"fn-{function}-secret-{secret.lower().replace('_', '-')}",
+    slug = secret.lower().replace("_", "-")
+    return ctx.add("gcp:secretmanager/secretIamMember:SecretIamMember", f"fn-{function}-secret-{slug}",
                    fn_owner(function), secret_id=secret_res.out("secret_id"), project=ctx.project,
                    role=SECRET_ACCESSOR, member=member(runtime_account(ref)))
 
@@ -113,8 +116,8 @@ def pubsub_agent(ctx: GcpContext) -> Resource:
 
 def dead_letter_agent_publisher(ctx: GcpContext, queue: str, dlq: Resource) -> Resource:
     """The Pub/Sub service agent forwards failed messages: publisher on the dead-letter topic."""
-    return ctx.add("gcp:pubsub/topicIAMMember:TopicIAMMember", f"store-{queue}-dlq-agent-publisher", Owner("store", queue),
-                   topic=dlq.out("name"), project=ctx.project, role="roles/pubsub.publisher",
+    return ctx.add("gcp:pubsub/topicIAMMember:TopicIAMMember", f"store-{queue}-dlq-agent-publisher",
+                   Owner("store", queue), topic=dlq.out("name"), project=ctx.project, role="roles/pubsub.publisher",
                    member=member(pubsub_agent(ctx)))
 
 

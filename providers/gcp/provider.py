@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from providers.gcp.context import GcpContext
 
 BUCKET = r"[a-z0-9][a-z0-9._-]*[a-z0-9]"
+INVOKER_BINDING = "gcp:cloudrunv2/serviceIamMember:ServiceIamMember"
 
 
 class GcpProvider(Provider):
@@ -119,8 +120,8 @@ class GcpProvider(Provider):
                    "gcp:pubsub/subscription:Subscription": NameRule("name", 255, r"[A-Za-z][\w.~+%-]{2,254}",
                                                                     description="subscription"),
                    "gcp:secretmanager/secret:Secret": NameRule("secret_id", 255, r"[\w-]+", description="secret")},
-            orderings=(Ordering("gcp:pubsub/subscription:Subscription", "gcp:cloudrunv2/serviceIamMember:ServiceIamMember"),
-                       Ordering("gcp:cloudscheduler/job:Job", "gcp:cloudrunv2/serviceIamMember:ServiceIamMember")))
+            orderings=(Ordering("gcp:pubsub/subscription:Subscription", INVOKER_BINDING),
+                       Ordering("gcp:cloudscheduler/job:Job", INVOKER_BINDING)))
 
 
 def declare_function_triggers(ctx: "GcpContext", function: str) -> None:
