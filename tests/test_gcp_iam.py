@@ -180,3 +180,17 @@ def test_no_public_access_anywhere():
         text = json.dumps([r.inputs for r in p.resources])
         assert "allUsers" not in text and "allAuthenticatedUsers" not in text
         assert not [r for r in p.resources if r.type.startswith("gcp:projects/iAM") and "Member" not in r.type]
+
+
+def test_after_a_keeping_destroy_only_the_stores_are_imported():
+    """A keeping destroy records every retained resource; the next up imports the stores' resources and
+    declares the shared project grant again (adding an existing member is accepted; its state id,
+    `project/role/member`, is no import id)."""
+    from deployer.resources.lifecycle import adopt
+
+    _, p = example_plan("images")
+    record = {"store-uploads-bucket": {"type": "gcp:storage/bucket:Bucket", "id": "images-dev-uploads-images-demo"},
+              "app-gcs-agent-pubsub-publisher": {"type": "gcp:projects/iAMMember:IAMMember",
+                                                 "id": "images-demo/roles/pubsub.publisher/serviceAccount:x"}}
+    adopted = {r.name: r.options.import_id for r in adopt(p.graph, record).resources if r.options.import_id}
+    assert adopted == {"store-uploads-bucket": "images-dev-uploads-images-demo"}

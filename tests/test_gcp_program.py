@@ -426,7 +426,9 @@ def test_stack_outputs():
                       "worker": "${fn-worker-function.url}"},
         "stores": {"orders": "orders-dev-orders", "notifications": "orders-dev-notifications",
                    "events": "projects/orders-demo/topics/orders-dev-events",
-                   "fulfilment": "projects/orders-demo/topics/orders-dev-fulfilment"}}
+                   "fulfilment": "projects/orders-demo/topics/orders-dev-fulfilment"},
+        "deployer_stores": {"events": {"kind": "topic"}, "fulfilment": {"kind": "queue"},
+                            "notifications": {"kind": "table", "key": "id"}, "orders": {"kind": "table", "key": "id"}}}
 
 
 def test_stack_config():

@@ -19,6 +19,7 @@ from deployer.blueprint.model import (
 from deployer.errors import Diagnostic, UsageError
 from deployer.providers import Artifact, Provider
 from deployer.resources.checks import NameRule, Ordering, Rules
+from providers.gcp.settings import GcpSettings
 
 if TYPE_CHECKING:
     from deployer.blueprint.model import Blueprint
@@ -31,6 +32,7 @@ INVOKER_BINDING = "gcp:cloudrunv2/serviceIamMember:ServiceIamMember"
 
 class GcpProvider(Provider):
     name = "gcp"
+    settings = GcpSettings
     title = "Google Cloud (Cloud Functions 2nd gen)"
     services = {"api": "API Gateway", "schedule": "Cloud Scheduler", "function": "Cloud Functions 2nd gen",
                 "bucket": "Cloud Storage", "table": "Firestore", "queue": "Pub/Sub topic + push subscription",
