@@ -435,3 +435,41 @@ def test_stack_config():
     provider = providers.get("gcp")
     bp = load_blueprint(BLUEPRINTS / "orders" / "deployer.yaml", env=ENV)
     assert provider.stack_config(bp) == {"gcp:project": "orders-demo", "gcp:region": "us-central1"}
+
+
+EXISTING = """\
+name: ex
+clouds: {gcp: {project: p-123456, existing: {jobs: projects/shared-proj/topics/jobs}}}
+stores:
+  uploads: {kind: bucket, existing: company-uploads}
+  events: {kind: topic, existing: events-topic}
+  jobs: {kind: queue}
+functions:
+  f:
+    code: code
+    handler: main.run
+    uses: {uploads: read, events: publish}
+    triggers: [{queue: jobs}]
+"""
+
+
+def test_existing_stores_are_read_never_created_and_grants_name_them(tmp_path):
+    bp = tiny(tmp_path, EXISTING)
+    p = assert_executor_matches_plan(providers.get("gcp"), bp, fake_artifacts(bp))
+    read = {r.name: r.options["read"] for r in p.resources if "read" in r.options}
+    assert read == {"store-uploads-bucket": "company-uploads", "store-events-topic": "projects/p-123456/topics/events-topic",
+                    "store-jobs-topic": "projects/shared-proj/topics/jobs"}
+    res = by_name(p)
+    assert all(res[name] == {} for name in read)
+    assert res["fn-f-uploads-storage-objectviewer"]["bucket"] == "${store-uploads-bucket.name}"
+    assert res["fn-f-events-pubsub-publisher"]["topic"] == "${store-events-topic.name}"
+    assert res["store-jobs-push"]["topic"] == "projects/shared-proj/topics/jobs"
+    assert "store-jobs-dlq" in res  # the dead-letter topic is this app's own
+    assert p.outputs["stores"]["jobs"] == "projects/shared-proj/topics/jobs"
+
+
+def test_an_existing_table_is_refused_on_gcp(tmp_path):
+    bp = tiny(tmp_path, "name: ex\nclouds: {gcp: {project: p-123456}}\nstores:\n  t: {kind: table, key: id, existing: x}\n"
+                        "functions:\n  f: {code: code, handler: main.run, uses: {t: read}}\n")
+    found = [(d.severity, d.location.path) for d in providers.get("gcp").check(bp)]
+    assert found == [("error", "stores.t")]

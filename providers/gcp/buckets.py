@@ -19,6 +19,11 @@ from providers.gcp.context import GcpContext
 
 
 def declare(ctx: GcpContext, name: str, spec: BucketStore) -> StoreRef:
+    existing = ctx.bp.existing(name, "gcp")
+    if existing:  # read by name, never created, changed or deleted; grants and triggers name it
+        bucket = ctx.g.add("gcp:storage/bucket:Bucket", f"store-{name}-bucket", store_owner(name),
+                           read_id=existing.removeprefix("gs://"))
+        return StoreRef(name, "bucket", bucket, bucket.out("name"), bucket.out("name"))
     bucket = ctx.add("gcp:storage/bucket:Bucket", f"store-{name}-bucket", store_owner(name), stateful=True,
                      name=ctx.global_name(name), location=ctx.region.upper(), project=ctx.project,
                      uniform_bucket_level_access=True, public_access_prevention="enforced",

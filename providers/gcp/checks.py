@@ -33,7 +33,17 @@ def diag(bp: Blueprint, path: str, message: str, *, hint: str | None = None, sev
 
 def check(bp: Blueprint) -> list[Diagnostic]:
     # No CORS rule: API Gateway has no CORS, but the shim answers preflights from http.cors (docs/gcp.md).
-    return [*project(bp), *queues(bp), *functions(bp), *triggers(bp), *routes(bp)]
+    return [*project(bp), *queues(bp), *functions(bp), *triggers(bp), *routes(bp), *existing_tables(bp)]
+
+
+def existing_tables(bp: Blueprint) -> list[Diagnostic]:
+    """A table is a collection in the app's own Firestore database: an existing one cannot be adopted yet."""
+    from deployer.blueprint.model import TableStore
+
+    return [diag(bp, f"stores.{name}", f"table {name!r} is marked existing: on GCP a table is a collection in the "
+                                      "app's own Firestore database, which deployer creates",
+                 hint="remove `existing` for GCP, or keep this table on another cloud")
+            for name, store in bp.stores.items() if isinstance(store, TableStore) and bp.existing(name, "gcp")]
 
 
 def shim_requirements(bp: Blueprint, function: str) -> list[str]:

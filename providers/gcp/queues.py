@@ -27,7 +27,7 @@ from deployer.resources.graph import Resource, function as fn_owner, store as st
 from deployer.resources.values import Template
 from providers.gcp import iam
 from providers.gcp.context import PUBSUB_NAME_MAX, PUSH_PATH, GcpContext, account, invoker
-from providers.gcp.topics import topic_id
+from providers.gcp.topics import read_existing, topic_id
 
 RETENTION = "604800s"  # 7 days, Pub/Sub's maximum for subscriptions
 NEVER = {"ttl": ""}
@@ -55,8 +55,10 @@ def dlq_name(ctx: GcpContext, queue: str) -> str:
 def declare(ctx: GcpContext, name: str, spec: QueueStore) -> StoreRef:
     owner, physical = store_owner(name), ctx.name(name, max_length=PUBSUB_NAME_MAX)
     labels = ctx.labels(**{"deployer-store": name})
-    topic = ctx.add("gcp:pubsub/topic:Topic", f"store-{name}-topic", owner, stateful=True, name=physical,
-                    project=ctx.project, labels=labels)
+    existing = read_existing(ctx, name)  # an existing topic: read; its dead-letter topic is still ours
+    topic = existing.resource if existing else ctx.add("gcp:pubsub/topic:Topic", f"store-{name}-topic", owner,
+                                                       stateful=True, name=physical, project=ctx.project,
+                                                       labels=labels)
     extra = {}
     if spec.dead_letter:
         dlq = ctx.add("gcp:pubsub/topic:Topic", f"store-{name}-dlq", owner, stateful=True, name=dlq_name(ctx, name),
@@ -65,7 +67,8 @@ def declare(ctx: GcpContext, name: str, spec: QueueStore) -> StoreRef:
                 name=dlq_name(ctx, name), topic=dlq.out("id"), project=ctx.project,
                 message_retention_duration=RETENTION, expiration_policy=NEVER, ack_deadline_seconds=60, labels=labels)
         extra["dlq"] = dlq
-    return StoreRef(name, "queue", topic, topic.out("id"), topic_id(ctx, physical), extra=extra)
+    locator = existing.locator if existing else topic_id(ctx, physical)
+    return StoreRef(name, "queue", topic, topic.out("id"), locator, extra=extra)
 
 
 def settings(ctx: GcpContext, function: str) -> dict[str, dict]:

@@ -21,7 +21,20 @@ def topic_id(ctx: GcpContext, physical: str) -> str:
     return f"projects/{ctx.project}/topics/{physical}"
 
 
+def read_existing(ctx: GcpContext, name: str) -> StoreRef | None:
+    """An existing topic (`projects/P/topics/T` or `T` in this project), read, never created or deleted."""
+    existing = ctx.bp.existing(name, "gcp")
+    if not existing:
+        return None
+    path = existing if existing.startswith("projects/") else topic_id(ctx, existing)
+    topic = ctx.g.add("gcp:pubsub/topic:Topic", f"store-{name}-topic", store_owner(name), read_id=path)
+    return StoreRef(name, ctx.bp.stores[name].kind, topic, topic.out("id"), path)
+
+
 def declare(ctx: GcpContext, name: str, spec: TopicStore) -> StoreRef:
+    existing = read_existing(ctx, name)
+    if existing is not None:
+        return existing
     physical = ctx.name(name, max_length=PUBSUB_NAME_MAX)
     topic = ctx.add("gcp:pubsub/topic:Topic", f"store-{name}-topic", store_owner(name), name=physical,
                     project=ctx.project, labels=ctx.labels(**{"deployer-store": name}))
