@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from deployer.blueprint.model import BucketTrigger, HttpTrigger, QueueTrigger, ScheduleTrigger, TopicTrigger
 from deployer.errors import UsageError
-from providers.local import functions, queues
+from providers.local import functions, queues, state as local_state
 from providers.local.workers import InvocationError, Pool
 
 
@@ -124,7 +124,7 @@ def invoke(bp, function: str, data=None, trigger_index: int | None = None) -> di
                          hint=f"did you mean {close[0]!r}?" if close else f"functions: {', '.join(bp.functions)}")
     trigger = pick_trigger(bp, function, trigger_index)
     kind, payload = build(trigger, data)
-    state = functions.state_dir(bp)
+    state = local_state.private(functions.state_dir(bp), bp)  # 0700 and 0600 files, as `up` makes them
     spec = functions.specs(bp, state, only=function)[function]
     broker = queues.Broker(state)
     queues.register(broker.conn, bp)  # so what it publishes fans out as when the cloud runs

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from deployer.errors import DeployerError, DeploymentError
 from deployer.runtime.clients import local as client
-from providers.local import functions, gateway, queues
+from providers.local import functions, gateway, queues, state as local_state
 from providers.local.scheduler import Scheduler
 from providers.local.workers import Pool
 
@@ -96,8 +96,10 @@ async def serve(bp, state: Path, port: int | None, dev: bool = False, log=print)
     scheduler = Scheduler(bp, pools)
     sock = bind(port)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    salt = os.urandom(8).hex()
     info = {"app": bp.stage_name(), "pid": os.getpid(), "url": url, "port": sock.getsockname()[1],
-            "file": str(bp.source), "stage": bp.stage, "state": str(state), "dev": dev, "started": time.time()}
+            "file": str(Path(bp.source).resolve()), "stage": bp.stage, "state": str(state), "dev": dev,
+            "started": time.time(), "fingerprint": {"salt": salt, "digest": local_state.fingerprint(bp, salt)}}
     app = gateway.build(bp, pools, info)
     for pool in pools.values():
         pool.on_produced = dispatcher.wake
@@ -155,7 +157,7 @@ def run(file: str, stage: str, port: int | None, dev: bool = False) -> None:
         print(f"{time.strftime('%H:%M:%S')} {text}", flush=True)
 
     bp = load_blueprint(file, stage=stage)
-    state = functions.state_dir(bp)
+    state = local_state.private(functions.state_dir(bp), bp)  # 0700, files 0600 (umask), whoever starts it
     lock = lock_stage(state)
     try:
         factory = None
