@@ -84,6 +84,11 @@ async def serve(bp, state: Path, port: int | None, dev: bool = False, log=print)
     pools = {name: Pool(spec) for name, spec in specs.items()}
     broker = queues.Broker(state)
     queues.register(broker.conn, bp)
+    moved, stranded = queues.adopt(broker.conn, queues.consumers(bp))
+    if moved:
+        log(f"moved {moved} pending message(s) to the triggers that now consume them")
+    for entry in stranded:
+        log(queues.describe_stranded(entry))
     client.connect(state / "tables.db", client.TABLE_SCHEMA)  # so every store exists from the start
     released = broker.release_stale()
     if released:

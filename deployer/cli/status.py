@@ -1,0 +1,47 @@
+"""`deployer status`: what the local cloud of a stage is doing: running or not, and its deliveries.
+
+Per delivery queue (a queue store, or one consuming trigger of a topic or bucket): the consuming
+function, pending and dead-lettered messages. A row without a consumer is a message no trigger of the
+blueprint takes any more (a trigger removed or changed); the local cloud keeps it and says so at start,
+and this is where it stays visible (providers/local/queues.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from deployer.cli import common
+from deployer.cli.app import app
+
+
+@app.command()
+def status(file: Path = common.FileOpt, stage: str = common.StageOpt, json_: bool = common.JsonOpt) -> None:
+    """Show the local cloud of a stage: running or not, pending and dead-lettered messages per delivery."""
+    from providers.local import lifecycle, queues
+    from providers.local.state import state_dir
+
+    bp = common.load(file, stage)
+    state = state_dir(bp)
+    info = lifecycle.running(state)
+    rows: list[dict] = []
+    if (state / "queues.db").exists():
+        import sqlite3
+
+        conn = sqlite3.connect(f"file:{state / 'queues.db'}?mode=ro", uri=True, timeout=30)
+        try:
+            rows = queues.backlog(conn, queues.consumers(bp))
+        finally:
+            conn.close()
+    if json_:
+        common.print_json({"app": bp.name, "stage": stage, "running": info is not None,
+                           "url": info and info.get("url"), "pid": info and info.get("pid"),
+                           "state": str(state), "deliveries": rows})
+        return
+    where = f"running at {info['url']} (pid {info['pid']})" if info else "not running"
+    common.say(f"{bp.name} · local · stage {stage}: {where}")
+    if rows:
+        lines = [f"{'delivery queue':40} {'consumer':16} {'pending':>8} {'dead':>6}"]
+        for row in rows:
+            consumer = row["consumer"] or common.paint("none (kept, no trigger takes it)", "yellow")
+            lines.append(f"{row['queue']:40} {consumer:16} {row['pending']:>8} {row['dead_letters']:>6}")
+        common.print_text("".join(line + "\n" for line in lines))
