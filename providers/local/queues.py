@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 from deployer.blueprint.model import BucketTrigger, QueueTrigger, TopicTrigger
 from deployer.runtime.clients import local as client
+from deployer.runtime.messages import MAX_MESSAGE_BYTES
 from providers.local.workers import InvocationError, Pool, log_line
 
 BACKOFF = float(os.environ.get("DEPLOYER_LOCAL_RETRY_DELAY", "0.25"))
@@ -174,6 +175,18 @@ class Broker:
         with self.conn:
             return self.conn.execute("UPDATE messages SET claimed = NULL, visible_at = ? "
                                      "WHERE claimed IS NOT NULL AND claimed != ?", (time.time(), self.boot)).rowcount
+
+    def refuse_oversize(self) -> int:
+        """Dead-letter pending rows larger than the message limit (written before it was enforced, or by
+        hand), so no delivery ever loads them on the event loop; returns how many. length() of a BLOB
+        reads its header, not its bytes."""
+        now, limit = time.time(), MAX_MESSAGE_BYTES
+        error = f"MessageTooLarge: more than {limit:,} bytes, the portable message limit; never delivered"
+        with self.conn:
+            self.conn.execute("INSERT INTO dead_letters (queue, msg_id, data, attributes, attempts, error, created, "
+                              "failed_at) SELECT queue, msg_id, data, attributes, attempts, ?, created, ? "
+                              "FROM messages WHERE length(data) > ?", (error, now, limit))
+            return self.conn.execute("DELETE FROM messages WHERE length(data) > ?", (limit,)).rowcount
 
     def claim(self, queue: str, limit: int, visibility: float) -> list[dict]:
         now = time.time()

@@ -90,6 +90,10 @@ async def serve(bp, state: Path, port: int | None, dev: bool = False, log=print)
     for entry in stranded:
         log(queues.describe_stranded(entry))
     client.connect(state / "tables.db", client.TABLE_SCHEMA)  # so every store exists from the start
+    refused = broker.refuse_oversize()
+    if refused:
+        log(f"dead-lettered {refused} pending message(s) larger than the {queues.MAX_MESSAGE_BYTES:,}-byte message "
+            f"limit (see `deployer status`)")
     released = broker.release_stale()
     if released:
         log(f"released {released} message(s) claimed by a previous run; they will be delivered again")
