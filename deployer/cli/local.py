@@ -91,23 +91,25 @@ def logs(function: str = typer.Argument(None, help="Function (default: the local
 
     from deployer.errors import UsageError
     from providers.local.functions import state_dir
+    from providers.local.logs import tail
 
     bp = common.load(file, stage)
     if function is not None and function not in bp.functions:
         raise UsageError(f"no function {function!r} in {bp.source}", hint=f"functions: {', '.join(bp.functions)}")
     state = state_dir(bp)
     path = state / "logs" / f"{function}.log" if function else state / "cloud.log"
-    text = path.read_text(errors="replace") if path.exists() else ""
-    for line in text.splitlines()[-lines:] if lines > 0 else []:
+    shown, offset = tail(path, lines)  # from the end of the file, whatever its size
+    for line in shown:
         sys.stdout.write(line + "\n")
     sys.stdout.flush()
     if not follow:
         if not path.exists():
             common.say(f"no log yet at {path}")
         return
-    offset = len(text.encode())
     try:
         while True:
+            if path.exists() and path.stat().st_size < offset:
+                offset = 0  # rotated: the file starts again
             if path.exists() and path.stat().st_size > offset:
                 with open(path, "rb") as fh:
                     fh.seek(offset)

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from deployer.blueprint.model import BucketTrigger, HttpTrigger, QueueTrigger, ScheduleTrigger, TopicTrigger
 from deployer.errors import UsageError
-from providers.local import functions, queues, state as local_state
+from providers.local import functions, logs, queues, state as local_state
 from providers.local.workers import InvocationError, Pool
 
 
@@ -126,6 +126,7 @@ def invoke(bp, function: str, data=None, trigger_index: int | None = None) -> di
     kind, payload = build(trigger, data)
     state = local_state.private(functions.state_dir(bp), bp)  # 0700 and 0600 files, as `up` makes them
     spec = functions.specs(bp, state, only=function)[function]
+    logs.rotate(spec.log)  # no local cloud may be running to do it
     broker = queues.Broker(state)
     queues.register(broker.conn, bp)  # so what it publishes fans out as when the cloud runs
     return asyncio.run(_run(spec, kind, payload))

@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 from deployer.errors import DeploymentError
 from deployer.providers import EngineOptions, Result
-from providers.local import functions, state as local_state
+from providers.local import functions, logs, state as local_state
 from providers.local.server import outputs as make_outputs, read_info
 
 START_TIMEOUT = float(os.environ.get("DEPLOYER_LOCAL_UP_TIMEOUT", "90"))
@@ -56,10 +56,7 @@ def running(state: Path) -> dict | None:
 
 
 def tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
+    return "\n".join(logs.tail(path, lines)[0])
 
 
 class LocalEngine:
@@ -143,6 +140,7 @@ class LocalEngine:
                "--stage", self.bp.stage, *(["--port", str(port)] if port else [])]
         root = str(Path(__file__).resolve().parents[2])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+        logs.rotate(self.state / "cloud.log")
         with open(self.state / "cloud.log", "ab") as log:
             proc = subprocess.Popen(cmd, cwd=str(self.bp.root), env=env, stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=log, start_new_session=True)

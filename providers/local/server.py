@@ -23,7 +23,7 @@ from pathlib import Path
 
 from deployer.errors import DeployerError, DeploymentError
 from deployer.runtime.clients import local as client
-from providers.local import functions, gateway, queues, state as local_state
+from providers.local import functions, gateway, logs, queues, state as local_state
 from providers.local.scheduler import Scheduler
 from providers.local.workers import Pool
 
@@ -117,7 +117,7 @@ async def serve(bp, state: Path, port: int | None, dev: bool = False, log=print)
     server = uvicorn.Server(config)
     dispatcher.start()
     scheduler.start()
-    extra = [asyncio.create_task(_publish(server, state, info, log))]
+    extra = [asyncio.create_task(_publish(server, state, info, log)), asyncio.create_task(logs.rotate_forever(state))]
     restart = asyncio.Event()
     if dev:
         from providers.local.devmode import stream_logs, watch
