@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import pickle
+import signal
 import socket
 import struct
 import sys
@@ -196,6 +197,8 @@ def main() -> None:
         parser.add_argument(name, default="")
     args = parser.parse_args()
     die_with_parent()
+    signal.signal(signal.SIGINT, lambda *_: None)  # Ctrl-C in `deployer dev` reaches the terminal's whole
+    # process group: the local cloud stops its workers itself, so no KeyboardInterrupt traceback in the log
     sock = socket.socket(fileno=int(args.fd))
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
     log_to_stderr()
