@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, field_validator
 
-from deployer.errors import Location
+from deployer.errors import DeployerError, Location
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]*$"
 LOGICAL_PATTERN = r"^[a-z][a-z0-9-]*$"
@@ -203,30 +203,34 @@ class Defaults(Model):
 # --------------------------------------------------------------------------------- cloud settings
 
 
-class AwsSettings(Model):
-    region: str = Field("us-east-1", description="AWS region.")
-    architecture: Literal["arm64", "x86_64"] = Field("arm64", description="Lambda CPU architecture.")
-    log_retention_days: int = Field(14, ge=1, le=3653, description="Days CloudWatch keeps function logs.")
-
-
-class GcpSettings(Model):
-    project: str | None = Field(None, description="GCP project id (e.g. `${env:GCP_PROJECT}`).")
-    region: str = Field("us-central1", description="GCP region.")
-
-
-class AzureSettings(Model):
-    location: str = Field("westeurope", description="Azure location.")
-
-
-class LocalSettings(Model):
-    port: int | None = Field(None, ge=1, le=65535, description="Port of the local HTTP gateway.")
-
-
 class Clouds(Model):
-    aws: AwsSettings = Field(default_factory=AwsSettings, description="Settings used with `--cloud aws`.")
-    gcp: GcpSettings = Field(default_factory=GcpSettings, description="Settings used with `--cloud gcp`.")
-    azure: AzureSettings = Field(default_factory=AzureSettings, description="Settings used with `--cloud azure`.")
-    local: LocalSettings = Field(default_factory=LocalSettings, description="Settings of the local cloud.")
+    """Per-cloud settings: a key per installed cloud, each with the settings its provider declares.
+
+    The core names no cloud: the loader validates each entry with the model its provider declares
+    (`Provider.settings`, deployer/blueprint/resolve.py) and `bp.clouds.<name>` is that model, with its
+    defaults when the blueprint says nothing about that cloud."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            if name.startswith("_"):
+                raise
+        from deployer import providers
+
+        try:
+            return providers.get(name).settings()
+        except DeployerError as exc:
+            raise AttributeError(f"no cloud {name!r}: {exc.message}") from None
+
+
+def settings_model(cloud: Any) -> type[BaseModel] | None:
+    """The settings model of an installed cloud provider (None for a cloud nobody registered)."""
+    from deployer import providers
+
+    return providers.get(cloud).settings if isinstance(cloud, str) and cloud in providers.available() else None
 
 
 class Cors(Model):
