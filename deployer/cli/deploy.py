@@ -224,7 +224,7 @@ def destroy(file: Path = common.FileOpt, stage: str = common.StageOpt, cloud: st
         ctx = Detached.of(exc, file, stage, cloud, port=port, json_=json_)
     data = "including their data (buckets, tables, queues)" if delete_data else "keeping buckets, tables and queues"
     if must_ask(ctx, yes, "destroy"):
-        ask(f"Destroy {ctx.title}, {data}?")
+        ask(f"Destroy {ctx.app} on {cloud} (stage {stage}), {data}?")
     result = ctx.run("destroy", lambda p: ctx.engine.destroy(delete_data=delete_data, on_event=p))
     if ctx.bp is not None:
         state.remove_outputs(ctx.bp.root, cloud, stage, ctx.bp.name)
