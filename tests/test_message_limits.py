@@ -257,3 +257,14 @@ def test_a_worker_reads_a_large_frame_whole_and_keeps_what_follows():
     a.close()
     assert read_frame(b, buf) is None
     b.close()
+
+
+def test_invoke_refuses_a_message_no_cloud_would_deliver():
+    from deployer.blueprint.model import QueueTrigger
+    from deployer.errors import UsageError
+    from providers.local.invoke import build
+
+    kind, payload = build(QueueTrigger(queue="jobs"), "m" * LIMIT)  # a plain string: sent as it is
+    assert kind == "messages" and len(payload["items"][0]["data"]) == LIMIT
+    with pytest.raises(UsageError, match="--data is 49,153 bytes, more than 49,152 bytes"):
+        build(QueueTrigger(queue="jobs"), "m" * (LIMIT + 1))

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from deployer.blueprint.model import BucketTrigger, HttpTrigger, QueueTrigger, ScheduleTrigger, TopicTrigger
 from deployer.errors import UsageError
+from deployer.runtime.messages import MAX_MESSAGE_BYTES
 from providers.local import functions, logs, queues, state as local_state
 from providers.local.workers import InvocationError, Pool
 
@@ -91,6 +92,9 @@ def build(trigger, data) -> tuple[str, dict]:
         case QueueTrigger() | TopicTrigger():
             raw = data.encode() if isinstance(data, str) else json.dumps(data).encode()
             source = "queue" if isinstance(trigger, QueueTrigger) else "topic"
+            if len(raw) > MAX_MESSAGE_BYTES:  # no cloud would ever deliver it (deployer/runtime/messages.py)
+                raise UsageError(f"--data is {len(raw):,} bytes, more than {MAX_MESSAGE_BYTES:,} bytes, the largest "
+                                 f"{source} message every cloud carries", hint="put the payload in a bucket")
             item = {"row": 0, "msg_id": uuid.uuid4().hex, "data": raw, "attributes": {}, "attempt": 1}
             return "messages", {"source": source, "items": [item]}
         case BucketTrigger(prefix=prefix, suffix=suffix, on=on, bucket=bucket):
