@@ -193,3 +193,67 @@ def test_an_old_folder_with_another_apps_data_is_left_alone(tmp_path):
     r = run_cli("invoke", "web", "-f", probe, "--data", "{}")
     assert r.returncode == 0, r.stderr
     assert (old / "logs/someone-else.log").exists() and (tmp_path / ".deployer/local/probe/dev").is_dir()
+
+
+OLD_CLOUD = """
+import fcntl, json, os, sys, http.server, threading
+state = sys.argv[1]
+lock = open(os.path.join(state, "cloud.lock"), "a+")
+fcntl.flock(lock, fcntl.LOCK_EX)
+
+class Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.end_headers(); self.wfile.write(b"{}")
+    def log_message(self, *args):
+        pass
+
+server = http.server.HTTPServer(("127.0.0.1", 0), Health)
+port = server.server_address[1]
+info = {"app": "probe-dev", "pid": os.getpid(), "url": f"http://127.0.0.1:{port}", "port": port, "stage": "dev"}
+open(os.path.join(state, "cloud.json"), "w").write(json.dumps(info))
+server.serve_forever()
+"""
+
+
+def old_cloud(tmp: Path) -> tuple[Path, subprocess.Popen]:
+    """A local cloud an earlier deployer started from `.deployer/local/<stage>/`: a stand-in holding its
+    lock and answering its health check, with an object in the old folder."""
+    old = tmp / ".deployer/local/dev"
+    (old / "buckets/files").mkdir(parents=True)
+    (old / "buckets/files/kept").write_bytes(b"from the old cloud")
+    proc = subprocess.Popen([sys.executable, "-c", OLD_CLOUD, str(old)], start_new_session=True)
+    wait_for(lambda: (old / "cloud.json").exists(), timeout=30, what="the old cloud")
+    return old, proc
+
+
+def test_down_stops_a_cloud_running_from_the_old_layout(tmp_path):
+    probe, _ = two_apps(tmp_path)
+    old, proc = old_cloud(tmp_path)
+    try:
+        down = run_cli("down", "-f", probe)
+        assert down.returncode == 0 and "the local cloud was stopped" in down.stderr, down.stderr
+        assert proc.wait(timeout=30) is not None
+        up = run_cli("up", "-f", probe)  # now it is stopped, its folder moves to the app
+        assert up.returncode == 0, up.stderr
+        assert httpx.get(f"{url_of(probe)}/files/kept").content == b"from the old cloud"
+        assert not old.exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        run_cli("down", "-f", probe)
+
+
+def test_up_replaces_a_cloud_running_from_the_old_layout(tmp_path):
+    probe, _ = two_apps(tmp_path)
+    old, proc = old_cloud(tmp_path)
+    try:
+        up = run_cli("up", "-f", probe)
+        assert up.returncode == 0, up.stderr
+        assert "started by an earlier deployer: restarting" in up.stderr
+        assert proc.wait(timeout=30) is not None
+        assert httpx.get(f"{url_of(probe)}/files/kept").content == b"from the old cloud"
+        assert not old.exists() and (tmp_path / ".deployer/local/probe/dev/cloud.json").exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        run_cli("down", "-f", probe)

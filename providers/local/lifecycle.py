@@ -122,7 +122,8 @@ class LocalEngine:
         functions.specs(self.bp, self.state, log=lambda m: self._emit(on_event, m))  # deps + secrets, foreground
         port = None
         if info:  # changed: restart on the same port, so its URL keeps working
-            self._emit(on_event, f"the blueprint or code changed: restarting the local cloud (pid {info['pid']})")
+            why = "the blueprint or code changed" if info.get("fingerprint") else "started by an earlier deployer"
+            self._emit(on_event, f"{why}: restarting the local cloud (pid {info['pid']})")
             self._stop(info["pid"])
             port = info.get("port")
         info = self._start(on_event, port)
@@ -133,6 +134,7 @@ class LocalEngine:
                               f"{self.state / 'cloud.log'}; stop it with `deployer down`")
 
     def _start(self, on_event, port: int | None = None) -> dict:
+        self.state = local_state.state_dir(self.bp)  # an old-layout folder moves once its old cloud stopped
         local_state.private(self.state, self.bp)  # the stores' data is the user's, like a cloud's storage
         (self.state / "cloud.json").unlink(missing_ok=True)
         port = self.options.port or self.bp.clouds.local.port or port
