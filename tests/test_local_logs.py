@@ -52,8 +52,8 @@ def test_rotation_keeps_what_was_written_and_writers_go_on_at_the_start(tmp_path
 
 
 def test_logs_cli_shows_the_tail_of_a_large_file(tmp_path):
-    file = write_blueprint(tmp_path, "name: big\nfunctions:\n  f: {code: fn, handler: main.run, triggers: [{http: GET /x}]}\n",
-                           {"fn/main.py": "def run(request):\n    return 'x'\n"})
+    text = "name: big\nfunctions:\n  f: {code: fn, handler: main.run, triggers: [{http: GET /x}]}\n"
+    file = write_blueprint(tmp_path, text, {"fn/main.py": "def run(request):\n    return 'x'\n"})
     log = tmp_path / ".deployer/local/big/dev/logs/f.log"
     log.parent.mkdir(parents=True)
     with open(log, "wb") as fh:
