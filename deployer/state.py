@@ -134,11 +134,16 @@ def write_outputs(root: Path, cloud: str, stage: str, outputs: dict[str, Any], a
 
 
 def read_outputs(root: Path, cloud: str, stage: str, app: str | None = None) -> dict[str, Any] | None:
-    path = outputs_path(root, cloud, stage, app)
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
+    """The last `up`'s outputs; for an app without its own file yet, the file of the layout before outputs
+    were per app (`.deployer/outputs/<cloud>-<stage>.json`), which the next `up` replaces."""
+    for path in dict.fromkeys([outputs_path(root, cloud, stage, app), outputs_path(root, cloud, stage)]):
+        try:
+            return json.loads(path.read_text())
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError):
+            return None
+    return None
 
 
 def remove_outputs(root: Path, cloud: str, stage: str, app: str | None = None) -> None:

@@ -257,3 +257,17 @@ def test_up_replaces_a_cloud_running_from_the_old_layout(tmp_path):
         if proc.poll() is None:
             proc.kill()
         run_cli("down", "-f", probe)
+
+
+def test_outputs_files_are_per_app_and_an_older_shared_file_is_read_until_replaced(tmp_path):
+    from deployer import state
+
+    legacy = tmp_path / ".deployer/outputs/local-dev.json"
+    legacy.parent.mkdir(parents=True)
+    legacy.write_text('{"api_url": "from before"}')
+    assert state.read_outputs(tmp_path, "local", "dev", "probe") == {"api_url": "from before"}
+    path = state.write_outputs(tmp_path, "local", "dev", {"api_url": "probe's"}, "probe")
+    assert path == tmp_path / ".deployer/outputs/probe/local-dev.json"
+    assert state.read_outputs(tmp_path, "local", "dev", "probe") == {"api_url": "probe's"}
+    state.write_outputs(tmp_path, "local", "dev", {"api_url": "other's"}, "other")
+    assert state.read_outputs(tmp_path, "local", "dev", "probe") == {"api_url": "probe's"}

@@ -41,16 +41,25 @@ class Model(BaseModel):
 # --------------------------------------------------------------------------------------------- stores
 
 
+def _existing() -> Any:
+    return Field(None, min_length=1, max_length=1024,
+                 description="A store that already exists, by the cloud's name or id (per cloud: "
+                             "`clouds.<cloud>.existing`): deployer grants access and wires triggers, but never "
+                             "creates, changes or deletes it.")
+
+
 class BucketStore(Model):
     """An object store (S3 bucket, GCS bucket, Blob container, a folder locally)."""
 
     kind: Literal["bucket"] = Field(description="The store kind.")
+    existing: str | None = _existing()
 
 
 class TableStore(Model):
     """A key-value table keyed by one string attribute (DynamoDB, Firestore, Table storage, SQLite)."""
 
     kind: Literal["table"] = Field(description="The store kind.")
+    existing: str | None = _existing()
     key: str = Field("id", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Name of the key attribute.")
 
 
@@ -58,6 +67,7 @@ class QueueStore(Model):
     """A work queue: each message goes to one consumer, retried, then dead-lettered."""
 
     kind: Literal["queue"] = Field(description="The store kind.")
+    existing: str | None = _existing()
     retries: int = Field(3, ge=1, le=100, description="Deliveries before a message is dead-lettered.")
     dead_letter: bool = Field(True, description="Keep messages that failed every retry in a dead-letter queue.")
 
@@ -66,6 +76,7 @@ class TopicStore(Model):
     """A publish/subscribe topic: every consumer receives every message."""
 
     kind: Literal["topic"] = Field(description="The store kind.")
+    existing: str | None = _existing()
 
 
 Store = Annotated[Union[BucketStore, TableStore, QueueStore, TopicStore], Field(discriminator="kind")]
@@ -226,6 +237,14 @@ class Clouds(Model):
             raise AttributeError(f"no cloud {name!r}: {exc.message}") from None
 
 
+class CloudSettings(Model):
+    """What every cloud's settings have: stores that already exist, in that cloud's own form."""
+
+    existing: dict[LogicalName, Annotated[str, Field(min_length=1, max_length=1024)]] = Field(
+        default_factory=dict, description="Stores that already exist on this cloud: store name -> the cloud's "
+                                          "name or id (overrides the store's own `existing`).")
+
+
 def settings_model(cloud: Any) -> type[BaseModel] | None:
     """The settings model of an installed cloud provider (None for a cloud nobody registered)."""
     from deployer import providers
@@ -325,6 +344,11 @@ class Blueprint(Model):
 
     def code_dir(self, function: str) -> Path:
         return (self.root / self.functions[function].code).resolve()
+
+    def existing(self, store: str, cloud: str) -> str | None:
+        """The existing resource a store names on `cloud` (`clouds.<cloud>.existing` first), or None."""
+        per_cloud = getattr(getattr(self.clouds, cloud, None), "existing", None) or {}
+        return per_cloud.get(store) or getattr(self.stores[store], "existing", None)
 
     def stage_name(self) -> str:
         """`<name>-<stage>`: the prefix of every physical resource name."""

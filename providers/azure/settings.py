@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from deployer.blueprint.model import Model
+from deployer.blueprint.model import CloudSettings
 
 
-class AzureSettings(Model):
+class AzureSettings(CloudSettings):
     location: str = Field("westeurope", description="Azure location.")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from deployer.blueprint.model import Model
+from deployer.blueprint.model import CloudSettings
 
 
-class LocalSettings(Model):
+class LocalSettings(CloudSettings):
     port: int | None = Field(None, ge=1, le=65535, description="Port of the local HTTP gateway.")
