@@ -63,7 +63,9 @@ def check(graph: Graph, index: Index, rules: Rules, bp: "Blueprint") -> list[Dia
     calls = {c.name: c for c in graph.calls}
     for res in graph.resources:
         where = _place(bp, res)
-        found += [_diag(bp, where, f"{res.name} ({res.type}): {p}", graph.cloud) for p in index.problems(res.type, res.inputs)]
+        if res.options.read_id is None:  # a read resource has no inputs to check
+            found += [_diag(bp, where, f"{res.name} ({res.type}): {p}", graph.cloud)
+                      for p in index.problems(res.type, res.inputs)]
         found += [_diag(bp, where, f"{res.name}: {p}", graph.cloud)
                   for p in _unresolved(res, by_name, calls, index, bp)]
     found += _cycles(graph, bp)

@@ -26,6 +26,7 @@ class Index:
     def __init__(self, data: dict[str, Any]):
         self.sdk: str = data["sdk"]
         self.version: str = data["version"]
+        self.pulumi: str = data.get("pulumi", "")
         self.resources: dict[str, dict] = data["resources"]
         self.calls: dict[str, dict] = data["calls"]
         self.types: dict[str, dict] = data["types"]
