@@ -259,3 +259,60 @@ def test_executor_registers_exactly_the_plan_of_targeted_blueprints(tmp_path, te
     monkeypatch.setenv("MAIL_TOKEN", "y")
     provider, bp, artifacts = setup(tmp_path, text)
     assert_executor_matches_plan(provider, bp, artifacts)
+
+
+EXISTING = """\
+name: ex
+stores:
+  up: {kind: bucket, existing: company-uploads}
+  rows: {kind: table, existing: company-rows}
+  jobs: {kind: queue}
+  news: {kind: topic}
+clouds:
+  aws:
+    existing:
+      jobs: https://sqs.eu-west-1.amazonaws.com/123456789012/company-jobs
+      news: arn:aws:sns:eu-west-1:123456789012:company-news
+functions:
+  f: {code: fn, handler: main.run, uses: {up: read, rows: write, news: publish}, triggers: [{queue: jobs}, {bucket: up}]}
+"""
+
+
+def test_existing_stores_are_read_never_created_and_still_granted_and_wired(tmp_path):
+    resources = planned(tmp_path, EXISTING)
+    read = {name: r.options.get("read") for name, r in resources.items() if r.group.startswith("store ")}
+    assert read == {"store-up-bucket": "company-uploads", "store-rows-table": "company-rows",
+                    "store-jobs-queue": "https://sqs.eu-west-1.amazonaws.com/123456789012/company-jobs",
+                    "store-news-topic": "arn:aws:sns:eu-west-1:123456789012:company-news",
+                    "store-up-notification": None}
+    assert all(resources[n].inputs == {} for n in read if n != "store-up-notification")
+    # the ids of read resources are known: plan shows them, and what reads them
+    assert resources["fn-f_function"].inputs["environment"]["variables"]["DEPLOYER_STORE_UP"] == "company-uploads"
+    env = resources["fn-f_function"].inputs["environment"]["variables"]
+    assert (env["DEPLOYER_STORE_ROWS"], env["DEPLOYER_STORE_JOBS"], env["DEPLOYER_STORE_NEWS"]) == (
+        "company-rows", "https://sqs.eu-west-1.amazonaws.com/123456789012/company-jobs",
+        "arn:aws:sns:eu-west-1:123456789012:company-news")
+    assert resources["fn-f_queue_jobs"].inputs["eventSourceArn"] == "${store-jobs-queue.arn}"
+    sids = [s["Sid"] for s in json.loads(resources["fn-f_policy"].inputs["policy"])["Statement"]]
+    assert sids == ["Logs", "Jobs", "News", "Rows", "Up", "UpObjects", "FailedEvents"]
+
+
+def test_an_existing_queue_or_topic_needs_the_id_aws_reads_it_by(tmp_path):
+    from conftest import tiny_blueprint
+
+    bp = tiny_blueprint(tmp_path, "name: ex\nstores: {jobs: {kind: queue, existing: company-jobs}}\n"
+                                  "clouds: {aws: {existing: {news: company-news}}}\n"
+                                  "functions: {f: {code: fn, handler: main.run}}\n".replace(
+                                      "stores: {jobs: {kind: queue, existing: company-jobs}}",
+                                      "stores: {jobs: {kind: queue, existing: company-jobs}, news: {kind: topic}}"))
+    found = [(d.location.path, d.message) for d in providers.get("aws").check(bp)]
+    assert found == [
+        ("stores.jobs.existing", "AWS reads an existing queue by its id, and 'company-jobs' is not one"),
+        ("clouds.aws.existing.news", "AWS reads an existing topic by its id, and 'company-news' is not one")]
+
+
+def test_executor_reads_existing_stores_by_their_ids(tmp_path):
+    from graph_support import assert_executor_matches_plan
+
+    provider, bp, artifacts = setup(tmp_path, EXISTING)
+    assert_executor_matches_plan(provider, bp, artifacts)

@@ -214,6 +214,8 @@ def test_stack_outputs_follow_the_contract():
         "functions": {"api": "orders-dev-api", "notify": "orders-dev-notify", "worker": "orders-dev-worker"},
         "stores": {"events": "${store-events-topic.arn}", "fulfilment": "${store-fulfilment-queue.url}",
                    "notifications": "${store-notifications-table.name}", "orders": "${store-orders-table.name}"},
+        "deployer_stores": {"events": {"kind": "topic"}, "fulfilment": {"kind": "queue"},
+                            "notifications": {"kind": "table", "key": "id"}, "orders": {"kind": "table", "key": "id"}},
     }
     assert plan_example("images").outputs["stores"] == {"thumbnails": "${store-thumbnails-bucket.bucket}",
                                                         "uploads": "${store-uploads-bucket.bucket}"}

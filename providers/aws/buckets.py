@@ -1,5 +1,7 @@
 """Buckets -> S3: private (all public access blocked), encrypted at rest, TLS only, one notification.
 
+- A bucket that already exists (`existing`) is read by its name; only its notification is written
+  (S3 keeps one per bucket, so it replaces any the bucket had).
 - The name is unique worldwide: it ends with the account id and the region (names.bucket_name).
 - A bucket policy denies every request not made over TLS (`aws:SecureTransport` false), as AWS's
   security best practices and Security Hub's S3.5 ask.
@@ -20,12 +22,17 @@ from providers.aws.context import Context
 
 EVENTS = {"created": "s3:ObjectCreated:*", "deleted": "s3:ObjectRemoved:*"}
 PERMISSION = "aws:lambda/permission:Permission"
+BUCKET = "aws:s3/bucket:Bucket"
 
 
 def declare(ctx: Context, name: str, store: BucketStore) -> StoreRef:
+    existing = ctx.bp.existing(name, "aws")
+    if existing:  # read by name, never changed: no access block, encryption or policy of ours on it
+        bucket = ctx.g.add(BUCKET, f"store-{name}-bucket", owner(name), read_id=existing)
+        return StoreRef(name, "bucket", bucket, bucket.out("arn"), bucket.out("id"))  # S3's id is the name
     # `destroy --delete-data` first deploys with deleteData=true: only then may a non-empty bucket go.
     keep = ctx.keep_data
-    bucket = ctx.g.add("aws:s3/bucket:Bucket", f"store-{name}-bucket", owner(name), retain=keep,
+    bucket = ctx.g.add(BUCKET, f"store-{name}-bucket", owner(name), retain=keep,
                        bucket=names.bucket_name(ctx.bp, name, ctx.account_id(), ctx.region), force_destroy=not keep)
     block = ctx.g.add("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", f"store-{name}-public-access-block",
                       owner(name), retain=keep, bucket=bucket.out("id"), block_public_acls=True,

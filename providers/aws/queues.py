@@ -51,6 +51,10 @@ def maximum_concurrency(max_instances: int | None) -> int | None:
 
 
 def declare(ctx: Context, name: str, store: QueueStore) -> StoreRef:
+    existing = ctx.bp.existing(name, "aws")
+    if existing:  # an existing queue, read by its URL: its DLQ, retention and visibility stay its own
+        queue = ctx.g.add(QUEUE, f"store-{name}-queue", owner(name), read_id=existing)
+        return StoreRef(name, "queue", queue, queue.out("arn"), queue.out("id"))  # SQS's id is the URL
     redrive, extra = None, {}
     if store.dead_letter:
         dlq = ctx.g.add(QUEUE, f"store-{name}-dlq", owner(name), retain=ctx.keep_data,

@@ -47,6 +47,27 @@ def check(bp: Blueprint) -> list[Diagnostic]:
     found += check_settings(bp)
     found += check_secrets(bp)
     found += check_queues(bp)
+    found += check_existing(bp)
+    return found
+
+
+#: the form AWS reads an existing queue or topic by (Pulumi's `get` takes the resource's id)
+EXISTING_FORMS = {"queue": (re.compile(r"https://sqs\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/\d{12}/[\w-]{1,80}"),
+                            "the queue's URL, like https://sqs.us-east-1.amazonaws.com/123456789012/jobs"),
+                  "topic": (re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}"),
+                            "the topic's ARN, like arn:aws:sns:us-east-1:123456789012:events")}
+
+
+def check_existing(bp: Blueprint) -> list[Diagnostic]:
+    found = []
+    for name, store in bp.stores.items():
+        existing = bp.existing(name, "aws")
+        form = EXISTING_FORMS.get(store.kind)
+        if existing and form and not form[0].fullmatch(existing):
+            per_cloud = name in (getattr(bp.clouds.aws, "existing", None) or {})
+            path = f"clouds.aws.existing.{name}" if per_cloud else f"stores.{name}.existing"
+            found.append(diagnostic(bp, path, f"AWS reads an existing {store.kind} by its id, and {existing!r} is "
+                                    f"not one", f"give {form[1]} (under clouds.aws.existing.{name})"))
     return found
 
 

@@ -13,10 +13,16 @@ from deployer.resources.graph import store as owner
 from providers.aws import names
 from providers.aws.context import Context
 
+TABLE = "aws:dynamodb/table:Table"
+
 
 def declare(ctx: Context, name: str, store: TableStore) -> StoreRef:
+    existing = ctx.bp.existing(name, "aws")
+    if existing:  # an existing table, read by name (its key must be the blueprint's `key`)
+        table = ctx.g.add(TABLE, f"store-{name}-table", owner(name), read_id=existing)
+        return StoreRef(name, "table", table, table.out("arn"), table.out("id"))  # DynamoDB's id is the name
     table = ctx.g.add(
-        "aws:dynamodb/table:Table", f"store-{name}-table", owner(name), retain=ctx.keep_data,
+        TABLE, f"store-{name}-table", owner(name), retain=ctx.keep_data,
         name=names.table_name(ctx.bp, name),
         billing_mode="PAY_PER_REQUEST",
         hash_key=store.key,

@@ -15,6 +15,10 @@ from providers.aws.context import Context
 
 
 def declare(ctx: Context, name: str, store: TopicStore) -> StoreRef:
+    existing = ctx.bp.existing(name, "aws")
+    if existing:  # an existing topic, read by its ARN
+        topic = ctx.g.add("aws:sns/topic:Topic", f"store-{name}-topic", owner(name), read_id=existing)
+        return StoreRef(name, "topic", topic, topic.out("id"), topic.out("id"))  # SNS's id is the ARN
     topic = ctx.g.add("aws:sns/topic:Topic", f"store-{name}-topic", owner(name), name=names.topic_name(ctx.bp, name))
     return StoreRef(name, "topic", topic, topic.out("arn"), topic.out("arn"))
 
