@@ -68,6 +68,10 @@ class Provider:
     #: (deployer/runtime/clients/<cloud>.py), and lines added whenever any of them is.
     client_packages: ClassVar[dict[str, str]] = {}
     client_always: ClassVar[tuple[str, ...]] = ()
+    #: The Python distributions deploying to this cloud needs, and the extra of deployer that installs
+    #: them: a command missing any stops with exit 3 and the pip line (deployer/prerequisites.py).
+    requirements: ClassVar[tuple[str, ...]] = ()
+    extra: ClassVar[str | None] = None
 
     def check(self, bp: "Blueprint") -> list[Diagnostic]:
         """Cloud rules: limits, names, what this cloud cannot do for this blueprint."""
@@ -212,10 +216,10 @@ class Result:
 
 
 @functools.lru_cache(maxsize=1)
-def _entry_points() -> tuple[metadata.EntryPoint, ...]:
-    """The installed providers, read once per process: scanning every distribution's metadata costs
-    ~60 ms, and settings lookups (`bp.clouds.<cloud>`) ask for a provider hundreds of times a plan."""
-    return tuple(sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name))
+def _entry_points() -> list[metadata.EntryPoint]:
+    """Read once per process: scanning every installed distribution costs ~80 ms, and packaging asks
+    for the provider once or twice per function."""
+    return sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
 
 
 #: In-process registrations (tests and programs embedding deployer): name -> Provider instance.
