@@ -11,6 +11,7 @@ else from the stack itself (needs the pulumi CLI and the state backend, e.g. in 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -132,7 +133,8 @@ def logs(function: str = typer.Argument(None, help="Function (local cloud only: 
     bp, provider = _prepare(file, stage, cloud, function)
     if function is None and cloud != "local":
         raise UsageError("`deployer logs` needs a function on a cloud", hint=f"functions: {', '.join(bp.functions)}")
-    options = _options(bp, provider, cloud, stage, backend, lines=max(lines, 0))
+    poll = float(os.environ.get("DEPLOYER_LOGS_POLL") or 2.0)  # seconds between two reads of --follow
+    options = _options(bp, provider, cloud, stage, backend, lines=max(lines, 0), poll=max(poll, 0.05))
     records = provider.logs(bp, function, remote.parse_since(since), follow, filter_ or None, options)
     try:
         print_records(records, lines, json_)

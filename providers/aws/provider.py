@@ -48,6 +48,17 @@ class AwsProvider(Provider):
     def stack_config(self, bp: Blueprint) -> dict[str, str]:
         return {"aws:region": bp.clouds.aws.region}
 
+    # `deployer invoke` / `deployer logs` (providers/aws/remote.py, imported on use)
+    def invoke(self, bp, function, event, options):
+        from providers.aws import remote
+
+        return remote.invoke(bp, function, event, options)
+
+    def logs(self, bp, function, since, follow, filter, options):
+        from providers.aws import remote
+
+        return remote.logs(bp, function, since, follow, filter, options)
+
     def program(self, bp: Blueprint, artifacts: dict[str, Artifact]) -> Callable[[], None]:
         """The program; secrets are read now, so a missing one stops `up` before Pulumi starts."""
         from deployer import secrets

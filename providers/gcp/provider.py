@@ -43,6 +43,17 @@ class GcpProvider(Provider):
         settings = bp.clouds.gcp
         return {"gcp:region": settings.region, **({"gcp:project": settings.project} if settings.project else {})}
 
+    # `deployer invoke` / `deployer logs` (providers/gcp/remote.py, imported on use)
+    def invoke(self, bp, function, event, options):
+        from providers.gcp import remote
+
+        return remote.invoke(bp, function, event, options)
+
+    def logs(self, bp, function, since, follow, filter, options):
+        from providers.gcp import remote
+
+        return remote.logs(bp, function, since, follow, filter, options)
+
     def program(self, bp: "Blueprint", artifacts: dict[str, Artifact]) -> Callable[[], None]:
         if not bp.clouds.gcp.project:
             raise UsageError("clouds.gcp.project is not set", hint="run `deployer validate --cloud gcp`")
