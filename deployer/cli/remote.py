@@ -26,12 +26,12 @@ BackendOpt = typer.Option(None, "--backend", help="State backend to read the sta
 
 
 def _prepare(file: Path | None, stage: str, cloud: str, function: str | None):
-    from deployer import pipeline, providers, remote
+    """The blueprint and provider. The cloud's deploy-time rules (`check`) are not run: they were when
+    the stack was deployed, and operating it must not stop on a rule that changed since."""
+    from deployer import providers, remote
 
     bp = common.load(file, stage)
     provider = providers.get(cloud)
-    for diag in pipeline.check(bp, provider):
-        common.render_diagnostic(diag)
     if function is not None and function not in bp.functions:
         raise remote.function_not_found(bp, function)
     return bp, provider
