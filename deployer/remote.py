@@ -361,3 +361,33 @@ def function_not_found(bp: "Blueprint", function: str) -> UsageError:
 def since_window(since: float | None, default_seconds: float = 600.0) -> float:
     """The start of the log window in epoch seconds (default: the last 10 minutes)."""
     return since if since is not None else time.time() - default_seconds
+
+
+class Window:
+    """Where the next read of a followed log starts, and what was already shown.
+
+    Clouds ingest late: an entry can become visible after a newer one was read. So every read goes
+    back `lag` seconds before the newest record seen, and records already shown are dropped by key
+    (a cloud's entry id); keys older than the window are forgotten, so memory stays bounded."""
+
+    def __init__(self, start: float, lag: float = 0.0):
+        self.first = start
+        self.newest = start
+        self.lag = lag
+        self.shown: dict[str, float] = {}
+
+    @property
+    def start(self) -> float:
+        return max(self.first, self.newest - self.lag)
+
+    def fresh(self, key: str, when: float) -> bool:
+        """True the first time a record is seen (and remember it)."""
+        if key in self.shown:
+            return False
+        self.shown[key] = when
+        self.newest = max(self.newest, when)
+        return True
+
+    def forget_old(self) -> None:
+        start = self.start
+        self.shown = {k: t for k, t in self.shown.items() if t >= start}

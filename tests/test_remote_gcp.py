@@ -189,7 +189,7 @@ def test_logs_lists_cloud_logging_entries_as_portable_records(gcp):
 
 
 def test_logs_follow_polls_until_ctrl_c(gcp):
-    follow = Lines(["logs", "worker", "--cloud", "gcp", "-f", gcp["file"], "--follow", "--since", "1d"], gcp["env"])
+    follow = Lines(["logs", "worker", "--cloud", "gcp", "-f", gcp["file"], "--follow", "--since", "2025-12-31T00:00:00Z"], gcp["env"])
     try:
         follow.wait_for(lambda line: "POST https://portable-dev-worker" in line, what="the backlog")
         gcp["entries"].append({"insertId": "e4", "timestamp": "2026-01-01T03:00:01Z", "severity": "WARNING",

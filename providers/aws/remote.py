@@ -23,13 +23,14 @@ from urllib.parse import quote_plus, urlsplit
 
 from deployer.remote import (
     HttpEvent, InvokeResult, LogRecord, MessageEvent, ObjectEvent, RemoteOptions, ScheduleEvent, decode_body,
-    iso_utc, level_of, missing_credentials, since_window,
+    iso_utc, level_of, missing_credentials, since_window, Window,
 )
 
 CHAIN = ("boto3's chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE and ~/.aws/credentials or "
          "~/.aws/config (incl. SSO), web identity, container and instance roles")
 TAGGED = re.compile(r"^\[(\w+)\]\t(\S+)\t([0-9a-f-]{36}|\S+)\t(.*)$", re.S)
 BOUNDARY = re.compile(r"^(START|END|REPORT) RequestId: ([0-9a-zA-Z-]+)")
+LAG = 30.0  # seconds a followed read goes back: CloudWatch makes some events visible late
 TIMED_OUT = re.compile(r"^\S+ ([0-9a-f-]{36}) (Task timed out.*)$", re.S)
 
 
@@ -230,16 +231,13 @@ def logs(bp, function: str, since: float | None, follow: bool, text: str | None,
          options: RemoteOptions) -> Iterator[LogRecord | None]:
     group = log_group(options, function)
     cw = client("logs", bp.clouds.aws.region)
-    parser, seen = Parser(), {}
-    start = int(since_window(since) * 1000)
+    parser, window = Parser(), Window(since_window(since), LAG)
     args = {"logGroupName": group, **({"filterPattern": json.dumps(text)} if text else {})}
     first = True
     while True:
-        for event in _events(cw, args, start, group):
-            if event["eventId"] in seen:
+        for event in _events(cw, args, int(window.start * 1000), group):
+            if not window.fresh(event["eventId"], event["timestamp"] / 1000):
                 continue
-            seen[event["eventId"]] = event["timestamp"]
-            start = max(start, event["timestamp"])
             record = parser.record(event)
             if not text or text in record.message:
                 yield record
@@ -248,8 +246,7 @@ def logs(bp, function: str, since: float | None, follow: bool, text: str | None,
             first = False
         if not follow:
             return
-        # the next read starts at the newest millisecond again: `seen` drops what was already shown
-        seen = {eid: stamp for eid, stamp in seen.items() if stamp >= start}
+        window.forget_old()
         time.sleep(options.poll)
 
 

@@ -26,7 +26,7 @@ from typing import Any, Iterator
 
 from deployer.remote import (
     HttpEvent, InvokeResult, LogRecord, MessageEvent, ObjectEvent, RemoteOptions, ScheduleEvent, decode_body,
-    iso_utc, level_of, missing_credentials, since_window,
+    iso_utc, level_of, missing_credentials, since_window, Window,
 )
 
 CHAIN = ("google-auth's default chain: GOOGLE_APPLICATION_CREDENTIALS, the gcloud application default "
@@ -36,6 +36,7 @@ READ_SCOPE = "https://www.googleapis.com/auth/logging.read"
 PUBSUB_PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
 STORAGE_TYPES = {"created": "google.cloud.storage.object.v1.finalized", "deleted": "google.cloud.storage.object.v1.deleted"}
 PAGE_SIZE = 1000
+LAG = 60.0  # seconds a followed read goes back: Cloud Logging makes some entries visible late
 
 
 def _auth() -> Any:
@@ -250,22 +251,26 @@ def logs(bp, function: str, since: float | None, follow: bool, text: str | None,
 
         raise UsageError("no GCP project: set clouds.gcp.project in the blueprint or a default project in gcloud")
     endpoint = (options.env.get("DEPLOYER_GCP_LOGGING_ENDPOINT") or LOGGING_URL).rstrip("/")
-    start, seen, first = iso_utc(since_window(since)), set(), True
+    window, first = Window(since_window(since), LAG), True
     while True:
-        for entry in _entries(http, endpoint, project, log_filter(bp, function, start, text)):
-            key = entry.get("insertId") or json.dumps(entry, sort_keys=True)
-            if key in seen:
-                continue
-            seen.add(key)
+        for entry in _entries(http, endpoint, project, log_filter(bp, function, iso_utc(window.start), text)):
             record = record_of(entry)
-            start = max(start, record.time or start)
-            yield record
+            key = entry.get("insertId") or json.dumps(entry, sort_keys=True)
+            if window.fresh(key, _epoch(record.time) if record.time else window.newest):
+                yield record
         if first:
             yield None
             first = False
         if not follow:
             return
+        window.forget_old()
         time.sleep(options.poll)
+
+
+def _epoch(stamp: str) -> float:
+    from deployer.runtime.invoke import parse_time
+
+    return parse_time(stamp).timestamp()
 
 
 def _entries(http: Any, endpoint: str, project: str, filter_: str) -> list[dict]:
