@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterator
 
-from deployer.remote import LogRecord, iso_utc
+from deployer.remote import LEVELS, LogRecord, iso_utc
 
 STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:[.,]\d+)? (.*)$")
 REQUEST_ID = re.compile(r"\b([0-9a-f]{32})\b")
@@ -43,8 +43,10 @@ class _Parser:
             self.time = iso_utc(datetime.fromisoformat(stamp).astimezone())  # written in local time
             rid = REQUEST_ID.search(rest)
             self.request_id = rid.group(1) if rid else None
-            self.level = LEVEL_WORDS.get(rest.split(" ", 1)[0], "INFO")
-            return LogRecord(self.time, self.request_id, self.level, rest)
+            word, _, after = rest.partition(" ")
+            self.level = LEVEL_WORDS.get(word, "INFO")
+            shown = after if word in LEVELS and after else rest  # the level is its own column
+            return LogRecord(self.time, self.request_id, self.level, shown)
         level = self.level if self.level in ("ERROR", "CRITICAL") and TRACEBACK.match(line) else "INFO"
         return LogRecord(self.time, self.request_id, level, line)
 
@@ -65,7 +67,7 @@ def tail_lines(path: Path, lines: int, since: float | None) -> list[str]:
     text = data.decode("utf-8", "replace").splitlines()
     if position > 0 and text:
         text = text[1:]  # the first line may be cut
-    return text
+    return text[-lines:] if lines > 0 and since is None else text
 
 
 def _enough(data: bytes, lines: int, since: float | None, complete: bool) -> bool:
