@@ -150,3 +150,52 @@ def test_local_log_tail_is_read_from_the_end(tmp_path):
                      "2026-01-01T00:00:00 line 199999"]
     shown = [r.message for r in records.read(log, None, False, None, lines=3) if r is not None]
     assert shown[-3:] == ["line 199997", "line 199998", "line 199999"] and len(shown) < 100
+
+
+# ------------------------------------------------------------------- where the physical names come from
+class Operated:
+    """A fake Pulumi provider whose invoke answers with the function's physical name from the outputs."""
+
+    @staticmethod
+    def make():
+        from deployer.remote import InvokeResult
+        from fakes import FakeProvider
+
+        class Provider(FakeProvider):
+            def invoke(self, bp, function, event, options):
+                return InvokeResult(True, "http", "r1", status=200, body={"physical": options.deployed("functions", function)})
+
+        return Provider()
+
+
+def _invoke(file, capsys, *extra):
+    from deployer.cli.app import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["invoke", "api", "--cloud", "fake", "-f", str(file), "--json", *extra])
+    return exit_info.value.code, capsys.readouterr()
+
+
+def test_outputs_come_from_the_last_up_then_from_the_stack(tmp_path, capsys):
+    from deployer import providers, state
+    from deployer.errors import DeploymentError
+    from fakes import OUTPUTS, write_blueprint
+
+    provider = Operated.make()
+    undo = providers.register(provider)
+    try:
+        file = write_blueprint(tmp_path)
+        provider.script["outputs"] = OUTPUTS  # the stack, read when this machine has no outputs file
+        code, out = _invoke(file, capsys)
+        assert code in (0, None) and json.loads(out.out)["body"] == {"physical": "shop-dev-api"}
+        assert [c[0] for c in provider.calls] == ["outputs"]
+        state.write_outputs(tmp_path, "fake", "dev", {"functions": {"api": "from-the-file"}})
+        code, out = _invoke(file, capsys)
+        assert json.loads(out.out)["body"] == {"physical": "from-the-file"} and len(provider.calls) == 1
+        state.remove_outputs(tmp_path, "fake", "dev")
+        provider.script["outputs"] = DeploymentError("no stack named 'dev'")
+        code, out = _invoke(file, capsys)
+        assert code == 1 and "cannot read the stack outputs of shop on fake (stage dev): no stack named 'dev'" in out.err
+        assert "deployer up --cloud fake --stage dev" in out.err
+    finally:
+        undo()

@@ -256,7 +256,8 @@ def logs(bp, function: str, since: float | None, follow: bool, text: str | None,
         for entry in _entries(http, endpoint, project, log_filter(bp, function, iso_utc(window.start), text)):
             record = record_of(entry)
             key = entry.get("insertId") or json.dumps(entry, sort_keys=True)
-            if window.fresh(key, _epoch(record.time) if record.time else window.newest):
+            fresh = window.fresh(key, _epoch(record.time) if record.time else window.newest)
+            if fresh and (not text or text in record.message):  # the query's text search spans every field
                 yield record
         if first:
             yield None
