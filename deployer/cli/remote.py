@@ -117,7 +117,7 @@ def show_result(function: str, cloud: str, result) -> None:
 
 
 @app.command()
-def logs(function: str = typer.Argument(None, help="Function (local cloud only: default its own log)."),
+def logs(function: str = typer.Argument(None, help="Function (on the local cloud, none: the local cloud's own log)."),
          file: Path = common.FileOpt, stage: str = common.StageOpt, cloud: str = common.CloudOpt,
          since: str = typer.Option(None, "--since", help="From how long ago (10m, 2h, 1d) or an ISO time; "
                                                          "default 10m on the clouds, the whole log locally."),
