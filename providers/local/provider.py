@@ -9,10 +9,12 @@ function's log file (providers/local/records.py); neither needs stack outputs.
 from __future__ import annotations
 
 from deployer.providers import EngineOptions, Provider
+from providers.local.settings import LocalSettings
 
 
 class LocalProvider(Provider):
     name = "local"
+    settings = LocalSettings
     title = "Local cloud (this machine)"
     pulumi = False
     services = {"api": "local HTTP gateway", "schedule": "local scheduler", "function": "local worker process",
