@@ -178,9 +178,33 @@ def _iso(value: Any) -> bool:
 
 
 def build_event(bp: "Blueprint", function: str, data: Any, which: str | int | None = None) -> Event:
-    """The portable event of the chosen trigger of `function`, with `--data` applied."""
+    """The portable event of the chosen trigger of `function`, with `--data` applied. Without
+    `--trigger`, a request's method and path choose the HTTP route they match (its path parameters
+    filled from the path), so a function with several routes needs no index."""
+    if which is None and isinstance(data, dict) and isinstance(data.get("method"), str) \
+            and isinstance(data.get("path"), str):
+        found = match_route(bp.functions[function].triggers, data["method"], data["path"])
+        if found is not None:
+            index, params = found
+            given = data.get("params") if isinstance(data.get("params"), dict) else {}
+            return event_for(bp.functions[function].triggers[index], {**data, "params": {**params, **given}}, index)
     index = pick_trigger(bp, function, which)
     return event_for(bp.functions[function].triggers[index], data, index)
+
+
+def match_route(triggers: list, method: str, path: str) -> tuple[int, dict[str, str]] | None:
+    """(index, path parameters) of the first HTTP trigger whose method and path template match."""
+    from deployer.blueprint.model import HttpTrigger
+
+    for index, trigger in enumerate(triggers):
+        if not isinstance(trigger, HttpTrigger) or trigger.method not in ("ANY", method.upper()):
+            continue
+        pattern = re.sub(r"\\\{(\w+)(\\\+)?(?::\w+)?\\\}",
+                         lambda m: f"(?P<{m.group(1)}>{'.+' if m.group(2) else '[^/]+'})", re.escape(trigger.path))
+        found = re.fullmatch(pattern, path)
+        if found:
+            return index, found.groupdict()
+    return None
 
 
 def event_for(trigger: Any, data: Any, index: int = 0) -> Event:

@@ -54,6 +54,16 @@ def test_events_of_every_kind(portable_bp):
     assert isinstance(tick, ScheduleEvent) and tick.schedule == "every 5 minutes" and tick.trigger == 1
 
 
+def test_a_request_chooses_the_route_it_matches(portable_bp):
+    from deployer.remote import build_event
+
+    event = build_event(portable_bp, "api", {"method": "GET", "path": "/items/7"})
+    assert (event.trigger, event.route, event.params, event.path) == (1, "/items/{id}", {"id": "7"}, "/items/7")
+    event = build_event(portable_bp, "api", {"method": "PUT", "path": "/files/a.txt", "body": "x"})
+    assert (event.trigger, event.params) == (2, {"name": "a.txt"})
+    assert build_event(portable_bp, "api", {"method": "GET", "path": "/items/7"}, 0).trigger == 0  # --trigger wins
+
+
 def test_data_from_a_file_and_a_missing_file(tmp_path):
     from deployer.errors import UsageError
     from deployer.remote import read_data
