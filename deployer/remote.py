@@ -369,6 +369,13 @@ class RemoteOptions:
                          f"after adding it")
 
 
+def needs_function(bp: "Blueprint", function: str | None) -> str:
+    """`deployer logs` without a function on a cloud that has no log of its own: exit 2."""
+    if function is None:
+        raise UsageError("`deployer logs` needs a function on this cloud", hint=f"functions: {', '.join(bp.functions)}")
+    return function
+
+
 def missing_credentials(cloud: str, looked_for: str, detail: str = "") -> PrerequisiteError:
     """Exit 3, naming what was looked for."""
     more = f" ({detail})" if detail else ""

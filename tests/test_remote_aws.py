@@ -172,7 +172,7 @@ def test_invoke_of_a_function_the_stack_lacks_is_a_usage_error_with_a_suggestion
     r = run_cli("invoke", "workr", "--cloud", "aws", "-f", aws["file"], env=aws["env"])
     assert r.returncode == 2 and "no function 'workr'" in r.stderr and "did you mean 'worker'?" in r.stderr
     r = run_cli("logs", "--cloud", "aws", "-f", aws["file"], env=aws["env"])
-    assert r.returncode == 2 and "`deployer logs` needs a function on a cloud" in r.stderr
+    assert r.returncode == 2 and "`deployer logs` needs a function on this cloud" in r.stderr
 
 
 def test_missing_credentials_exit_3_naming_the_chain(aws, tmp_path):

@@ -79,7 +79,8 @@ def invoke(function: str = typer.Argument(..., help="Function to run."),
            data: str = typer.Option(None, "--data", "-d", help="Event data as JSON, or @file."),
            trigger: str = typer.Option(None, "--trigger", "-t",
                                        help="Which trigger's event: its index (0-based) or kind "
-                                            "(http, queue, topic, bucket, schedule); default the first."),
+                                            "(http, queue, topic, bucket, schedule); default the first, or "
+                                            "the HTTP route a request's method and path match."),
            backend: str = BackendOpt, json_: bool = common.JsonOpt) -> None:
     """Run a function once with a portable event of its trigger (HTTP request, message, object, schedule)."""
     from deployer import remote
@@ -117,7 +118,7 @@ def show_result(function: str, cloud: str, result) -> None:
 
 
 @app.command()
-def logs(function: str = typer.Argument(None, help="Function (on the local cloud, none: the local cloud's own log)."),
+def logs(function: str = typer.Argument(None, help="Function (a cloud with a log of its own, such as the local cloud, shows it when none is given)."),
          file: Path = common.FileOpt, stage: str = common.StageOpt, cloud: str = common.CloudOpt,
          since: str = typer.Option(None, "--since", help="From how long ago (10m, 2h, 1d) or an ISO time; "
                                                          "default 10m on the clouds, the whole log locally."),
@@ -128,11 +129,8 @@ def logs(function: str = typer.Argument(None, help="Function (on the local cloud
          backend: str = BackendOpt, json_: bool = common.JsonOpt) -> None:
     """Show a function's log records (time, request id, level, message), the same way on every cloud."""
     from deployer import remote
-    from deployer.errors import UsageError
 
     bp, provider = _prepare(file, stage, cloud, function)
-    if function is None and cloud != "local":
-        raise UsageError("`deployer logs` needs a function on a cloud", hint=f"functions: {', '.join(bp.functions)}")
     poll = float(os.environ.get("DEPLOYER_LOGS_POLL") or 2.0)  # seconds between two reads of --follow
     options = _options(bp, provider, cloud, stage, backend, lines=max(lines, 0), poll=max(poll, 0.05))
     records = provider.logs(bp, function, remote.parse_since(since), follow, filter_ or None, options)

@@ -23,7 +23,7 @@ from urllib.parse import quote_plus, urlsplit
 
 from deployer.remote import (
     HttpEvent, InvokeResult, LogRecord, MessageEvent, ObjectEvent, RemoteOptions, ScheduleEvent, decode_body,
-    iso_utc, level_of, missing_credentials, since_window, Window,
+    iso_utc, level_of, missing_credentials, needs_function, since_window, Window,
 )
 
 CHAIN = ("boto3's chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE and ~/.aws/credentials or "
@@ -229,6 +229,7 @@ class Parser:
 
 def logs(bp, function: str, since: float | None, follow: bool, text: str | None,
          options: RemoteOptions) -> Iterator[LogRecord | None]:
+    needs_function(bp, function)
     group = log_group(options, function)
     cw = client("logs", bp.clouds.aws.region)
     parser, window = Parser(), Window(since_window(since), LAG)

@@ -32,7 +32,7 @@ from deployer.errors import DeploymentError, PrerequisiteError, UsageError
 from deployer.runtime.invoke import parse_time
 from deployer.remote import (
     HttpEvent, InvokeResult, LogRecord, MessageEvent, ObjectEvent, RemoteOptions, ScheduleEvent, decode_body,
-    iso_utc, missing_credentials, since_window, Window,
+    iso_utc, missing_credentials, needs_function, since_window, Window,
 )
 from providers.azure import names
 
@@ -230,6 +230,7 @@ def workspace_id(azure: Azure, bp) -> str:
 
 def logs(bp, function: str, since: float | None, follow: bool, text: str | None,
          options: RemoteOptions) -> Iterator[LogRecord | None]:
+    needs_function(bp, function)
     options.deployed("functions", function)
     azure = Azure(options)
     site = names.site(bp.name, bp.stage, function)

@@ -26,7 +26,7 @@ from typing import Any, Iterator
 
 from deployer.remote import (
     HttpEvent, InvokeResult, LogRecord, MessageEvent, ObjectEvent, RemoteOptions, ScheduleEvent, decode_body,
-    iso_utc, level_of, missing_credentials, since_window, Window,
+    iso_utc, level_of, missing_credentials, needs_function, since_window, Window,
 )
 
 CHAIN = ("google-auth's default chain: GOOGLE_APPLICATION_CREDENTIALS, the gcloud application default "
@@ -243,6 +243,7 @@ def _utc(stamp: str) -> str:
 
 def logs(bp, function: str, since: float | None, follow: bool, text: str | None,
          options: RemoteOptions) -> Iterator[LogRecord | None]:
+    needs_function(bp, function)
     options.deployed("functions", function)  # the stack has it (else exit 2 with a did-you-mean)
     http, default_project = session(READ_SCOPE)
     project = bp.clouds.gcp.project or default_project
