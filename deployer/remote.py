@@ -376,11 +376,11 @@ def needs_function(bp: "Blueprint", function: str | None) -> str:
     return function
 
 
-def missing_credentials(cloud: str, looked_for: str, detail: str = "") -> PrerequisiteError:
-    """Exit 3, naming what was looked for."""
+def missing_credentials(cloud: str, looked_for: str, detail: str = "", sign_in: str = "") -> PrerequisiteError:
+    """Exit 3, naming what was looked for (and how to sign in, when the provider says)."""
     more = f" ({detail})" if detail else ""
     return PrerequisiteError(f"no {cloud} credentials found{more}; looked for {looked_for}",
-                             hint=f"sign in to {cloud} the usual way, then run the command again")
+                             hint=f"{sign_in or f'sign in to {cloud} the usual way'}, then run the command again")
 
 
 def function_not_found(bp: "Blueprint", function: str) -> UsageError:

@@ -143,3 +143,4 @@ def test_missing_credentials_exit_3_naming_the_chain(azure):
     r = run_cli("invoke", "worker", "--cloud", "azure", "-f", azure["file"], env=env, timeout=180)
     assert r.returncode == 3, r.stderr
     assert "no Azure credentials found" in r.stderr and "DefaultAzureCredential" in r.stderr
+    assert "Attempted credentials" not in r.stderr  # the chain's own warnings are not dumped

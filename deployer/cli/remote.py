@@ -117,8 +117,12 @@ def show_result(function: str, cloud: str, result) -> None:
         say(f"{paint('failed', 'red')}: {result.error}{rid}; see `deployer logs {function} --cloud {cloud}`")
 
 
+FunctionArg = typer.Argument(None, help="Function (without one, a cloud with a log of its own, such as the local "
+                                           "cloud, shows that log).")
+
+
 @app.command()
-def logs(function: str = typer.Argument(None, help="Function (a cloud with a log of its own, such as the local cloud, shows it when none is given)."),
+def logs(function: str = FunctionArg,
          file: Path = common.FileOpt, stage: str = common.StageOpt, cloud: str = common.CloudOpt,
          since: str = typer.Option(None, "--since", help="From how long ago (10m, 2h, 1d) or an ISO time; "
                                                          "default 10m on the clouds, the whole log locally."),

@@ -26,6 +26,7 @@ from deployer.remote import (
     iso_utc, level_of, missing_credentials, needs_function, since_window, Window,
 )
 
+SIGN_IN = "sign in with `aws configure`, `aws sso login` or AWS_PROFILE"
 CHAIN = ("boto3's chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE and ~/.aws/credentials or "
          "~/.aws/config (incl. SSO), web identity, container and instance roles")
 TAGGED = re.compile(r"^\[(\w+)\]\t(\S+)\t([0-9a-f-]{36}|\S+)\t(.*)$", re.S)
@@ -44,7 +45,7 @@ def client(service: str, region: str) -> Any:
         raise PrerequisiteError("boto3 is not installed", hint="pip install 'deployer[aws]'") from None
     session = boto3.Session(region_name=region)
     if session.get_credentials() is None:
-        raise missing_credentials("AWS", CHAIN)
+        raise missing_credentials("AWS", CHAIN, sign_in=SIGN_IN)
     return session.client(service)
 
 
@@ -144,7 +145,7 @@ def call(fn, what: str) -> Any:
     try:
         return fn()
     except NoCredentialsError:
-        raise missing_credentials("AWS", CHAIN) from None
+        raise missing_credentials("AWS", CHAIN, sign_in=SIGN_IN) from None
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         text = exc.response.get("Error", {}).get("Message", str(exc))
@@ -153,7 +154,7 @@ def call(fn, what: str) -> Any:
                              hint="deploy it with `deployer up --cloud aws` (the outputs file may be stale)") from None
         if code in ("UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException",
                     "AccessDeniedException", "AccessDenied"):
-            raise missing_credentials("AWS", CHAIN, f"{code}: {text}") from None
+            raise missing_credentials("AWS", CHAIN, f"{code}: {text}", sign_in=SIGN_IN) from None
         raise DeploymentError(f"{what}: {code}: {text}") from None
     except BotoCoreError as exc:
         raise DeploymentError(f"{what}: {exc}") from None

@@ -22,6 +22,7 @@ the only one the credentials see.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import time
 from typing import Any, Iterator
@@ -36,6 +37,7 @@ from deployer.remote import (
 )
 from providers.azure import names
 
+SIGN_IN = "sign in with `az login` or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET"
 CHAIN = ("azure-identity's DefaultAzureCredential: AZURE_CLIENT_ID with AZURE_TENANT_ID and a secret or "
          "certificate, workload identity, managed identity, the Azure CLI (az login), the Azure Developer "
          "CLI and Azure PowerShell")
@@ -64,11 +66,13 @@ class Azure:
             from azure.identity import DefaultAzureCredential
         except ImportError:
             raise PrerequisiteError("azure-identity is not installed", hint="pip install 'deployer[azure]'") from None
+        # the chain logs each failed credential as a warning; the error below says it once (--debug: all)
+        logging.getLogger("azure.identity").setLevel(logging.CRITICAL)
         try:
             self._credential = self._credential or DefaultAzureCredential()
             return self._credential.get_token(f"{resource}/.default").token
         except ClientAuthenticationError as exc:
-            raise missing_credentials("Azure", CHAIN, str(exc).split("\n")[0][:300]) from None
+            raise missing_credentials("Azure", CHAIN, sign_in=SIGN_IN, detail=str(exc).split("\n")[0][:300]) from None
 
     def call(self, method: str, url: str, resource: str, what: str, **kwargs) -> Any:
         import requests
@@ -79,7 +83,8 @@ class Azure:
         except requests.RequestException as exc:
             raise DeploymentError(f"{what}: cannot reach {url.split('?')[0]}: {exc}") from None
         if response.status_code in (401, 403):
-            raise missing_credentials("Azure", CHAIN, f"{what} was refused ({response.status_code}): {_error(response)}")
+            refused = f"{what} was refused ({response.status_code}): {_error(response)}"
+            raise missing_credentials("Azure", CHAIN, sign_in=SIGN_IN, detail=refused)
         if response.status_code == 404:
             raise UsageError(f"{what}: not found in Azure ({_error(response)})",
                              hint="deploy the stage with `deployer up --cloud azure` (the outputs file may be stale)")
@@ -99,7 +104,8 @@ class Azure:
         return listed[0]["subscriptionId"]
 
     def group_url(self, bp) -> str:
-        return f"{self.management}/subscriptions/{self.subscription()}/resourceGroups/{names.resource_group(bp.name, bp.stage)}"
+        group = names.resource_group(bp.name, bp.stage)
+        return f"{self.management}/subscriptions/{self.subscription()}/resourceGroups/{group}"
 
 
 def _error(response: Any) -> str:

@@ -29,6 +29,7 @@ from deployer.remote import (
     iso_utc, level_of, missing_credentials, needs_function, since_window, Window,
 )
 
+SIGN_IN = "sign in with `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS"
 CHAIN = ("google-auth's default chain: GOOGLE_APPLICATION_CREDENTIALS, the gcloud application default "
          "credentials (gcloud auth application-default login) and the metadata server")
 LOGGING_URL = "https://logging.googleapis.com"
@@ -63,15 +64,15 @@ def id_token(audience: str) -> str:
     except exceptions.DefaultCredentialsError:
         pass
     except exceptions.GoogleAuthError as exc:
-        raise missing_credentials("GCP", CHAIN, str(exc)) from None
+        raise missing_credentials("GCP", CHAIN, sign_in=SIGN_IN, detail=str(exc)) from None
     try:
         credentials, _ = google_auth.default()
         credentials.refresh(Request())
     except exceptions.GoogleAuthError as exc:
-        raise missing_credentials("GCP", CHAIN, str(exc).split("\n")[0]) from None
+        raise missing_credentials("GCP", CHAIN, sign_in=SIGN_IN, detail=str(exc).split("\n")[0]) from None
     token = getattr(credentials, "id_token", None)
     if not token:
-        raise missing_credentials("GCP", CHAIN, "these credentials cannot mint an identity token")
+        raise missing_credentials("GCP", CHAIN, "these credentials cannot mint an identity token", sign_in=SIGN_IN)
     return token
 
 
@@ -84,7 +85,7 @@ def session(scope: str) -> tuple[Any, str | None]:
     try:
         credentials, project = google_auth.default(scopes=[scope])
     except exceptions.GoogleAuthError as exc:
-        raise missing_credentials("GCP", CHAIN, str(exc).split("\n")[0]) from None
+        raise missing_credentials("GCP", CHAIN, sign_in=SIGN_IN, detail=str(exc).split("\n")[0]) from None
     return AuthorizedSession(credentials), project
 
 
@@ -227,7 +228,7 @@ def record_of(entry: dict) -> LogRecord:
         message = payload.get("message") if isinstance(payload, dict) and "message" in payload else None
     if message is None and entry.get("httpRequest"):
         req = entry["httpRequest"]
-        message = f"{req.get('requestMethod', '')} {req.get('requestUrl', '')} {req.get('status', '')} {req.get('latency', '')}"
+        message = " ".join(str(req.get(k, "")) for k in ("requestMethod", "requestUrl", "status", "latency"))
     if message is None:
         message = json.dumps(payload or entry.get("protoPayload") or {})
     trace = (entry.get("trace") or "").rsplit("/", 1)[-1] or (entry.get("labels") or {}).get("execution_id")
@@ -284,7 +285,7 @@ def _entries(http: Any, endpoint: str, project: str, filter_: str) -> list[dict]
     while True:
         response = http.post(f"{endpoint}/v2/entries:list", json=body, timeout=60)
         if response.status_code in (401, 403):
-            raise missing_credentials("GCP", CHAIN, f"Cloud Logging answered {response.status_code}: "
+            raise missing_credentials("GCP", CHAIN, sign_in=SIGN_IN, detail=f"Cloud Logging answered {response.status_code}: "
                                                     f"{_error_text(response)}; roles/logging.viewer is needed")
         if response.status_code >= 400:
             raise DeploymentError(f"Cloud Logging entries:list failed ({response.status_code}): {_error_text(response)}")
