@@ -145,9 +145,12 @@ def gcp(tmp_path):
         return 201, {"Content-Type": "application/json"}, {"created": request.json()}
 
     routes = {"POST /token": token_endpoint, "POST /v2/entries:list": entries_list, "POST /fn/api/*": function,
-              "POST /fn/worker/*": (lambda r: (204, {}, b""))}
+              "POST /fn/worker/*": (lambda r: (204, {}, b"")),
+              "POST /fn/files/*": (lambda r: (404, {"Content-Type": "text/html"},  # Cloud Run's internal ingress
+                                             b"<html><body><h1>Error: Page not found</h1></body></html>"))}
     with Recorded(routes) as server:
-        outputs = {"functions": {"api": f"{server.url}/fn/api", "worker": f"{server.url}/fn/worker"}, "stores": STORES}
+        outputs = {"functions": {"api": f"{server.url}/fn/api", "worker": f"{server.url}/fn/worker",
+                                 "files": f"{server.url}/fn/files"}, "stores": STORES}
         file = deployed(tmp_path, "gcp", outputs)
         file.write_text(file.read_text().replace("defaults:", "clouds: {gcp: {project: portable-demo}}\ndefaults:"))
         env = clean_env(GOOGLE_APPLICATION_CREDENTIALS=str(service_account_file(tmp_path, f"{server.url}/token")),
@@ -170,6 +173,15 @@ def test_invoke_calls_the_function_url_with_an_identity_token(gcp):
     push = gcp["server"].seen("POST", "/fn/worker/")[0].json()
     assert base64.b64decode(push["message"]["data"]) == b'{"n": 2}' and push["deliveryAttempt"] == 1
     assert push["subscription"] == "projects/portable-demo/subscriptions/portable-dev-jobs-deployer-invoke"
+
+
+def test_an_event_function_behind_internal_ingress_is_explained(gcp):
+    r = run_cli("invoke", "files", "--cloud", "gcp", "-f", gcp["file"], "--data", '{"key": "incoming/a.jpg"}',
+                env=gcp["env"])
+    assert r.returncode == 1 and "internal ingress" in r.stderr, r.stderr
+    event = gcp["server"].seen("POST", "/fn/files/")[0]
+    assert event.headers["ce-type"] == "google.cloud.storage.object.v1.finalized"
+    assert event.headers["ce-subject"] == "objects/incoming/a.jpg" and event.json()["bucket"] == "portable-uploads"
 
 
 def test_logs_lists_cloud_logging_entries_as_portable_records(gcp):
