@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping
 
 from deployer.errors import PrerequisiteError, UsageError
+from deployer.runtime.messages import MAX_MESSAGE_BYTES
 
 if TYPE_CHECKING:
     from deployer.blueprint.model import Blueprint
@@ -220,6 +221,9 @@ def event_for(trigger: Any, data: Any, index: int = 0) -> Event:
         case QueueTrigger() | TopicTrigger():
             raw = data.encode() if isinstance(data, str) else json.dumps(data).encode()
             source, store = ("queue", trigger.queue) if isinstance(trigger, QueueTrigger) else ("topic", trigger.topic)
+            if len(raw) > MAX_MESSAGE_BYTES:  # no cloud would ever deliver it (deployer/runtime/messages.py)
+                raise UsageError(f"--data is {len(raw):,} bytes, more than {MAX_MESSAGE_BYTES:,} bytes, the largest "
+                                 f"{source} message every cloud carries", hint="put the payload in a bucket")
             return MessageEvent(source, store, raw, {}, uuid.uuid4().hex, index)
         case BucketTrigger(prefix=prefix, suffix=suffix, on=on, bucket=bucket):
             spec = data if isinstance(data, dict) else {}

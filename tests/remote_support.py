@@ -31,7 +31,7 @@ def deployed(tmp: Path, cloud: str, outputs: dict, stage: str = "dev") -> Path:
     """The portable blueprint copied to tmp with `.deployer/outputs/<cloud>-<stage>.json`; its path."""
     target = tmp / "app"
     shutil.copytree(PORTABLE.parent, target, dirs_exist_ok=True)
-    out = target / ".deployer" / "outputs" / f"{cloud}-{stage}.json"
+    out = target / ".deployer" / "outputs" / "portable" / f"{cloud}-{stage}.json"  # per app, as `up` writes it
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(outputs))
     return target / "deployer.yaml"

@@ -132,7 +132,7 @@ def test_invoke_and_logs_accept_cloud_local(tmp_path):
 @pytest.mark.slow
 def test_local_logs_follow_ends_with_130_on_ctrl_c(tmp_path):
     file = str(copy_example("orders", tmp_path))
-    log = tmp_path / "orders" / ".deployer" / "local" / "dev" / "logs" / "worker.log"
+    log = tmp_path / "orders" / ".deployer" / "local" / "orders" / "dev" / "logs" / "worker.log"
     log.parent.mkdir(parents=True)
     log.write_text(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} DEAD-LETTER {'a' * 32} from q:jobs after 3 attempts\n")
     follow = Lines(["logs", "worker", "-f", file, "--follow"], clean_env(DEPLOYER_LOGS_POLL="0.05"))
@@ -199,10 +199,10 @@ def test_outputs_come_from_the_last_up_then_from_the_stack(tmp_path, capsys):
         code, out = _invoke(file, capsys)
         assert code in (0, None) and json.loads(out.out)["body"] == {"physical": "shop-dev-api"}
         assert [c[0] for c in provider.calls] == ["outputs"]
-        state.write_outputs(tmp_path, "fake", "dev", {"functions": {"api": "from-the-file"}})
+        state.write_outputs(tmp_path, "fake", "dev", {"functions": {"api": "from-the-file"}}, "shop")
         code, out = _invoke(file, capsys)
         assert json.loads(out.out)["body"] == {"physical": "from-the-file"} and len(provider.calls) == 1
-        state.remove_outputs(tmp_path, "fake", "dev")
+        state.remove_outputs(tmp_path, "fake", "dev", "shop")
         provider.script["outputs"] = DeploymentError("no stack named 'dev'")
         code, out = _invoke(file, capsys)
         assert code == 1 and "cannot read the stack outputs of shop on fake (stage dev): no stack named 'dev'" in out.err

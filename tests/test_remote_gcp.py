@@ -31,19 +31,35 @@ def options(outputs=None):
     return RemoteOptions(stage="dev", outputs=lambda: outputs or {"stores": STORES}, cloud="gcp")
 
 
+@pytest.fixture(scope="module")
+def google_keys():
+    import gcp_oidc
+
+    made = gcp_oidc.keys("google")
+    with gcp_oidc.certs_server({"kid-google": made["google"][1]}) as url:
+        yield made, url
+
+
 @pytest.fixture
-def through_shim(tmp_path, portable_bp, monkeypatch):
-    """(function, portable event) -> the portable result, through functions-framework and the real shim."""
+def through_shim(tmp_path, portable_bp, monkeypatch, google_keys):
+    """(function, portable event) -> the portable result, through functions-framework and the real shim;
+    queue pushes and schedule runs carry a token of the invoker account (as IAM would mint it)."""
+    import gcp_oidc
     from providers.gcp import remote
     from providers.gcp.context import event_triggers
 
-    set_env(monkeypatch, {**store_env("gcp", uploads="portable-uploads"), "DEPLOYER_GCP_PROJECT": "portable-demo"})
+    keys, certs_url = google_keys
+    set_env(monkeypatch, {**store_env("gcp", uploads="portable-uploads"), "DEPLOYER_GCP_PROJECT": "portable-demo",
+                          "DEPLOYER_GCP_CERTS_URL": certs_url})
 
     def run(function, event):
+        invoker = remote.invoker_email(portable_bp, function, "portable-demo")
+        monkeypatch.setenv("DEPLOYER_GCP_INVOKER", invoker)
         target = "event_entry" if event_triggers(portable_bp.functions[function]) else "http_entry"
         package = build_package(tmp_path, function, "gcp", portable_bp)
         client = functions_framework.create_app(target=target, source=str(package / "deployer_shim.py")).test_client()
         path, headers, body = remote.request_for(portable_bp, function, event, options(), "a" * 32)
+        headers["Authorization"] = gcp_oidc.sign(keys["google"][0], "kid-google", invoker)
         method = getattr(event, "method", "POST")
         answer = client.open(path, method=method, headers=headers, data=body)
         return remote.result_of(event, answer.status_code, tuple(answer.headers.items()), answer.get_data(), "a" * 32, 1.0)
@@ -70,6 +86,12 @@ def test_http_push_cloudevents_and_schedules_reach_their_handlers(through_shim, 
         {"store": "uploads", "key": "incoming/a b.jpg", "size": 5, "type": "created"}
     assert through_shim("tick", build_event(portable_bp, "tick", {"time": "2026-01-01T03:00:00+01:00"})).ok
     assert seen[-1] == {"schedule": "0 3 * * *", "time": "2026-01-01T03:00:00+01:00", "cloud": "gcp"}
+
+
+def test_the_platform_paths_are_the_shims():
+    from providers.gcp import remote, shim
+
+    assert (remote.PUSH_PATH, remote.SCHEDULE_PATH) == (shim.PUSH_PATH, shim.SCHEDULE_PATH)
 
 
 def test_the_log_filter_names_the_functions_cloud_run_service(portable_bp):
@@ -144,7 +166,8 @@ def gcp(tmp_path):
     def function(request):
         return 201, {"Content-Type": "application/json"}, {"created": request.json()}
 
-    routes = {"POST /token": token_endpoint, "POST /v2/entries:list": entries_list, "POST /fn/api/*": function,
+    routes = {"POST /token": token_endpoint,
+              "POST /v1/projects/-/serviceAccounts/*": lambda r: (200, {}, {"token": "invoker-id-token"}), "POST /v2/entries:list": entries_list, "POST /fn/api/*": function,
               "POST /fn/worker/*": (lambda r: (204, {}, b"")),
               "POST /fn/files/*": (lambda r: (404, {"Content-Type": "text/html"},  # Cloud Run's internal ingress
                                              b"<html><body><h1>Error: Page not found</h1></body></html>"))}
@@ -154,7 +177,8 @@ def gcp(tmp_path):
         file = deployed(tmp_path, "gcp", outputs)
         file.write_text(file.read_text().replace("defaults:", "clouds: {gcp: {project: portable-demo}}\ndefaults:"))
         env = clean_env(GOOGLE_APPLICATION_CREDENTIALS=str(service_account_file(tmp_path, f"{server.url}/token")),
-                        DEPLOYER_GCP_LOGGING_ENDPOINT=server.url, NO_GCE_CHECK="true", HOME=str(tmp_path),
+                        DEPLOYER_GCP_LOGGING_ENDPOINT=server.url, DEPLOYER_GCP_IAM_ENDPOINT=server.url,
+                        NO_GCE_CHECK="true", HOME=str(tmp_path),
                         CLOUDSDK_CONFIG=str(tmp_path / "gcloud"), DEPLOYER_LOGS_POLL="0.1")
         yield {"server": server, "file": str(file), "env": env, "entries": entries}
 
@@ -170,7 +194,12 @@ def test_invoke_calls_the_function_url_with_an_identity_token(gcp):
     assert call.headers["traceparent"].split("-")[1] == out["request_id"]
     r = run_cli("invoke", "worker", "--cloud", "gcp", "-f", gcp["file"], "--data", '{"n": 2}', env=gcp["env"])
     assert r.returncode == 0 and "ok (" in r.stderr, r.stderr
-    push = gcp["server"].seen("POST", "/fn/worker/")[0].json()
+    call = gcp["server"].seen("POST", "/fn/worker/_deployer/push")[0]
+    assert call.headers["authorization"] == "Bearer invoker-id-token"  # the invoker account's, from IAM
+    minted = gcp["server"].seen("POST", "/v1/projects/-/serviceAccounts/")[0]
+    assert minted.path.endswith("/portable-dev-worker-inv@portable-demo.iam.gserviceaccount.com:generateIdToken")
+    assert minted.json() == {"audience": gcp["server"].url + "/fn/worker", "includeEmail": True}
+    push = call.json()
     assert base64.b64decode(push["message"]["data"]) == b'{"n": 2}' and push["deliveryAttempt"] == 1
     assert push["subscription"] == "projects/portable-demo/subscriptions/portable-dev-jobs-deployer-invoke"
 

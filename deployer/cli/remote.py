@@ -5,7 +5,7 @@ event and record); this module parses options, finds the stack outputs that name
 and prints one format for every cloud: the answer on stdout (JSON with --json), what happened on
 stderr; log records as `time level request-id message` lines, or JSON lines with --json.
 
-Outputs come from the file the last `deployer up` wrote (.deployer/outputs/<cloud>-<stage>.json),
+Outputs come from the file the last `deployer up` wrote (.deployer/outputs/<app>/<cloud>-<stage>.json),
 else from the stack itself (needs the pulumi CLI and the state backend, e.g. in a fresh CI job).
 """
 
@@ -54,14 +54,14 @@ def _read_outputs(bp, provider, cloud: str, stage: str, backend: str | None) -> 
     from deployer.errors import DeployerError
     from deployer.providers import EngineOptions
 
-    values = state.read_outputs(bp.root, cloud, stage)
+    values = state.read_outputs(bp.root, cloud, stage, bp.name)
     if values is not None:
         return values
     try:
         return provider.engine(bp, EngineOptions(backend=backend, debug=common.STATE.debug)).outputs()
     except DeployerError as exc:
         exc.message = (f"cannot read the stack outputs of {bp.name} on {cloud} (stage {stage}): {exc.message}; "
-                       f"no outputs file at {state.outputs_path(bp.root, cloud, stage)} either")
+                       f"no outputs file at {state.outputs_path(bp.root, cloud, stage, bp.name)} either")
         exc.hint = exc.hint or f"deploy first (`deployer up --cloud {cloud} --stage {stage}`) or give --backend"
         raise
 

@@ -2,8 +2,9 @@
 
 Invoke posts to the function's URL (stack output `functions`) what its shim (providers/gcp/shim.py)
 recognises: functions served by `http_entry` get the HTTP request itself, a queue message as the
-documented Pub/Sub push envelope, a schedule tick as Cloud Scheduler's marker body with its
-X-CloudScheduler-ScheduleTime header; functions served by `event_entry` (topic and bucket triggers,
+documented Pub/Sub push envelope at `/_deployer/push`, a schedule tick as Cloud Scheduler's marker body
+with its X-CloudScheduler-ScheduleTime header at `/_deployer/schedule` (those two paths accept only the
+function's invoker account: its token is minted with IAM Credentials `generateIdToken`); functions served by `event_entry` (topic and bucket triggers,
 delivered by Eventarc) get a CloudEvent in binary content mode (ce-* headers, the event data as body),
 as functions-framework reads it. Every call carries a Google identity token for the URL (the
 functions are never public) and a W3C `traceparent` whose trace id is the request id: the shim uses
@@ -37,6 +38,10 @@ READ_SCOPE = "https://www.googleapis.com/auth/logging.read"
 PUBSUB_PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
 STORAGE_TYPES = {"created": "google.cloud.storage.object.v1.finalized", "deleted": "google.cloud.storage.object.v1.deleted"}
 PAGE_SIZE = 1000
+PUSH_PATH = "/_deployer/push"          # the shim's platform paths (providers/gcp/shim.py): they accept only
+SCHEDULE_PATH = "/_deployer/schedule"  # an identity token of the function's invoker account
+IAM_URL = "https://iamcredentials.googleapis.com"
+CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
 LAG = 60.0  # seconds a followed read goes back: Cloud Logging makes some entries visible late
 
 
@@ -76,6 +81,37 @@ def id_token(audience: str) -> str:
     return token
 
 
+def invoker_email(bp, function: str, project: str) -> str:
+    """The function's invoker account (providers/gcp/functions.py), the only caller its shim accepts
+    queue pushes and schedule runs from."""
+    from deployer import naming
+    from providers.gcp.context import ACCOUNT_ID_MAX
+
+    account = naming.physical_name(bp.name, bp.stage, function, "inv", max_length=ACCOUNT_ID_MAX)
+    return f"{account}@{project}.iam.gserviceaccount.com"
+
+
+def invoker_token(bp, function: str, audience: str, options: RemoteOptions) -> str:
+    """An identity token of the invoker account, minted by IAM Credentials `generateIdToken` for the
+    caller (who needs roles/iam.serviceAccountTokenCreator on that account), as Pub/Sub and Cloud
+    Scheduler present one. `DEPLOYER_GCP_IAM_ENDPOINT` replaces the public endpoint."""
+    http, default_project = session(CLOUD_PLATFORM)
+    project = bp.clouds.gcp.project or default_project
+    email = invoker_email(bp, function, project)
+    endpoint = (options.env.get("DEPLOYER_GCP_IAM_ENDPOINT") or IAM_URL).rstrip("/")
+    response = http.post(f"{endpoint}/v1/projects/-/serviceAccounts/{email}:generateIdToken",
+                         json={"audience": audience, "includeEmail": True}, timeout=60)
+    if response.status_code in (401, 403):
+        raise missing_credentials("GCP", CHAIN, sign_in=SIGN_IN, detail=(
+            f"IAM refused an identity token of {email} ({response.status_code}): {_error_text(response)}; "
+            "roles/iam.serviceAccountTokenCreator on that account is needed"))
+    if response.status_code >= 400:
+        from deployer.errors import DeploymentError
+
+        raise DeploymentError(f"generateIdToken for {email} failed ({response.status_code}): {_error_text(response)}")
+    return response.json()["token"]
+
+
 def session(scope: str) -> tuple[Any, str | None]:
     """(an authorised requests session, the credentials' project) from the default chain."""
     google_auth = _auth()
@@ -97,12 +133,14 @@ def request_for(bp, function: str, event: Any, options: RemoteOptions, trace: st
         case HttpEvent():
             return _http(event, headers)
         case MessageEvent(source="queue"):
-            return "/", {**headers, "Content-Type": "application/json"}, json.dumps(push_envelope(event, options)).encode()
+            body = json.dumps(push_envelope(event, options)).encode()
+            return PUSH_PATH, {**headers, "Content-Type": "application/json"}, body
         case MessageEvent() | ObjectEvent():
             return "/", {**headers, **cloud_event_headers(event, options)}, json.dumps(event_data(event, options)).encode()
         case ScheduleEvent():
-            body = {"deployer": "schedule", "schedule": event.schedule}
-            return "/", {**headers, "Content-Type": "application/json",
+            body = {"deployer": "schedule", "function": function, "trigger": event.trigger,
+                    "schedule": event.schedule, "timezone": event.timezone}
+            return SCHEDULE_PATH, {**headers, "Content-Type": "application/json",
                          "X-CloudScheduler": "true", "X-CloudScheduler-ScheduleTime": event.time}, json.dumps(body).encode()
     raise TypeError(f"unsupported event {type(event).__name__}")
 
@@ -158,7 +196,9 @@ def invoke(bp, function: str, event: Any, options: RemoteOptions) -> InvokeResul
     url = options.deployed("functions", function).rstrip("/")
     trace = secrets.token_hex(16)
     path, headers, body = request_for(bp, function, event, options, trace)
-    headers["Authorization"] = f"Bearer {id_token(url)}"
+    platform = isinstance(event, ScheduleEvent) or isinstance(event, MessageEvent) and event.source == "queue"
+    token = invoker_token(bp, function, url, options) if platform else id_token(url)
+    headers["Authorization"] = f"Bearer {token}"
     method = event.method if isinstance(event, HttpEvent) else "POST"
     start = time.monotonic()
     try:

@@ -23,7 +23,7 @@ from datetime import datetime
 from deployer.remote import (
     Event, HttpEvent, InvokeResult, MessageEvent, ObjectEvent, ScheduleEvent, decode_body, event_for, http_event,
 )
-from providers.local import functions, queues
+from providers.local import functions, logs, queues, state as local_state
 from providers.local.workers import InvocationError, Pool
 
 
@@ -60,8 +60,9 @@ def payload(event: Event) -> tuple[str, dict]:
 def invoke(bp, function: str, event: Event) -> InvokeResult:
     """Run the function once with the portable event, in a fresh worker of the local cloud."""
     kind, body = payload(event)
-    state = functions.state_dir(bp)
+    state = local_state.private(functions.state_dir(bp), bp)  # 0700 and 0600 files, as `up` makes them
     spec = functions.specs(bp, state, only=function)[function]
+    logs.rotate(spec.log)  # no local cloud may be running to do it
     broker = queues.Broker(state)
     queues.register(broker.conn, bp)  # so what it publishes fans out as when the cloud runs
     return asyncio.run(_run(spec, kind, body, _kind(event)))

@@ -26,6 +26,12 @@ class LocalProvider(Provider):
 
         return LocalEngine(bp, options)
 
+    def detached_engine(self, file, stage: str, options: EngineOptions):
+        """The engine `destroy` uses when the blueprint does not load: found from its state folder."""
+        from providers.local.lifecycle import LocalEngine
+
+        return LocalEngine.detached(file, stage, options)
+
     def invoke(self, bp, function, event, options):
         from providers.local.invoke import invoke
 

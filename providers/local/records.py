@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 from deployer.remote import LEVELS, LogRecord, iso_utc
+from providers.local import logs
 
 STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:[.,]\d+)? (.*)$")
 REQUEST_ID = re.compile(r"\b([0-9a-f]{32})\b")
@@ -52,8 +53,10 @@ class _Parser:
 
 
 def tail_lines(path: Path, lines: int, since: float | None) -> list[str]:
-    """The last `lines` lines (all when 0), read backwards from the end; with `since`, back to the
-    first timestamped line older than it."""
+    """The last `lines` lines (all when 0), read backwards from the end (providers/local/logs.py); with
+    `since`, back to the first timestamped line older than it."""
+    if since is None and lines > 0:
+        return logs.tail(path, lines)[0]
     with open(path, "rb") as fh:
         end = fh.seek(0, 2)
         position, data = end, b""
@@ -67,7 +70,7 @@ def tail_lines(path: Path, lines: int, since: float | None) -> list[str]:
     text = data.decode("utf-8", "replace").splitlines()
     if position > 0 and text:
         text = text[1:]  # the first line may be cut
-    return text[-lines:] if lines > 0 and since is None else text
+    return text
 
 
 def _enough(data: bytes, lines: int, since: float | None, complete: bool) -> bool:
@@ -99,7 +102,7 @@ def read(path: Path, since: float | None, follow: bool, text: str | None, *, lin
     pending = b""
     while follow:
         size = path.stat().st_size if path.exists() else 0
-        if size < offset:  # truncated or rotated: start again at its beginning
+        if size < offset:  # rotated (copied, then truncated): the file starts again
             offset, pending = 0, b""
         if size > offset:
             with open(path, "rb") as fh:
