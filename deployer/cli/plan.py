@@ -49,7 +49,7 @@ def plan_command(
         raise UsageError(f"the {cloud} cloud does not deploy through Pulumi, so it has no plan",
                          hint="choose a cloud such as aws, gcp or azure")
     prepared = prepare(file, stage, cloud, planning=True)
-    result = planner.run(prepared.provider, prepared.bp, prepared.artifacts)
+    result = planner.run(prepared.provider, prepared.bp, prepared.artifacts, prepared.graph)
     warnings = prepared.warnings + result.warnings
     if json_:
         common.print_json({**result.to_json(), "warnings": [d.to_json() for d in warnings]})

@@ -23,6 +23,9 @@ PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 class AwsProvider(Provider):
     name = "aws"
     title = "AWS (Lambda, API Gateway, SQS, SNS, S3, DynamoDB, EventBridge Scheduler)"
+    services = {"api": "API Gateway HTTP API", "schedule": "EventBridge Scheduler", "function": "Lambda",
+                "bucket": "S3", "table": "DynamoDB", "queue": "SQS", "topic": "SNS",
+                "dead-letter": "SQS dead-letter queue"}
 
     def __init__(self) -> None:
         self.region = "us-east-1"

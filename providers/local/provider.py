@@ -12,6 +12,9 @@ class LocalProvider(Provider):
     name = "local"
     title = "Local cloud (this machine)"
     pulumi = False
+    services = {"api": "local HTTP gateway", "schedule": "local scheduler", "function": "local worker process",
+                "bucket": "files", "table": "SQLite", "queue": "SQLite queue", "topic": "SQLite topic",
+                "dead-letter": "SQLite dead letters"}
 
     def engine(self, bp, options: EngineOptions):
         from providers.local.lifecycle import LocalEngine
