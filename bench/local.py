@@ -147,6 +147,32 @@ def http_bench(url: str, concurrency: int, duration: int) -> dict:
     return asyncio.run(_httpx_load(url, concurrency, duration))
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process `pid` and its live children (a local cloud and
+    its workers), from /proc; 0 where there is no /proc."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def cloud_bench(url: str, pid: int, concurrency: int, duration: int) -> dict:
+    """http_bench plus the CPU the local cloud (gateway and workers) spent per request: a figure the
+    neighbours' load moves far less than requests per second, since it counts only this cloud's work."""
+    before = tree_cpu(pid)
+    result = http_bench(url, concurrency, duration)
+    spent = tree_cpu(pid) - before
+    return {**result, "cpu_us_per_req": round(spent / max(result["requests"], 1) * 1e6, 1)}
+
+
 def install_serverless() -> None:
     NODE.mkdir(parents=True, exist_ok=True)
     subprocess.run(["npm", "install", "--silent", "--prefix", str(NODE), "serverless@3", "serverless-offline@13"],
@@ -290,6 +316,11 @@ class Against:
             self.proc.wait()
 
 
+def median(values: list[float]) -> float:
+    values = sorted(values)
+    return values[len(values) // 2] if values else 0.0
+
+
 def median_run(runs: list[dict]) -> dict:
     runs = sorted(runs, key=lambda r: r["rps"])
     return {**runs[len(runs) // 2], "runs": runs}
@@ -324,7 +355,11 @@ def compare_against(against: Against, results: dict, ours: dict[str, list[dict]]
         out["ratio"][name] = {
             "rps": round(results["http"][name]["rps"] / max(base["rps"], 0.1), 2),
             "rps_per_round": [round(a["rps"] / max(b["rps"], 0.1), 2) for a, b in zip(ours[name], runs)],
-            "p99_ms": round(results["http"][name]["p99_ms"] / max(base["p99_ms"], 0.001), 3)}
+            "p99_ms": round(results["http"][name]["p99_ms"] / max(base["p99_ms"], 0.001), 3),
+            "cpu_us_per_req": round(median([r["cpu_us_per_req"] for r in ours[name]])
+                                    / max(median([r["cpu_us_per_req"] for r in runs]), 0.1), 3),
+            "cpu_per_round": [round(a["cpu_us_per_req"] / max(b["cpu_us_per_req"], 0.1), 2)
+                              for a, b in zip(ours[name], runs)]}
     queues = sorted(queues, key=lambda r: r["msgs_per_s"])
     out["queue"] = {**queues[len(queues) // 2], "runs": queues}
     out["ratio"]["queue"] = round(results["queue"]["msgs_per_s"] / max(out["queue"]["msgs_per_s"], 0.1), 2)
@@ -355,6 +390,7 @@ def main() -> None:
         (Path(tmp) / "deployer.yaml").write_text(BLUEPRINT)
         engine = LocalEngine(load_blueprint(Path(tmp) / "deployer.yaml"))
         url = engine.up().outputs["api_url"] + "/hello"
+        pid = json.loads((engine.state / "cloud.json").read_text())["pid"]
         sls = ServerlessOffline(Path(tmp) / "offline") if versions else None
         against = Against(args.against, Path(tmp) / "against") if args.against else None
         try:
@@ -377,11 +413,13 @@ def main() -> None:
             for c in (1, 32):
                 # interleaved, round by round: a neighbour's burst hits every side alike
                 rounds[f"c{c}"], base_rounds[f"c{c}"] = [], []
-                for _ in range(args.rounds):
-                    rounds[f"c{c}"].append((http_bench(url, c, args.duration),
+                for n in range(args.rounds):
+                    if base_url and n % 2:  # every other round REF goes first: no side always follows the other
+                        base_rounds[f"c{c}"].append(cloud_bench(base_url, against.proc.pid, c, args.duration))
+                    rounds[f"c{c}"].append((cloud_bench(url, pid, c, args.duration),
                                             http_bench(sls_url, c, args.duration) if sls_url else None))
-                    if base_url:
-                        base_rounds[f"c{c}"].append(http_bench(base_url, c, args.duration))
+                    if base_url and not n % 2:
+                        base_rounds[f"c{c}"].append(cloud_bench(base_url, against.proc.pid, c, args.duration))
             if sls:
                 sls.stop()
             for name, pairs in rounds.items():
@@ -393,9 +431,11 @@ def main() -> None:
                         "rps_per_round": [round(local["rps"] / max(theirs["rps"], 0.1), 2) for local, theirs in pairs],
                         "p99_ms": round(results["http"][name]["p99_ms"] / max(other["p99_ms"], 0.001), 3)}
             queues, base_queues = [], []
-            for _ in range(args.rounds):
+            for n in range(args.rounds):
+                if against and n % 2:
+                    base_queues.append(queue_bench(against.state, args.messages))
                 queues.append(queue_bench(engine.state, args.messages))
-                if against:
+                if against and not n % 2:
                     base_queues.append(queue_bench(against.state, args.messages))
             queues.sort(key=lambda r: r["msgs_per_s"])
             results["queue"] = {**queues[len(queues) // 2], "runs": queues}
@@ -436,9 +476,11 @@ def main() -> None:
     if "against" in results:
         base = results["against"]
         for name, r in base["http"].items():
+            ratio = base["ratio"][name]
             print(row(f"http {name} {args.against} ({base['commit']})", r)
-                  + f"   this/{args.against} req/s {base['ratio'][name]['rps']:.2f}x "
-                  f"per round {base['ratio'][name]['rps_per_round']}, p99 {base['ratio'][name]['p99_ms']:.2f}x")
+                  + f"   this/{args.against} req/s {ratio['rps']:.2f}x per round {ratio['rps_per_round']}, "
+                  f"p99 {ratio['p99_ms']:.2f}x; CPU per request (median) {ratio['cpu_us_per_req']:.2f}x "
+                  f"per round {ratio['cpu_per_round']}")
         bq = base["queue"]
         print(f"{'queue ' + args.against:<28}{bq['msgs_per_s']:>10.0f} msgs/s end to end; this/{args.against} "
               f"{base['ratio']['queue']:.2f}x")

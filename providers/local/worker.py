@@ -162,6 +162,9 @@ def serve(sock: socket.socket, runner: Runner) -> None:
             reply += (True,)
         try:
             data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+        except MemoryError as exc:  # the answer itself does not fit in `memory`
+            reply = None
+            data = pickle.dumps(out_of_memory(request_id, exc))
         except Exception as exc:  # noqa: BLE001
             data = pickle.dumps(("error", f"unpicklable result: {exc}"))
         send(HEADER.pack(len(data)) + data)

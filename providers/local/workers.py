@@ -5,8 +5,9 @@ talking to the local cloud over a private unix socket pair (length-prefixed pick
 no serialisation beyond pickle, one round trip per invocation). Workers are kept warm and reused; a
 pool grows on demand up to `max_workers`.
 
-Each worker leads its own session (and process group), so whatever a handler forks belongs to the
-group, and every kill here is a kill of the group: a forked child cannot outlive its worker's timeout,
+Each worker leads its own process group (in the local cloud's session: a session of its own would also
+be a scheduler autogroup of its own on Linux, and change how the CPU is shared between the gateway and
+its workers), so whatever a handler forks belongs to the group, and every kill here is a kill of the group: a forked child cannot outlive its worker's timeout,
 crash or `down`, nor hold the worker's socket open. The blueprint's timeout is enforced here: when the
 deadline passes before the reply is in, the invocation fails at once with InvocationTimeout (HTTP 504)
 and the group is killed (SIGKILL); a reply that is already in wins, and a worker that was killed is never
@@ -132,7 +133,7 @@ class Worker:
                  "--deps", spec.deps, "--handler", spec.handler, "--function", spec.name,
                  "--runtime", RUNTIME_ROOT, "--memory", str(spec.memory)],
                 pass_fds=[child.fileno()], env=spec.env, cwd=str(spec.code), stdin=subprocess.DEVNULL,
-                stdout=log, stderr=log, start_new_session=True)
+                stdout=log, stderr=log, process_group=0)
         child.close()
         loop = asyncio.get_running_loop()
         _, self.channel = await loop.create_connection(Channel, sock=parent)
