@@ -212,6 +212,7 @@ class Cors:
 
     def serves(self, scope) -> bool:
         """Is the path one of the blueprint's (any method)? Preflights of other paths get the 404."""
+        scope = encoded_slashes(scope) or scope
         return any(isinstance(r.endpoint, FunctionEndpoint) and r.matches(scope)[0] is not Match.NONE
                    for r in self.router.routes)
 
