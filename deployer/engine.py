@@ -275,12 +275,42 @@ class PulumiEngine:
             graph = provider.compile(bp, self.options.artifacts)
             self.owners = {r.name: r.owner.name for r in graph.resources if r.owner.kind == "store"}
 
+        self.kept: dict[str, Any] = {}  # the record a keeping destroy left: resources to adopt
+        self.replace: tuple[str, ...] = tuple(self.options.extra.get("replace_data", ()))
+
     def _translator(self, on_event: EventSink) -> EventTranslator:
         return EventTranslator(on_event, self.bp, self.owners)
 
     # -- setup -------------------------------------------------------------------------------------
     def _program(self) -> None:
-        self.provider.program(self.bp, self.options.artifacts)()
+        if not self.provider.compiles:
+            return self.provider.program(self.bp, self.options.artifacts)()
+        from deployer.resources.execute import program
+
+        program(self.provider, self.bp, self.options.artifacts, kept=self.kept, replace=self.replace)()
+
+    def _prepare_update(self, stack: Any, *, flip: bool) -> None:
+        """Before up/preview: refuse a change that replaces a stateful store (unless --replace-data),
+        and read what an earlier destroy kept, so the program adopts it (deployer/resources/lifecycle.py)."""
+        from deployer.errors import BlueprintError
+        from deployer.resources import lifecycle
+
+        outputs = plain_outputs(stack.outputs())
+        problems = lifecycle.replacements(outputs.get(lifecycle.STORES_OUTPUT), self.bp, self.replace)
+        if problems:
+            raise BlueprintError(problems)
+        self.kept = outputs.get(lifecycle.KEPT_OUTPUT) or {}
+        if flip and self.replace and self.owners:
+            self._stop_retaining(stack, set(self.replace))
+
+    def _stop_retaining(self, stack: Any, stores: set[str]) -> None:
+        """`--replace-data`: the replaced stores' resources lose retain_on_delete in the state, so the
+        replacement really deletes the old one (the same state edit `destroy --delete-data` makes)."""
+        deployment = stack.export_stack()
+        for res in deployment.deployment.get("resources") or []:
+            if self.owners.get(str(res.get("urn", "")).rsplit("::", 1)[-1]) in stores:
+                res["retainOnDelete"] = False
+        stack.import_stack(deployment)
 
     def workspace_options(self) -> Any:
         from pulumi import automation as auto
@@ -354,6 +384,7 @@ class PulumiEngine:
         def run() -> Any:
             stack = self._stack(create=True)
             self._configure(stack)
+            self._prepare_update(stack, flip=True)
             return stack.up(show_secrets=False, **self._common(translator))
 
         res = self._call(run)
@@ -367,6 +398,7 @@ class PulumiEngine:
         def run() -> Any:
             stack = self._stack(create=True)
             self._configure(stack)
+            self._prepare_update(stack, flip=False)
             return stack.preview(**self._common(translator))
 
         res = self._call(run)
@@ -382,11 +414,30 @@ class PulumiEngine:
             self._configure(stack, delete_data=delete_data)
             if delete_data:  # flip retain_on_delete in the state first: an up that touches no cloud data
                 stack.up(show_secrets=False, **self._common(self._translator(on_event)))
-            return stack.destroy(show_secrets=False, **self._common(translator))
+                return stack.destroy(show_secrets=False, **self._common(translator))
+            if not self.provider.compiles:
+                return stack.destroy(show_secrets=False, **self._common(translator))
+            return self._destroy_keeping(stack, translator)
 
         res = self._call(run)
         return Result("destroy", changes=_changes(translator.changes, res.summary.resource_changes),
                       duration=time.monotonic() - start, kept=[] if delete_data else translator.kept_stores())
+
+    def _destroy_keeping(self, stack: Any, translator: EventTranslator) -> Any:
+        """Delete everything but what is retained, in ONE update whose program declares no resource and
+        exports the record of what was kept: the next `up` finds it in the stack's outputs, whatever
+        backend holds the state, and adopts those resources with their data."""
+        from deployer.resources import lifecycle
+
+        previous = plain_outputs(stack.outputs()).get(lifecycle.KEPT_OUTPUT)
+        record = lifecycle.kept_record(stack.export_stack().deployment, previous)
+
+        def keep_record() -> None:
+            import pulumi
+
+            pulumi.export(lifecycle.KEPT_OUTPUT, record)
+
+        return stack.up(program=keep_record, show_secrets=False, **self._common(translator))
 
     def refresh(self, on_event: EventSink = None) -> Result:
         start = time.monotonic()

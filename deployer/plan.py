@@ -77,12 +77,13 @@ def check_graph(provider: Provider, bp: Blueprint, graph: "Graph") -> list[Diagn
 
 def render(provider: Provider, bp: Blueprint, graph: "Graph") -> Plan:
     """The plan of a compiled (and checked) graph."""
-    from deployer.resources.render import value
+    from deployer.resources.render import known_ids, value
 
     index = provider.sdk_index()
-    resources = sorted((PlannedResource(r.type, r.name, value(index.wire(r.type, r.inputs)), r.owner.label,
+    known = known_ids(graph)
+    resources = sorted((PlannedResource(r.type, r.name, value(index.wire(r.type, r.inputs), known), r.owner.label,
                                         r.options.to_json()) for r in graph.resources), key=sort_key)
-    return Plan(provider.name, bp.stage_name(), resources, outputs=value(graph.outputs), graph=graph)
+    return Plan(provider.name, bp.stage_name(), resources, outputs=value(graph.outputs, known), graph=graph)
 
 
 def run(provider: Provider, bp: Blueprint, artifacts: dict[str, Artifact],

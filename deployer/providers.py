@@ -17,6 +17,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol
 
+from pydantic import BaseModel, ConfigDict
+
 from deployer.errors import Diagnostic, UsageError
 
 if TYPE_CHECKING:
@@ -27,6 +29,12 @@ if TYPE_CHECKING:
     from deployer.resources.index import Index
 
 ENTRY_POINT_GROUP = "deployer.providers"
+
+
+class NoSettings(BaseModel):
+    """The settings of a provider that has none (`clouds.<name>: {}`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,8 @@ class Provider:
     title: ClassVar[str] = ""
     #: True when the provider deploys through Pulumi (and so `plan` and the Pulumi engine apply).
     pulumi: ClassVar[bool] = True
+    #: The model of `clouds.<name>` in a blueprint (a frozen pydantic model with defaults for every field).
+    settings: ClassVar[type] = NoSettings
     #: Diagram labels: the service each node kind becomes (keys of deployer.graph.services.KINDS);
     #: kinds left out are drawn with the generic name.
     services: ClassVar[dict[str, str]] = {}

@@ -68,7 +68,11 @@ def executor_registrations(provider, graph: Graph, monitor=None) -> dict[tuple[s
 
     run()
     hidden = frozenset(values.values())
-    return {(typ, name): plain(inputs, hidden) for typ, name, inputs in mocks.registered}
+    registered = {(typ, name): plain(inputs, hidden) for typ, name, inputs in mocks.registered}
+    ids = {r.name: r.options.read_id or r.options.import_id for r in graph.resources
+           if (r.options.read_id or r.options.import_id) is not None}
+    assert mocks.ids == ids, "existing resources are read, and kept ones imported, by their ids (and only they)"
+    return registered
 
 
 def assert_executor_matches_plan(provider, bp, artifacts) -> plan.Plan:

@@ -44,7 +44,8 @@ def test_plan_renders_references_secrets_archives_and_wire_names(toy):
     assert by_name["store-uploads-notification"].options == {"depends_on": ["fn-resize-bucket-uploads-permission"]}
     assert planned.outputs == {"api_url": "https://${app-api.api_endpoint}",
                                "functions": {"resize": "toy-dev-resize", "report": "toy-dev-report"},
-                               "stores": {"uploads": "${store-uploads-bucket.bucket}"}}
+                               "stores": {"uploads": "${store-uploads-bucket.bucket}"},
+                               "deployer_stores": {"uploads": {"kind": "bucket"}}}
     assert [r.group for r in planned.resources][:2] == ["app", "store uploads"]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deployer.blueprint.model import BucketStore, BucketTrigger
+from deployer.blueprint.model import BucketStore, BucketTrigger, TableStore
 from deployer.providers import Artifact, Provider
 from deployer.resources.checks import NameRule, Ordering, Rules
 from deployer.resources.compile import FunctionRef, StoreRef
@@ -33,6 +33,11 @@ class ToyProvider(Provider):
 
         return load(str(ROOT / "providers" / "aws" / "sdk_index.json"))
 
+    def package(self, bp, function):
+        folder = bp.root / ".deployer" / "build"
+        folder.mkdir(parents=True, exist_ok=True)
+        return toy_artifacts(bp, folder)[function]
+
     def stack_config(self, bp):
         return {"aws:region": "eu-west-1"}
 
@@ -46,6 +51,10 @@ class ToyProvider(Provider):
 
     def declare_store(self, ctx, name, spec):
         match spec:
+            case BucketStore() if ctx.bp.existing(name, "toy"):
+                bucket = ctx.g.add("aws:s3/bucket:Bucket", f"store-{name}-bucket", store(name),
+                                   read_id=ctx.bp.existing(name, "toy"))
+                return StoreRef(name, "bucket", bucket, bucket.out("arn"), bucket.out("bucket"))
             case BucketStore():
                 account = ctx.g.call("aws:index/getCallerIdentity:getCallerIdentity")
                 physical = (f"{ctx.bp.stage_name()}-{name}" if "local-bucket-name" in self.broken
@@ -53,6 +62,11 @@ class ToyProvider(Provider):
                 bucket = ctx.g.add("aws:s3/bucket:Bucket", f"store-{name}-bucket", store(name),
                                    retain=ctx.keep_data, bucket=physical, force_destroy=not ctx.keep_data)
                 return StoreRef(name, "bucket", bucket, bucket.out("arn"), bucket.out("bucket"))
+            case TableStore():
+                table = ctx.g.add("aws:dynamodb/table:Table", f"store-{name}-table", store(name),
+                                  retain=ctx.keep_data, name=f"{ctx.bp.stage_name()}-{name}", hash_key=spec.key,
+                                  attributes=[{"name": spec.key, "type": "S"}], billing_mode="PAY_PER_REQUEST")
+                return StoreRef(name, "table", table, table.out("arn"), table.out("name"))
         raise TypeError(f"the toy provider has no {type(spec).__name__}")
 
     def declare_function(self, ctx, name):

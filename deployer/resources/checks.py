@@ -62,7 +62,9 @@ def check(graph: Graph, index: Index, rules: Rules, bp: "Blueprint") -> list[Dia
     by_name = graph.by_name()
     for res in graph.resources:
         where = _place(bp, res)
-        found += [_diag(bp, where, f"{res.name} ({res.type}): {p}", graph.cloud) for p in index.problems(res.type, res.inputs)]
+        if res.options.read_id is None:  # a read resource has no inputs to check
+            found += [_diag(bp, where, f"{res.name} ({res.type}): {p}", graph.cloud)
+                      for p in index.problems(res.type, res.inputs)]
         found += [_diag(bp, where, f"{res.name}: {p}", graph.cloud) for p in _unresolved(res, graph, index, bp)]
     found += _cycles(graph, bp)
     found += _names(graph, rules, bp)

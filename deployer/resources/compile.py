@@ -2,7 +2,8 @@
 
 One order for every cloud: stores first, then functions (which read the stores' locators for their
 environment), then triggers (which connect stores and functions), then the stack outputs that every cloud
-exports under the same keys (docs/contracts.md): `api_url`, `functions`, `stores`. A provider writes
+exports under the same keys (docs/contracts.md): `api_url`, `functions`, `stores`, and
+`deployer_stores` (each store's identity, so a later deploy can refuse to replace one: lifecycle.py). A provider writes
 only its per-kind modules and four hooks (`context`, `declare_store`, `declare_function`,
 `declare_triggers`); it never loops over the blueprint itself and never imports Pulumi.
 
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from deployer.blueprint import refs
 from deployer.resources.graph import Builder, Graph, Resource
+from deployer.resources.lifecycle import STORES_OUTPUT, fingerprints
 
 if TYPE_CHECKING:
     from deployer.blueprint.model import Blueprint
@@ -82,4 +84,5 @@ def compile_graph(provider: "Provider", bp: "Blueprint", artifacts: dict[str, "A
         ctx.g.export("api_url", ctx.api_url)
     ctx.g.export("functions", {name: ref.physical for name, ref in ctx.functions.items()})
     ctx.g.export("stores", {name: ref.locator for name, ref in ctx.stores.items()})
+    ctx.g.export(STORES_OUTPUT, fingerprints(bp))
     return ctx.g.build()

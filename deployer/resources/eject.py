@@ -121,6 +121,9 @@ class Writer:
         return f"pulumi.ResourceOptions({', '.join(parts)})" if parts else None
 
     def statement(self, res: Resource) -> str:
+        if res.options.read_id is not None:
+            read = f"{self.cls(res.type)}.get({json.dumps(res.name)}, {json.dumps(res.options.read_id)})"
+            return f"{self.variable(res.name)} = {read}  # exists already: read, never managed"
         args = [json.dumps(res.name)] + [f"{k}={self.expr(v, 4)}" for k, v in res.inputs.items()]
         opts = self.options(res)
         if opts:

@@ -44,6 +44,9 @@ class Executor:
             self.calls[call.name] = fn(**self.value(call.args))
         for res in self.graph.ordered():
             cls = _import(self.index.class_path(res.type))
+            if res.options.read_id is not None:  # an existing resource: read, never managed
+                self.objects[res.name] = cls.get(res.name, res.options.read_id, opts=self.options(res.options))
+                continue
             inputs = {k: self.value(v) for k, v in res.inputs.items()}
             self.objects[res.name] = cls(res.name, opts=self.options(res.options), **inputs)
         for name, value in self.graph.outputs.items():
@@ -98,11 +101,14 @@ def reference_mocks(index: Index, graph: Graph):
     class ReferenceMocks(pulumi.runtime.Mocks):
         def __init__(self) -> None:
             self.registered: list[tuple[str, str, dict]] = []
+            self.ids: dict[str, str] = {}  # logical name -> the id Pulumi was given (a read or an import)
 
         def new_resource(self, args: pulumi.runtime.MockResourceArgs):
             if args.typ.startswith("pulumi:providers:"):
                 return f"{args.name}-provider", {}
             self.registered.append((args.typ, args.name, dict(args.inputs)))
+            if args.resource_id:
+                self.ids[args.name] = args.resource_id
             outputs = {wire: reference(args.name, py) for py, wire in index.outputs(args.typ).items()}
             return reference(args.name, "id"), outputs
 
@@ -113,11 +119,14 @@ def reference_mocks(index: Index, graph: Graph):
     return ReferenceMocks()
 
 
-def program(provider: Any, bp: Any, artifacts: dict[str, Any]):
+def program(provider: Any, bp: Any, artifacts: dict[str, Any], *, kept: Mapping[str, Any] | None = None,
+            replace: tuple[str, ...] = ()):
     """The Pulumi program of a graph provider. Secrets are read now, so a missing one stops `up` before
     Pulumi starts; the graph is compiled inside the program, keeping stateful stores unless the stack's
-    `deployer:deleteData` is set (`destroy --delete-data` sets it with an `up` first)."""
+    `deployer:deleteData` is set (`destroy --delete-data` sets it with an `up` first). `kept` (what a
+    destroy kept) is adopted and the stores in `replace` are replaced (deployer/resources/lifecycle.py)."""
     from deployer import secrets
+    from deployer.resources import lifecycle
 
     values = secrets.values(bp)
     index = provider.sdk_index()
@@ -126,6 +135,8 @@ def program(provider: Any, bp: Any, artifacts: dict[str, Any]):
         import pulumi
 
         delete = pulumi.Config("deployer").get_bool("deleteData") or False
-        Executor(provider.compile(bp, artifacts, keep_data=not delete), index, values).run()
+        graph = provider.compile(bp, artifacts, keep_data=not delete)
+        graph = lifecycle.replace_stores(lifecycle.adopt(graph, kept), replace)
+        Executor(graph, index, values).run()
 
     return run

@@ -53,9 +53,13 @@ class Options:
     ignore_changes: tuple[str, ...] = ()
     replace_on_changes: tuple[str, ...] = ()
     delete_before_replace: bool = False
+    #: an existing resource read by id (`Cls.get`): never created, changed or deleted; no inputs
+    read_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        if self.read_id is not None:
+            out["read"] = self.read_id
         if self.depends_on:
             out["depends_on"] = list(self.depends_on)
         if self.retain_on_delete:
@@ -163,14 +167,16 @@ class Builder:
     def add(self, type_: str, logical: str, owner: Owner, /, *, depends_on: Iterable[Resource | str] = (),
             retain: bool = False, import_id: str | None = None, ignore_changes: Iterable[str] = (),
             replace_on_changes: Iterable[str] = (), delete_before_replace: bool = False,
-            **inputs: Any) -> Resource:
+            read_id: str | None = None, **inputs: Any) -> Resource:
         """Add a resource; inputs whose value is None are left out (as Pulumi does). The first three
         parameters are positional, so an input may be called `name` as so many SDK arguments are."""
         if logical in self._resources:
             raise ValueError(f"two resources are named {logical!r} ({self._resources[logical].type} and {type_})")
         deps = tuple(sorted({d.name if isinstance(d, Resource) else d for d in depends_on}))
+        if read_id is not None and (inputs or retain or import_id):
+            raise ValueError(f"{logical} reads an existing resource: it takes no inputs, retain or import")
         options = Options(deps, retain, import_id, tuple(ignore_changes), tuple(replace_on_changes),
-                          delete_before_replace)
+                          delete_before_replace, read_id)
         res = Resource(type_, logical, owner, {k: v for k, v in inputs.items() if v is not None}, options)
         self._resources[logical] = res
         return res

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from typing import Any, Mapping
 
 from deployer.resources.values import Archive, Asset, Base64, CallOut, Json, Out, Secret, Template
 
@@ -24,23 +24,29 @@ def reference(name: str, attr: str) -> str:
     return "${" + f"{name}.{attr}" + "}"
 
 
-def value(v: Any) -> Any:
-    """A graph value as plain JSON."""
+def known_ids(graph: Any) -> dict[tuple[str, str], str]:
+    """Outputs known before deploy: the id of an existing resource that is read (it is the id given)."""
+    return {(r.name, "id"): r.options.read_id for r in graph.resources if r.options.read_id is not None}
+
+
+def value(v: Any, known: Mapping[tuple[str, str], Any] | None = None) -> Any:
+    """A graph value as plain JSON; `known` outputs are shown as their values, not as references."""
+    known = known or {}
     match v:
         case dict():
-            return {k: value(x) for k, x in v.items()}
+            return {k: value(x, known) for k, x in v.items()}
         case list() | tuple():
-            return [value(x) for x in v]
+            return [value(x, known) for x in v]
         case Out(resource, attr):
-            return reference(resource, attr)
+            return known.get((resource, attr), reference(resource, attr))
         case CallOut(call, attr):
             return reference(call, attr)
         case Template(parts):
-            return "".join(str(value(p)) for p in parts)
+            return "".join(str(value(p, known)) for p in parts)
         case Json(inner):
-            return json.dumps(value(inner))
+            return json.dumps(value(inner, known))
         case Base64(inner):
-            return base64.b64encode(str(value(inner)).encode()).decode()
+            return base64.b64encode(str(value(inner, known)).encode()).decode()
         case Secret():
             return MASK
         case Archive(path):

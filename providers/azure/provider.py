@@ -15,10 +15,12 @@ from deployer.blueprint.model import Blueprint, BucketStore, QueueStore, TableSt
 from deployer.errors import Diagnostic
 from deployer.providers import Artifact, Provider
 from providers.azure import checks, mocks
+from providers.azure.settings import AzureSettings
 
 
 class AzureProvider(Provider):
     name = "azure"
+    settings = AzureSettings
     title = "Microsoft Azure (Functions on Linux Consumption)"
     services = {"api": "Functions HTTP trigger", "schedule": "Timer trigger", "function": "Azure Functions",
                 "bucket": "Blob Storage", "table": "Table Storage", "queue": "Storage Queues",

@@ -6,10 +6,12 @@ Functions run with the interpreter deployer runs on, whatever their `runtime` sa
 from __future__ import annotations
 
 from deployer.providers import EngineOptions, Provider
+from providers.local.settings import LocalSettings
 
 
 class LocalProvider(Provider):
     name = "local"
+    settings = LocalSettings
     title = "Local cloud (this machine)"
     pulumi = False
     services = {"api": "local HTTP gateway", "schedule": "local scheduler", "function": "local worker process",
