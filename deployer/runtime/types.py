@@ -85,13 +85,15 @@ class BadResponse(ValueError):
 _TOKEN = _re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field-name
 _BAD_VALUE = _re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # control characters but tab: CR/LF would split headers
 BODY_TYPES = (dict, list, str, bytes, bytearray, memoryview, type(None))
+_PLAIN_BODIES = frozenset({dict, list, str, bytes})
 
 
 class Response:
     """An HTTP answer. `body` may be dict/list (sent as JSON), str or bytes."""
 
     def __init__(self, status: int = 200, body: Any = b"", headers: Mapping[str, str] | None = None):
-        if isinstance(status, bool) or not isinstance(status, (int, str)) or not str(status).strip().isdigit():
+        if status.__class__ is not int and (isinstance(status, bool) or not isinstance(status, (int, str))
+                                            or not str(status).strip().isdigit()):
             raise BadResponse(f"status {status!r} is not an integer")
         self.status = int(status)
         self.body = body
@@ -119,6 +121,12 @@ class Response:
         supported type, header names that are tokens and values without control characters that
         Latin-1 can encode. Else BadResponse saying what is wrong."""
         status, body = self.status, self.body
+        if 200 <= status <= 599 and body.__class__ in _PLAIN_BODIES and status != 204 and status != 304:
+            for name, value in self.headers._items.values():  # the common case, at C speed
+                if not (value.isascii() and value.isprintable() and _TOKEN.fullmatch(name)):
+                    break
+            else:
+                return self
         if not 200 <= status <= 599:
             raise BadResponse(f"status {status} is not a final HTTP status (200-599)")
         if not isinstance(body, BODY_TYPES):
