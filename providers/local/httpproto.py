@@ -21,8 +21,9 @@ It also bounds what a client may hold, as a cloud's front end does (uvicorn boun
 These cost the hot path almost nothing: no timer per request (one periodic check per connection looks
 at the state uvicorn keeps) and no Python callback per header: the head is measured on the raw data
 before the parser sees it (its bytes up to the blank line, one line per header, counted at C speed
-across the chunks it arrives in), so an oversized head never reaches the parser or the app. Each bound can be moved with an environment
-variable (DEPLOYER_LOCAL_MAX_HEAD_BYTES, _MAX_HEADERS, _READ_TIMEOUT, _MAX_CONNECTIONS).
+across the chunks it arrives in), so an oversized head never reaches the parser or the app. Each bound
+can be moved with an environment variable (DEPLOYER_LOCAL_MAX_HEAD_BYTES, _MAX_HEADERS, _READ_TIMEOUT,
+_MAX_CONNECTIONS).
 
 Everything else (parsing, keep-alive, pipelining, flow control, 400 on malformed requests) is uvicorn's.
 """

@@ -7,8 +7,9 @@ pool grows on demand up to `max_workers`.
 
 Each worker leads its own process group (in the local cloud's session: a session of its own would also
 be a scheduler autogroup of its own on Linux, and change how the CPU is shared between the gateway and
-its workers), so whatever a handler forks belongs to the group, and every kill here is a kill of the group: a forked child cannot outlive its worker's timeout,
-crash or `down`, nor hold the worker's socket open. The blueprint's timeout is enforced here: when the
+its workers), so whatever a handler forks belongs to the group, and every kill here is a kill of the
+group: a forked child cannot outlive its worker's timeout, crash or `down`, nor hold the worker's
+socket open. The blueprint's timeout is enforced here: when the
 deadline passes before the reply is in, the invocation fails at once with InvocationTimeout (HTTP 504)
 and the group is killed (SIGKILL); a reply that is already in wins, and a worker that was killed is never
 put back in the pool, so the next request cannot inherit a dead worker's 504. A worker that exits
