@@ -228,8 +228,9 @@ def encode_data(data: Any) -> bytes:
 #: keys 2,048 bytes, which 170 characters of up to 4 UTF-8 bytes (escaped: 3 x 3) never reach.
 TABLE_KEY_MAX = 170
 #: An object key is at most 1,024 bytes of UTF-8: S3's and Cloud Storage's limit (Blob storage: 1,024
-#: characters).
+#: characters), and at most 254 `/`-separated segments (Blob storage's limit on path segments).
 OBJECT_KEY_MAX_BYTES = 1024
+OBJECT_KEY_MAX_SEGMENTS = 254
 _CONTROL = _re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -267,12 +268,15 @@ def table_key(key: Any) -> str:
 
 def object_key(key: Any) -> str:
     """The key, when every cloud's bucket accepts it as it is; else InvalidKey saying why."""
-    rule = (f"object keys are relative names like 'incoming/a.jpg' of at most {OBJECT_KEY_MAX_BYTES} UTF-8 bytes, "
-            "without control characters, a leading '/', '\\\\', or empty, '.' or '..' segments")
+    rule = (f"object keys are relative names like 'incoming/a.jpg' of at most {OBJECT_KEY_MAX_BYTES} UTF-8 bytes "
+            f"and {OBJECT_KEY_MAX_SEGMENTS} segments, without control characters, a leading '/', '\\\\', or empty, "
+            "'.' or '..' segments")
     _text_key("object", key, rule)
     size = len(key.encode("utf-8"))
     if size > OBJECT_KEY_MAX_BYTES:
         raise _bad("object", key, f"{size} bytes", rule)
+    if key.count("/") >= OBJECT_KEY_MAX_SEGMENTS:
+        raise _bad("object", key, f"{key.count('/') + 1} segments", rule)
     if key.startswith("/") or "\\" in key or any(part in ("", ".", "..") for part in key.split("/")):
         raise _bad("object", key, "not a plain relative name", rule)
     return key
