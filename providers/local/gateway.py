@@ -131,7 +131,7 @@ class FunctionEndpoint:
                 return await send_json(send, 413, {"error": f"request body larger than {MAX_BODY} bytes"})
         try:
             body = await read_body(receive, MAX_BODY)
-        except ConnectionResetError:  # the client left (or was answered 408) mid-body: no one to answer
+        except ConnectionResetError:  # the client left (or was answered 408) mid-body: nothing to answer or log
             return
         if body is None:
             return await send_json(send, 413, {"error": f"request body larger than {MAX_BODY} bytes"})
@@ -163,6 +163,18 @@ class FunctionEndpoint:
         spin.poke()  # the client's next request usually follows at once
 
 
+class FunctionRoute(Route):
+    """A route whose 405 (a known path, another method) is JSON with `Allow`, like the 404s."""
+
+    async def handle(self, scope, receive, send) -> None:
+        if self.methods and scope["method"] not in self.methods:
+            allow = ", ".join(sorted(self.methods))
+            path = scope.get(RAW_PATH, scope["path"])
+            return await send_json(send, 405, {"error": f"method {scope['method']} not allowed for {path}",
+                                               "allow": sorted(self.methods)}, [(b"allow", allow.encode())])
+        await super().handle(scope, receive, send)
+
+
 class Health:
     """GET /_deployer/health: what `deployer up` waits for (an ASGI callable, like every endpoint here)."""
 
@@ -175,7 +187,7 @@ class Health:
 
 async def not_found(scope, receive, send) -> None:
     if scope["type"] == "http":
-        await send_json(send, 404, {"error": f"no route for {scope['method']} {scope['path']}"})
+        await send_json(send, 404, {"error": f"no route for {scope['method']} {scope.get(RAW_PATH, scope['path'])}"})
 
 
 class Cors:
@@ -257,7 +269,7 @@ def build(bp, pools: dict[str, Pool], info: dict):
         by_path.setdefault(path, {})[method] = pools[function]
     for path, methods in sorted(by_path.items(), key=lambda item: specificity(item[0])):  # stable
         allowed = None if "ANY" in methods else list(methods)
-        routes.append(Route(route_path(path), FunctionEndpoint(methods), methods=allowed))
+        routes.append(FunctionRoute(route_path(path), FunctionEndpoint(methods), methods=allowed))
     router = Router(routes, redirect_slashes=False, default=not_found)
     app = StaticRoutes(router)
     cors = bp.http.cors
