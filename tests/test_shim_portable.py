@@ -122,11 +122,20 @@ class Aws(Adapter):
 
 
 class Gcp(Adapter):
+    """Pub/Sub push and Cloud Scheduler post to the shim's own paths with an OIDC token of the function's
+    invoker account, signed here with a key whose certificate a local certs endpoint serves."""
+
     cloud = "gcp"
+    INVOKER = "portable-dev-inv@portable-demo.iam.gserviceaccount.com"
 
     def __init__(self, tmp, bp, env):
         import functions_framework
+        import gcp_oidc
 
+        key, cert = gcp_oidc.keys("google")["google"]
+        self._certs = gcp_oidc.certs_server({"k1": cert})
+        env = {**env, "DEPLOYER_GCP_INVOKER": self.INVOKER, "DEPLOYER_GCP_CERTS_URL": self._certs.__enter__()}
+        self.token = gcp_oidc.sign(key, "k1", self.INVOKER)
         super().__init__(tmp, bp, env)
         target = {"listener": "event_entry", "files": "event_entry"}
         self.clients = {fn: functions_framework.create_app(target.get(fn, "http_entry"),
@@ -149,8 +158,9 @@ class Gcp(Adapter):
                    "publishTime": "2026-11-23T08:00:00Z"}
         with self:
             if function == "worker":
-                answer = self.clients["worker"].post("/", json={"message": message, "deliveryAttempt": attempt,
-                                                                "subscription": "projects/p/subscriptions/jobs"})
+                answer = self.clients["worker"].post("/_deployer/push", headers={"Authorization": self.token},
+                                                     json={"message": message, "deliveryAttempt": attempt,
+                                                           "subscription": "projects/p/subscriptions/jobs"})
             else:
                 answer = self._event("listener", "google.cloud.pubsub.topic.v1.messagePublished",
                                      {"message": message, "subscription": "projects/p/subscriptions/s"})
@@ -172,8 +182,8 @@ class Gcp(Adapter):
 
     def schedule(self, expression, when):
         with self:
-            answer = self.clients["tick"].post("/", json={"deployer": "schedule", "schedule": expression},
-                                               headers={"X-CloudScheduler-ScheduleTime": when})
+            answer = self.clients["tick"].post("/_deployer/schedule", json={"deployer": "schedule", "schedule": expression},
+                                               headers={"X-CloudScheduler-ScheduleTime": when, "Authorization": self.token})
         assert answer.status_code == 204
 
 
