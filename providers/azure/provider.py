@@ -51,6 +51,17 @@ class AzureProvider(Provider):
             config["azure-native:subscriptionId"] = subscription
         return config
 
+    # `deployer invoke` / `deployer logs` (providers/azure/remote.py, imported on use)
+    def invoke(self, bp, function, event, options):
+        from providers.azure import remote
+
+        return remote.invoke(bp, function, event, options)
+
+    def logs(self, bp, function, since, follow, filter, options):
+        from providers.azure import remote
+
+        return remote.logs(bp, function, since, follow, filter, options)
+
     def program(self, bp: Blueprint, artifacts: dict[str, Artifact]) -> Callable[[], None]:
         """The shared executor's program, once the subscription the names derive from is known."""
         require_subscription()

@@ -1,0 +1,73 @@
+"""`deployer dev | status`: the local cloud's own commands (up/down/outputs are the generic ones, and so
+are `invoke`/`logs`, which take `--cloud` like every other command: deployer/cli/remote.py).
+
+`dev` runs the local cloud in the foreground with reload and streamed logs; `status`
+says whether it runs and, per delivery queue (a queue store, or one consuming trigger of a topic or
+bucket), the consumer, pending and dead-lettered messages. A row without a consumer holds messages no
+trigger of the blueprint takes any more (a trigger removed or changed): the local cloud keeps them and
+says so at start (providers/local/queues.py), and `status` keeps them visible.
+The work lives in providers/local; this module only parses options and prints. It is the local
+provider's own CLI module, registered under the entry point group `deployer.commands` exactly as a
+third-party provider would register its commands; deployer/cli/app.py imports it at start.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from deployer.cli import common
+from deployer.cli.app import app
+
+
+def _bp(file: Path | None, stage: str):
+    from deployer import pipeline, providers
+
+    bp = common.load(file, stage)
+    for diag in pipeline.check(bp, providers.get("local")):
+        common.render_diagnostic(diag)
+    return bp
+
+
+@app.command()
+def dev(file: Path = common.FileOpt, stage: str = common.StageOpt,
+        port: int = typer.Option(None, "--port", min=1, max=65535, help="Port of the HTTP gateway (default: a free one).")) -> None:
+    """Run the local cloud in the foreground: logs streamed, code reloaded on change (Ctrl-C stops it)."""
+    from providers.local.server import run
+
+    bp = _bp(file, stage)
+    run(str(Path(bp.source).resolve()), stage, port or bp.clouds.local.port, dev=True)
+
+
+@app.command()
+def status(file: Path = common.FileOpt, stage: str = common.StageOpt, json_: bool = common.JsonOpt) -> None:
+    """Show the local cloud of a stage: running or not, pending and dead-lettered messages per delivery."""
+    from providers.local import lifecycle, queues
+    from providers.local.state import state_dir
+
+    bp = common.load(file, stage)
+    state = state_dir(bp)
+    info = lifecycle.running(state)
+    rows: list[dict] = []
+    if (state / "queues.db").exists():
+        import sqlite3
+
+        conn = sqlite3.connect(f"file:{state / 'queues.db'}?mode=ro", uri=True, timeout=30)
+        try:
+            rows = queues.backlog(conn, queues.consumers(bp))
+        finally:
+            conn.close()
+    if json_:
+        common.print_json({"app": bp.name, "stage": stage, "running": info is not None,
+                           "url": info and info.get("url"), "pid": info and info.get("pid"),
+                           "state": str(state), "deliveries": rows})
+        return
+    where = f"running at {info['url']} (pid {info['pid']})" if info else "not running"
+    common.say(f"{bp.name} · local · stage {stage}: {where}")
+    if rows:
+        lines = [f"{'delivery queue':40} {'consumer':16} {'pending':>8} {'dead':>6}"]
+        for row in rows:
+            consumer = row["consumer"] or common.paint("none (kept, no trigger takes it)", "yellow")
+            lines.append(f"{row['queue']:40} {consumer:16} {row['pending']:>8} {row['dead_letters']:>6}")
+        common.print_text("".join(line + "\n" for line in lines))
