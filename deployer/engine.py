@@ -390,8 +390,17 @@ class PulumiEngine:
             return stack.up(show_secrets=False, **self._common(translator))
 
         res = self._call(run)
+        self._after_up()
         return Result("up", changes=_changes(translator.changes, res.summary.resource_changes),
                       outputs=plain_outputs(res.outputs), duration=time.monotonic() - start)
+
+    def _after_up(self) -> None:
+        """A provider's step after a successful `up` (Azure publishes each app's code and syncs its
+        triggers, which no Pulumi resource can do); its lines go to stderr unless --json."""
+        after = getattr(self.provider, "after_up", None)
+        if callable(after):
+            say = (lambda line: None) if self.options.json else (lambda line: sys.stderr.write(f"{line}\n"))
+            self._call(lambda: after(self.bp, self.options.artifacts, log=say))
 
     def preview(self, on_event: EventSink = None) -> Result:
         start = time.monotonic()

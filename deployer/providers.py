@@ -156,6 +156,10 @@ class Provider:
         """The result of an invoke (a data source such as getCallerIdentity) under mocks."""
         return {}
 
+    # Optional: `after_up(bp, artifacts, log=print)`, called by the Pulumi engine after every successful
+    # `up` (not preview) for what no Pulumi resource can do (Azure: publish each app's code, sync triggers);
+    # raise DeploymentError on failure.
+
     def engine(self, bp: "Blueprint", options: "EngineOptions") -> "Engine":
         """The engine that deploys this provider's program. Pulumi providers use the Automation API."""
         from deployer.engine import PulumiEngine

@@ -34,6 +34,15 @@ class PulumiProvider(FakeProvider):
     def stack_config(self, bp):
         return {"aws:region": "eu-west-1"}
 
+    def after_up(self, bp, artifacts, log=print):
+        """Records each call (Azure publishes code here); fails when told to."""
+        self.after_calls = [*getattr(self, "after_calls", []), sorted(artifacts)]
+        log(f"published {len(artifacts)} packages")
+        if os.environ.get("FAKE_AFTER_UP_FAILS"):
+            from deployer.errors import DeploymentError
+
+            raise DeploymentError("publishing api: the platform lists no function named api")
+
 
 @pytest.fixture
 def root(tmp_path):
@@ -213,3 +222,18 @@ def test_ctrl_c_lets_pulumi_stop_cleanly_and_exits_130(cli, run, monkeypatch):
     assert "interrupting: Pulumi finishes the operations in flight" in err
     assert "error: interrupted: Pulumi stopped after the operations in flight and saved its state" in err
     assert "deployer refresh --cloud fakepulumi --stage dev" in err
+
+
+def test_after_up_runs_once_after_a_successful_up_and_never_after_preview(cli, run, monkeypatch):
+    code, out, err = run("preview")
+    assert code == 0 and not getattr(cli.provider, "after_calls", [])
+    code, out, err = run("up", "--yes")
+    assert code == 0, err
+    assert cli.provider.after_calls == [["api"]] and "published 1 packages" in err
+    monkeypatch.setenv("FAKE_AFTER_UP_FAILS", "1")
+    code, out, err = run("up", "--yes")
+    assert code == 1 and "publishing api: the platform lists no function named api" in err
+    monkeypatch.setenv("FAKE_PULUMI_SCENARIO", "fail")
+    monkeypatch.delenv("FAKE_AFTER_UP_FAILS")
+    calls = len(cli.provider.after_calls)
+    assert run("up", "--yes")[0] == 1 and len(cli.provider.after_calls) == calls  # not after a failed up
