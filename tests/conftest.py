@@ -1,7 +1,12 @@
-"""Shared test fixtures: example blueprints, the golden-file helper, a CLI runner.
+"""Shared test fixtures: example blueprints, the golden-file helper, a CLI runner; the suite's skip policy.
 
 Golden files live under tests/golden/ and are regenerated with `pytest --update-golden` (then
-reviewed in the diff like any other change).
+reviewed in the diff like any other change). A golden file that no test produced in a complete run is
+stale: the run fails, and `--update-golden` removes it.
+
+Skips: scripts/test.sh installs everything the tests need, so when CI runs (`CI` set) a skipped test is
+a FAILURE, whatever the reason; the one accepted skip is a test marked `pulumi_cli` (the pulumi CLI does
+not install from the registries CI reaches). The summary says how many tests that skip covered.
 """
 
 from __future__ import annotations
@@ -24,7 +29,89 @@ os.environ.setdefault("INGEST_TOKEN", "test-token")
 
 
 def pytest_addoption(parser):
-    parser.addoption("--update-golden", action="store_true", help="rewrite golden files from current output")
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite golden files from current output (and remove the ones no test produces)")
+
+
+# -- skip policy -----------------------------------------------------------------------------------
+
+ACCEPTED_SKIP = "pulumi_cli"  # the marker of the one skip CI accepts
+
+
+def in_ci() -> bool:
+    return bool(os.environ.get("CI"))
+
+
+def _fail_skip_in_ci(report, accepted: bool) -> None:
+    if report.skipped and in_ci() and not accepted and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = (f"skipped in CI: {reason}\nCI runs every test but the pulumi CLI's: "
+                           "scripts/test.sh (scripts/test-tools.sh) must install what this test needs")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    _fail_skip_in_ci(outcome.get_result(), accepted=item.get_closest_marker(ACCEPTED_SKIP) is not None)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield
+    _fail_skip_in_ci(outcome.get_result(), accepted=False)  # a whole module skipped (importorskip, skip())
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    skipped = terminalreporter.stats.get("skipped", [])
+    accepted = [r for r in skipped if ACCEPTED_SKIP in getattr(r, "keywords", {})]
+    if accepted:
+        terminalreporter.write_line(f"{len(accepted)} skipped because the pulumi CLI is not installed: the one "
+                                    "accepted skip (real Pulumi runs; every other skip fails when CI is set)")
+    others = len(skipped) - len(accepted)
+    if others and not in_ci():
+        terminalreporter.write_line(f"{others} skipped for another reason: each of these FAILS when CI is set",
+                                    yellow=True)
+    for line in config.stash.get(_STALE_NOTE, []):
+        terminalreporter.write_line(line, red=not config.getoption("--update-golden"))
+
+
+# -- golden files ----------------------------------------------------------------------------------
+
+_STALE_NOTE = pytest.StashKey[list]()
+_used_golden: set[str] = set()
+
+
+def pytest_runtest_logreport(report):
+    """Collect the golden files tests used (reported from xdist workers too, as user properties)."""
+    _used_golden.update(value for key, value in report.user_properties if key == "golden")
+
+
+def complete_run(session) -> bool:
+    """Every test of tests/ ran and passed: only then is an unused golden file known to be stale."""
+    opt = session.config.option
+    narrowed = opt.keyword or opt.markexpr or opt.collectonly or getattr(opt, "deselect", None) \
+        or getattr(opt, "lf", False)
+    here = session.config.invocation_params.dir
+    whole = all((here / arg.split("::")[0]).resolve() in (GOLDEN.parent, ROOT) for arg in session.config.args)
+    return whole and not narrowed and session.testsfailed == 0 and not session.shouldstop
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if hasattr(session.config, "workerinput") or not complete_run(session):
+        return  # an xdist worker, or a partial run
+    stale = sorted(str(p.relative_to(GOLDEN)) for p in GOLDEN.rglob("*")
+                   if p.is_file() and str(p.relative_to(GOLDEN)) not in _used_golden)
+    if not stale:
+        return
+    if session.config.getoption("--update-golden"):
+        for rel in stale:
+            (GOLDEN / rel).unlink()
+        session.config.stash[_STALE_NOTE] = [f"removed stale golden file tests/golden/{rel}" for rel in stale]
+        return
+    session.config.stash[_STALE_NOTE] = [f"stale golden file (no test produces it): tests/golden/{rel}; "
+                                         "`pytest --update-golden` removes it" for rel in stale]
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture
@@ -33,6 +120,7 @@ def golden(request):
     update = request.config.getoption("--update-golden")
 
     def check(relative: str, data) -> None:
+        request.node.user_properties.append(("golden", relative))
         path = GOLDEN / relative
         text = data if isinstance(data, str) else json.dumps(data, indent=2, sort_keys=True, default=str) + "\n"
         if update or not path.exists():
