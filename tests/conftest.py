@@ -153,6 +153,13 @@ def cli():
     return run_cli
 
 
+@pytest.fixture
+def fast_retries(monkeypatch):
+    """Local clouds this test starts retry a failed message after 0.05 s, not 0.25 s (the daemon inherits
+    the environment); scoped to the test, so every other test sees the default."""
+    monkeypatch.setenv("DEPLOYER_LOCAL_RETRY_DELAY", "0.05")
+
+
 def tiny_blueprint(tmp: Path, yaml_text: str, code: str = "fn"):
     """Write `yaml_text` as tmp/deployer.yaml beside a code folder `code` whose main.py has `run`, and load it."""
     from deployer.blueprint.load import load_blueprint
