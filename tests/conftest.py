@@ -11,10 +11,14 @@ not install from the registries CI reaches). The summary says how many tests tha
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -132,6 +136,28 @@ def golden(request):
         assert text == path.read_text(), f"output differs from {path}; run pytest --update-golden and review the diff"
 
     return check
+
+
+@functools.cache
+def example_copy(name: str) -> Path:
+    """deployer.yaml of a copy of blueprints/<name>, made once per test process: commands that package
+    (plan, up) write their build output beside the blueprint, and never into the repository."""
+    base = Path(tempfile.mkdtemp(prefix="deployer-examples-"))
+    atexit.register(shutil.rmtree, base, True)
+    shutil.copytree(BLUEPRINTS / name, base / name, ignore=shutil.ignore_patterns(".deployer", "__pycache__"))
+    return base / name / "deployer.yaml"
+
+
+@pytest.fixture(autouse=True)
+def _no_build_output_in_the_repository():
+    """A test that writes .deployer/ into blueprints/ (or the portable fixture) fails: use example_copy.
+    (Under xdist the test that fails may be one running beside the writer; a serial rerun names it.)"""
+    places = [*BLUEPRINTS.glob("*/.deployer"), GOLDEN.parent / "fixtures" / "events" / "portable" / ".deployer"]
+    before = {p for p in places if p.exists()}
+    yield
+    after = {p for p in [*BLUEPRINTS.glob("*/.deployer"), *places[-1:]] if p.exists()}
+    assert after <= before, (f"this test wrote {sorted(map(str, after - before))} into the repository; plan or "
+                             "package a copy (conftest.example_copy) instead")
 
 
 @pytest.fixture(params=EXAMPLES)

@@ -28,7 +28,9 @@ def test_golden(example, golden):
 def test_archive_is_the_built_package():
     from deployer.pipeline import prepare
 
-    prepared = prepare(str(ROOT / "blueprints/orders/deployer.yaml"), "dev", "aws")
+    from conftest import example_copy
+
+    prepared = prepare(str(example_copy("orders")), "dev", "aws")
     result = plan_example("orders")
     for name, artifact in prepared.artifacts.items():
         assert one(result, f"fn-{name}-function").inputs["code"] == {"$archive": artifact.path.name}
