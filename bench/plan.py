@@ -1,4 +1,4 @@
-"""Benchmark of `deployer plan --cloud aws` on synthetic blueprints of 10, 100 and 500 functions.
+"""Benchmark of `deployer plan` (aws, gcp, azure) on synthetic blueprints of 10, 100 and 500 functions.
 
 Each function has an HTTP route, consumes its own queue and writes its own table (the shape issue 3
 asks for). Every size is planned in a fresh subprocess (as users run it); wall time and the child's
@@ -11,7 +11,11 @@ When Serverless Framework v3 is installed under bench/.node (`npm install --pref
 serverless@3`, done by `--install-serverless`), the same app is written as a serverless.yml and
 `serverless package` is timed side by side.
 
-    .venv/bin/python bench/plan.py [--sizes 10,100,500] [--install-serverless]
+Plan renders the provider's resource graph without importing Pulumi (deployer/plan.py); the ratio
+columns are deployer's time and peak memory over `serverless package`'s in the same run (goal: time at
+most 0.5x, memory at most 1x).
+
+    .venv/bin/python bench/plan.py [--sizes 10,100,500] [--clouds aws,gcp,azure] [--install-serverless]
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ HANDLER = '''def handle(request):\n    return {"ok": True}\n\n\ndef consume(mess
 
 
 def blueprint(n: int) -> str:
-    lines = [f"name: bench{n}", "defaults: {runtime: python3.12, memory: 256, timeout: 10}", "stores:"]
+    lines = [f"name: bench{n}", "defaults: {runtime: python3.12, memory: 256, timeout: 10}",
+             "clouds: {gcp: {project: bench-project}}", "stores:"]
     for i in range(n):
         lines += [f"  q{i}: {{kind: queue, retries: 3}}", f"  t{i}: {{kind: table, key: id}}"]
     lines.append("functions:")
@@ -96,37 +101,13 @@ def measured(command: list[str], cwd: Path, env: dict | None = None) -> dict:
     return json.loads(data)
 
 
-def plan(n: int) -> dict:
+def plan(n: int, cloud: str) -> dict:
     folder = app_dir(n)
-    command = [sys.executable, "-m", "deployer.cli", "plan", "--cloud", "aws", "--json", "-f", "deployer.yaml"]
-    shutil.rmtree(folder / ".deployer", ignore_errors=True)
+    command = [sys.executable, "-m", "deployer.cli", "plan", "--cloud", cloud, "--json", "-f", "deployer.yaml"]
+    shutil.rmtree(folder / ".deployer" / "build", ignore_errors=True)
     cold = measured(command, folder)
     warm = measured(command, folder)
-    return {"functions": n, "cold": cold, "warm": warm}
-
-
-FLOOR = """
-import gc, time, pulumi, pulumi.runtime, pulumi_aws as aws
-class M(pulumi.runtime.Mocks):
-    def new_resource(self, a): return a.name + "-id", dict(a.inputs)
-    def call(self, a): return {}
-pulumi.runtime.set_mocks(M(), project="p", stack="s", preview=False)
-aws.cloudwatch.LogGroup, aws.lambda_.Function
-@pulumi.runtime.test
-def run():
-    for i in range(500):
-        aws.cloudwatch.LogGroup(f"l{i}", name=f"l{i}", retention_in_days=14)
-        aws.lambda_.Function(f"f{i}", name=f"f{i}", role="r", runtime="python3.12", handler="h")
-gc.disable()
-t = time.process_time(); run(); print(round((time.process_time() - t) / 1000 * 1000, 2))
-"""
-
-
-def sdk_floor() -> float:
-    """CPU ms per resource of the bare SDK under a do-nothing mock (half log groups, half functions):
-    what any Pulumi program pays, for comparison with the plan's ms per resource."""
-    done = subprocess.run([sys.executable, "-c", FLOOR], capture_output=True, text=True, check=True)
-    return float(done.stdout.strip())
+    return {"functions": n, "cloud": cloud, "cold": cold, "warm": warm}
 
 
 def serverless(n: int) -> dict | None:
@@ -146,34 +127,38 @@ def install_serverless() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10,100,500")
+    parser.add_argument("--clouds", default="aws,gcp,azure")
     parser.add_argument("--install-serverless", action="store_true")
     args = parser.parse_args()
     if args.install_serverless:
         install_serverless()
     rows = []
+    header()
     for n in [int(s) for s in args.sizes.split(",")]:
-        row = plan(n)
-        row["serverless"] = serverless(n)
-        rows.append(row)
-        print_row(row)
-    floor = sdk_floor()
-    print(f"Pulumi SDK floor under a do-nothing mock: {floor} ms CPU per resource")
+        sls = serverless(n)
+        for cloud in args.clouds.split(","):
+            row = {**plan(n, cloud), "serverless": sls}
+            rows.append(row)
+            print_row(row)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"python": sys.version.split()[0], "cpus": os.cpu_count(),
-                                   "sdk_floor_ms_per_resource": floor, "rows": rows}, indent=2))
+    RESULTS.write_text(json.dumps({"python": sys.version.split()[0], "cpus": os.cpu_count(), "rows": rows}, indent=2))
     print(f"written {RESULTS.relative_to(ROOT)}")
 
 
+def header() -> None:
+    print(f"{'functions':>9} | {'cloud':>5} | {'plan cold s':>11} | {'plan warm s':>11} | {'peak MiB':>8} | "
+          f"{'sls package s':>13} | {'sls MiB':>7} | {'cold/sls':>8} | {'warm/sls':>8} | {'MiB/sls':>7}")
+
+
 def print_row(row: dict) -> None:
-    if row["functions"] == 10 or not getattr(print_row, "header", False):
-        print(f"{'functions':>9} | {'plan cold s':>11} | {'plan warm s':>11} | {'warm cpu s':>10} | "
-              f"{'peak MiB':>8} | {'sls package s':>13} | {'sls cpu s':>9} | {'sls MiB':>7}")
-        print_row.header = True
     sls = row["serverless"] or {}
     fmt = lambda v: "-" if v is None else f"{v}"
-    print(f"{row['functions']:>9} | {row['cold']['seconds']:>11} | {row['warm']['seconds']:>11} | "
-          f"{row['warm']['cpu_seconds']:>10} | {max(row['cold']['peak_mib'], row['warm']['peak_mib']):>8} | "
-          f"{fmt(sls.get('seconds')):>13} | {fmt(sls.get('cpu_seconds')):>9} | {fmt(sls.get('peak_mib')):>7}")
+    ratio = lambda a, b: "-" if not b else f"{a / b:.2f}x"
+    peak = max(row["cold"]["peak_mib"], row["warm"]["peak_mib"])
+    print(f"{row['functions']:>9} | {row['cloud']:>5} | {row['cold']['seconds']:>11} | {row['warm']['seconds']:>11} | "
+          f"{peak:>8} | {fmt(sls.get('seconds')):>13} | {fmt(sls.get('peak_mib')):>7} | "
+          f"{ratio(row['cold']['seconds'], sls.get('seconds')):>8} | {ratio(row['warm']['seconds'], sls.get('seconds')):>8} | "
+          f"{ratio(peak, sls.get('peak_mib')):>7}")
     for key, run in (("cold", row["cold"]), ("warm", row["warm"]), ("serverless", sls)):
         if run.get("exit"):
             print(f"  {key} run failed: {run['tail']}")

@@ -78,35 +78,18 @@ def runtime_files(bp: Blueprint, function: str, cloud: str) -> dict[str, bytes]:
     return dict(sorted(files.items()))
 
 
-# Cloud SDK distributions the store clients of deployer/runtime/clients/<cloud>.py import, per store kind.
-CLIENT_PACKAGES: dict[str, dict[str, str]] = {
-    "gcp": {
-        "bucket": "google-cloud-storage>=2.14,<4",
-        "table": "google-cloud-firestore>=2.14,<3",
-        "queue": "google-cloud-pubsub>=2.19,<3",
-        "topic": "google-cloud-pubsub>=2.19,<3",
-    },
-    "azure": {
-        "bucket": "azure-storage-blob>=12.19,<13",
-        "table": "azure-data-tables>=12.5,<13",
-        "queue": "azure-storage-queue>=12.9,<13",
-        "topic": "azure-servicebus>=7.11,<8",
-    },
-}
-AZURE_IDENTITY = "azure-identity>=1.15,<2"
-
-
 def client_requirements(bp: Blueprint, function: str, cloud: str) -> list[str]:
     """Requirement lines for the SDKs this function's store clients need on `cloud`, sorted.
 
     Only stores the function reaches through `deployer.runtime.stores` count (its `uses`); receiving a
-    trigger's event needs no SDK. AWS and the local cloud need nothing.
+    trigger's event needs no SDK. Each provider declares its clients' packages (`client_packages`,
+    `client_always`); AWS (boto3 is in the Lambda runtime) and the local cloud declare none.
     """
-    packages = CLIENT_PACKAGES.get(cloud)
-    if not packages:
-        return []
+    from deployer import providers
+
+    provider = providers.get(cloud)
     used = {g.kind for g in grants(bp, function) if g.rights & {"read", "write", "publish"}}
-    lines = {packages[kind] for kind in used if kind in packages}
-    if lines and cloud == "azure":
-        lines.add(AZURE_IDENTITY)
+    lines = {provider.client_packages[kind] for kind in used if kind in provider.client_packages}
+    if lines:
+        lines.update(provider.client_always)
     return sorted(lines)

@@ -45,7 +45,6 @@ INSTALL_HINT = ("install the pulumi CLI (https://www.pulumi.com/docs/install/); 
 #: Provider name -> the Python SDK distribution whose plugin it needs (a provider may instead set
 #: `plugins = ("pulumi-xyz", ...)` on its class).
 SDK_PACKAGES = {"aws": ("pulumi-aws",), "gcp": ("pulumi-gcp",), "azure": ("pulumi-azure-native",)}
-STATEFUL_KINDS = ("bucket", "table", "queue")
 EventSink = Callable[[dict], None] | None
 
 
@@ -127,10 +126,12 @@ class EventTranslator:
     """Turns Automation API EngineEvents into the dicts of docs/contracts.md and remembers what the CLI
     needs afterwards: the change summary, retained deletes (kept stores) and error messages."""
 
-    def __init__(self, sink: EventSink, bp: "Blueprint | None" = None):
+    def __init__(self, sink: EventSink, bp: "Blueprint | None" = None,
+                 owners: Mapping[str, str] | None = None):
         self.sink = sink
         self.lock = threading.Lock()  # events arrive on the Automation API's threads
         self.bp = bp
+        self.owners = owners  # logical name -> owning store (from the graph), else the naming convention
         self.changes: dict[str, int] | None = None
         self.retained: list[str] = []   # resources deleted with retain_on_delete set
         self.deleted: list[str] = []    # every resource a delete step started on
@@ -142,6 +143,17 @@ class EventTranslator:
         for item in items:
             if self.sink is not None:
                 self.sink(item)
+
+    def owner(self, name: str) -> str | None:
+        """The store a resource belongs to, or None."""
+        if self.owners is not None:
+            return self.owners.get(name)
+        if self.bp is None:
+            return None
+        from deployer.plan_mocks import owner
+
+        group = owner(self.bp, name)
+        return group[6:] if group.startswith("store ") else None
 
     def translate(self, event: Any) -> list[dict]:
         if event.summary_event is not None:
@@ -168,21 +180,10 @@ class EventTranslator:
         return {"kind": "resource", "phase": phase, "op": op, "name": name, "type": meta.type}
 
     def kept_stores(self) -> list[str]:
-        """Stores kept by a destroy: those whose resources were retained, and the stateful stores
-        (bucket, table, queue) among the deleted ones, which providers always declare retained
-        (the flag is omitted from events when false, so older CLIs cannot be told apart)."""
-        from deployer.plan import owner
-
-        if self.bp is None:
-            return []
-        kept = []
-        for name in self.retained + self.deleted:
-            group = owner(self.bp, name)
-            store = group[6:] if group.startswith("store ") else None
-            stateful = store is not None and self.bp.stores[store].kind in STATEFUL_KINDS
-            if store and store not in kept and (name in self.retained or stateful):
-                kept.append(store)
-        return sorted(kept)
+        """Stores kept by a destroy: the owners of the resources Pulumi deleted with retain_on_delete set
+        in the state (nothing else: a store whose resources were really deleted is not reported kept)."""
+        kept = {self.owner(name) for name in self.retained}
+        return sorted(store for store in kept if store)
 
 
 def _changes(*candidates: Any) -> dict[str, int]:
@@ -269,10 +270,47 @@ class PulumiEngine:
         self.cloud = provider.name
         self.stage = bp.stage
         self.backend = state.backend(bp.root, self.cloud, self.options.backend, create=False)
+        self.owners: dict[str, str] | None = None
+        if provider.compiles and set(bp.functions) <= set(self.options.artifacts):
+            graph = provider.compile(bp, self.options.artifacts)
+            self.owners = {r.name: r.owner.name for r in graph.resources if r.owner.kind == "store"}
+
+        self.kept: dict[str, Any] = {}  # the record a keeping destroy left: resources to adopt
+        self.replace: tuple[str, ...] = tuple(self.options.extra.get("replace_data", ()))
+
+    def _translator(self, on_event: EventSink) -> EventTranslator:
+        return EventTranslator(on_event, self.bp, self.owners)
 
     # -- setup -------------------------------------------------------------------------------------
     def _program(self) -> None:
-        self.provider.program(self.bp, self.options.artifacts)()
+        if not self.provider.compiles:
+            return self.provider.program(self.bp, self.options.artifacts)()
+        from deployer.resources.execute import program
+
+        program(self.provider, self.bp, self.options.artifacts, kept=self.kept, replace=self.replace)()
+
+    def _prepare_update(self, stack: Any, *, flip: bool) -> None:
+        """Before up/preview: refuse a change that replaces a stateful store (unless --replace-data),
+        and read what an earlier destroy kept, so the program adopts it (deployer/resources/lifecycle.py)."""
+        from deployer.errors import BlueprintError
+        from deployer.resources import lifecycle
+
+        outputs = plain_outputs(stack.outputs())
+        problems = lifecycle.replacements(outputs.get(lifecycle.STORES_OUTPUT), self.bp, self.replace)
+        if problems:
+            raise BlueprintError(problems)
+        self.kept = outputs.get(lifecycle.KEPT_OUTPUT) or {}
+        if flip and self.replace and self.owners:
+            self._stop_retaining(stack, set(self.replace))
+
+    def _stop_retaining(self, stack: Any, stores: set[str]) -> None:
+        """`--replace-data`: the replaced stores' resources lose retain_on_delete in the state, so the
+        replacement really deletes the old one (the same state edit `destroy --delete-data` makes)."""
+        deployment = stack.export_stack()
+        for res in deployment.deployment.get("resources") or []:
+            if self.owners.get(str(res.get("urn", "")).rsplit("::", 1)[-1]) in stores:
+                res["retainOnDelete"] = False
+        stack.import_stack(deployment)
 
     def workspace_options(self) -> Any:
         from pulumi import automation as auto
@@ -341,11 +379,12 @@ class PulumiEngine:
     # -- the Engine interface -----------------------------------------------------------------------
     def up(self, on_event: EventSink = None) -> Result:
         start = time.monotonic()
-        translator = EventTranslator(on_event, self.bp)
+        translator = self._translator(on_event)
 
         def run() -> Any:
             stack = self._stack(create=True)
             self._configure(stack)
+            self._prepare_update(stack, flip=True)
             return stack.up(show_secrets=False, **self._common(translator))
 
         res = self._call(run)
@@ -354,11 +393,12 @@ class PulumiEngine:
 
     def preview(self, on_event: EventSink = None) -> Result:
         start = time.monotonic()
-        translator = EventTranslator(on_event, self.bp)
+        translator = self._translator(on_event)
 
         def run() -> Any:
             stack = self._stack(create=True)
             self._configure(stack)
+            self._prepare_update(stack, flip=False)
             return stack.preview(**self._common(translator))
 
         res = self._call(run)
@@ -367,22 +407,41 @@ class PulumiEngine:
 
     def destroy(self, delete_data: bool = False, on_event: EventSink = None) -> Result:
         start = time.monotonic()
-        translator = EventTranslator(on_event, self.bp)
+        translator = self._translator(on_event)
 
         def run() -> Any:
             stack = self._stack(create=False)
             self._configure(stack, delete_data=delete_data)
             if delete_data:  # flip retain_on_delete in the state first: an up that touches no cloud data
-                stack.up(show_secrets=False, **self._common(EventTranslator(on_event, self.bp)))
-            return stack.destroy(show_secrets=False, **self._common(translator))
+                stack.up(show_secrets=False, **self._common(self._translator(on_event)))
+                return stack.destroy(show_secrets=False, **self._common(translator))
+            if not self.provider.compiles:
+                return stack.destroy(show_secrets=False, **self._common(translator))
+            return self._destroy_keeping(stack, translator)
 
         res = self._call(run)
         return Result("destroy", changes=_changes(translator.changes, res.summary.resource_changes),
                       duration=time.monotonic() - start, kept=[] if delete_data else translator.kept_stores())
 
+    def _destroy_keeping(self, stack: Any, translator: EventTranslator) -> Any:
+        """Delete everything but what is retained, in ONE update whose program declares no resource and
+        exports the record of what was kept: the next `up` finds it in the stack's outputs, whatever
+        backend holds the state, and adopts those resources with their data."""
+        from deployer.resources import lifecycle
+
+        previous = plain_outputs(stack.outputs()).get(lifecycle.KEPT_OUTPUT)
+        record = lifecycle.kept_record(stack.export_stack().deployment, previous)
+
+        def keep_record() -> None:
+            import pulumi
+
+            pulumi.export(lifecycle.KEPT_OUTPUT, record)
+
+        return stack.up(program=keep_record, show_secrets=False, **self._common(translator))
+
     def refresh(self, on_event: EventSink = None) -> Result:
         start = time.monotonic()
-        translator = EventTranslator(on_event, self.bp)
+        translator = self._translator(on_event)
         res = self._call(lambda: self._stack(create=False).refresh(show_secrets=False, **self._common(translator)))
         return Result("refresh", changes=_changes(translator.changes, res.summary.resource_changes),
                       duration=time.monotonic() - start)

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from deployer import providers
 from deployer.blueprint.model import Blueprint
 from deployer.errors import BlueprintError, Diagnostic
 from deployer.providers import Artifact, Provider
+
+if TYPE_CHECKING:
+    from deployer.resources.graph import Graph
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,7 @@ class Prepared:
     provider: Provider
     warnings: list[Diagnostic] = field(default_factory=list)
     artifacts: dict[str, Artifact] = field(default_factory=dict)
+    graph: "Graph | None" = None  # the provider's resource graph, checked (graph providers)
 
 
 def check(bp: Blueprint, provider: Provider) -> list[Diagnostic]:
@@ -48,6 +53,12 @@ def prepare(file: Path | str | None, stage: str, cloud: str, *, package: bool = 
         if missing:
             raise BlueprintError(missing)
     artifacts: dict[str, Artifact] = {}
+    graph = None
     if package and provider.pulumi:
         artifacts = {name: provider.package(bp, name) for name in bp.functions}
-    return Prepared(bp, provider, warnings, artifacts)
+        if provider.compiles:
+            from deployer.plan import check_graph
+
+            graph = provider.compile(bp, artifacts)
+            warnings = warnings + check_graph(provider, bp, graph)
+    return Prepared(bp, provider, warnings, artifacts, graph)

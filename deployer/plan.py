@@ -1,23 +1,27 @@
-"""The offline plan: run a provider's Pulumi program under Pulumi's own mock runtime.
+"""The offline plan: render a provider's resource graph, with no Pulumi or cloud SDK import.
 
-No CLI, no plugins, no credentials: `pulumi.runtime.set_mocks` replaces the engine and the resource
-monitor, so the program runs exactly as it would on `up` while every resource registration lands in
-`_Recorder`. The provider answers what a cloud would (ids, ARNs, URLs) through `mock_resource` and
-`mock_call`. What is recorded is the plan: type, logical name, inputs, and the owner derived from the
-logical name convention (`fn-<function>-...`, `store-<store>-...`, `app-...`; docs/contracts.md).
+A graph provider compiles the blueprint into plain data (deployer/resources); the plan is that data
+rendered: inputs under Pulumi's wire names (from the shipped SDK index), outputs not known before
+deploy as references (`${fn-api-role.arn}`), secrets as `[secret]`, resources grouped by owner. It takes
+milliseconds where running a Pulumi program under mocks took seconds.
+
+Providers that have not moved to the graph yet still run their Pulumi program under Pulumi's mock
+runtime (deployer/plan_mocks.py); both paths return the same `Plan`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deployer import secrets
 from deployer.blueprint.model import Blueprint
-from deployer.errors import Diagnostic
+from deployer.errors import BlueprintError, Diagnostic
 from deployer.providers import Artifact, Provider
+
+if TYPE_CHECKING:
+    from deployer.resources.graph import Graph
 
 MASK = secrets.MASK
 GROUP_ORDER = {"app": 0, "store": 1, "function": 2}
@@ -29,9 +33,11 @@ class PlannedResource:
     name: str
     inputs: dict[str, Any]
     group: str  # "function api", "store orders" or "app"
+    options: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": self.type, "name": self.name, "group": self.group, "inputs": self.inputs}
+        out = {"type": self.type, "name": self.name, "group": self.group, "inputs": self.inputs}
+        return {**out, "options": self.options} if self.options else out
 
 
 @dataclass
@@ -42,6 +48,7 @@ class Plan:
     seconds: float = 0.0
     warnings: list[Diagnostic] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)  # stack outputs; secret ones as "[secret]"
+    graph: "Graph | None" = None
 
     def groups(self) -> dict[str, list[PlannedResource]]:
         out: dict[str, list[PlannedResource]] = {}
@@ -54,159 +61,43 @@ class Plan:
                 "resources": [r.to_json() for r in self.resources], "outputs": self.outputs}
 
 
-def owner(bp: Blueprint, name: str) -> str:
-    """The group of a resource from its logical name; longest known name wins (names may hold '-')."""
-    for prefix, kind, names in (("fn-", "function", bp.functions), ("store-", "store", bp.stores)):
-        if name.startswith(prefix):
-            rest = name[len(prefix):]
-            cuts = [i for i, c in enumerate(rest) if c == "-"] + [len(rest)]
-            for cut in reversed(cuts):
-                if rest[:cut] in names:
-                    return f"{kind} {rest[:cut]}"
-    return "app"
+def sort_key(res: PlannedResource) -> tuple:
+    return GROUP_ORDER[res.group.split(" ")[0]], res.group, res.name
 
 
-SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"  # pulumi.runtime.rpc: a value marked secret
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+def check_graph(provider: Provider, bp: Blueprint, graph: "Graph") -> list[Diagnostic]:
+    """The graph rules (deployer/resources/checks.py); raises BlueprintError on an error."""
+    from deployer.resources import checks
 
-
-def plain(value: Any, secret_values: frozenset[str] = frozenset()) -> Any:
-    """Inputs as JSON-able values: archives and assets become a short description, secrets are masked.
-
-    A secret arrives wrapped in Pulumi's secret signature, often a whole map holding one secret (an
-    environment); inside it every known secret value becomes `[secret]`, and a wrapped value holding
-    none of them is masked whole, so nothing secret is ever printed.
-    """
-    import pulumi
-
-    if isinstance(value, dict):
-        if value.get(SECRET_SIG_KEY) == SECRET_SIG:
-            inner = value.get("value")
-            return _mask(plain(inner, secret_values), secret_values) if _holds(inner, secret_values) else MASK
-        return {k: plain(v, secret_values) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v, secret_values) for v in value]
-    if isinstance(value, pulumi.FileArchive):
-        return {"$archive": str(value.path).rsplit("/", 1)[-1]}
-    if isinstance(value, pulumi.AssetArchive):
-        return {"$archive": sorted(value.assets)}
-    if isinstance(value, pulumi.FileAsset):
-        return {"$asset": str(value.path).rsplit("/", 1)[-1]}
-    if isinstance(value, pulumi.StringAsset):
-        return {"$asset": "<text>"}
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-def _holds(value: Any, secret_values: frozenset[str]) -> bool:
-    if isinstance(value, dict):
-        return any(_holds(v, secret_values) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(_holds(v, secret_values) for v in value)
-    return isinstance(value, str) and value in secret_values
-
-
-def _mask(value: Any, secret_values: frozenset[str]) -> Any:
-    if isinstance(value, dict):
-        return {k: _mask(v, secret_values) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_mask(v, secret_values) for v in value]
-    return MASK if isinstance(value, str) and value in secret_values else value
-
-
-def run(provider: Provider, bp: Blueprint, artifacts: dict[str, Artifact]) -> Plan:
-    """Run the provider's program under mocks and return what it would create."""
-    import pulumi
-    import pulumi.runtime
-
-    started = time.perf_counter()
-    with secrets.placeholders(), _without_stack_traces(), _without_gc():
-        hidden = frozenset(v for v in secrets.values(bp).values() if v)
-        recorder = _recorder(provider, bp, hidden)
-        pulumi.runtime.set_mocks(recorder, project=bp.name, stack=bp.stage, preview=False)
-        pulumi.runtime.set_all_config({**provider.stack_config(bp)})
-        program = provider.program(bp, artifacts)
-
-        @pulumi.runtime.test
-        def _run():
-            program()
-
-        _run()
-        outputs = _stack_outputs()
-    resources = sorted(recorder.resources, key=lambda r: (GROUP_ORDER[r.group.split(" ")[0]], r.group, r.name))
-    return Plan(provider.name, bp.stage_name(), resources, time.perf_counter() - started,
-                warnings=secrets.check(bp, planning=True), outputs=outputs)
-
-
-def _stack_outputs() -> dict[str, Any]:
-    """The program's `pulumi.export`s, resolved (the mock run has finished); a secret one is masked."""
-    import pulumi
-    import pulumi.runtime
-    from pulumi.runtime.sync_await import _sync_await
-
-    root = pulumi.runtime.get_root_resource()
-    found: dict[str, Any] = {}
-    for name, value in sorted(getattr(root, "outputs", {}).items()):
-        output = pulumi.Output.from_input(value)
-        secret = _sync_await(output.is_secret())
-        found[name] = MASK if secret else plain(_sync_await(output.future()))
+    found = checks.check(graph, provider.sdk_index(), provider.graph_rules(), bp)
+    if any(d.severity == "error" for d in found):
+        raise BlueprintError(found)
     return found
 
 
-@contextlib.contextmanager
-def _without_stack_traces():
-    """Skip the Python stack trace Pulumi captures for every resource (a source position for the CLI's
-    diagnostics): the mock monitor ignores it, and walking the stack with its source lines is about a
-    tenth of a plan's time. Restored afterwards, so a real deployment in this process keeps it."""
-    from pulumi.runtime import resource as pulumi_resource
-    from pulumi.runtime.proto import source_pb2
+def render(provider: Provider, bp: Blueprint, graph: "Graph") -> Plan:
+    """The plan of a compiled (and checked) graph."""
+    from deployer.resources.render import known_ids, value
 
-    original = pulumi_resource._get_stack_trace
-    pulumi_resource._get_stack_trace = source_pb2.StackTrace
-    try:
-        yield
-    finally:
-        pulumi_resource._get_stack_trace = original
+    index = provider.sdk_index()
+    known = known_ids(graph)
+    resources = sorted((PlannedResource(r.type, r.name, value(index.wire(r.type, r.inputs), known), r.owner.label,
+                                        r.options.to_json()) for r in graph.resources), key=sort_key)
+    return Plan(provider.name, bp.stage_name(), resources, outputs=value(graph.outputs, known), graph=graph)
 
 
-@contextlib.contextmanager
-def _without_gc():
-    """Pause the cyclic garbage collector during the run. A plan allocates hundreds of thousands of
-    short-lived futures and callbacks that the collector keeps rescanning (half the time of a
-    1,000-resource plan); most are freed by reference counting anyway.
+def run(provider: Provider, bp: Blueprint, artifacts: dict[str, Artifact],
+        graph: "Graph | None" = None) -> Plan:
+    """What `up` would create: the rendered graph, or (older providers) the program under mocks."""
+    started = time.perf_counter()
+    if not provider.compiles:
+        from deployer import plan_mocks
 
-    Afterwards the survivors are moved to the oldest generation without a scan (freeze + unfreeze):
-    re-enabling with all of them in the youngest generation would scan them all on the next
-    allocation (a third of the plan's time). They are still collected by the next full collection."""
-    import gc
-
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        gc.unfreeze()
-        if enabled:
-            gc.enable()
-
-
-def _recorder(provider: Provider, bp: Blueprint, hidden: frozenset[str]):
-    import pulumi.runtime
-
-    class _Recorder(pulumi.runtime.Mocks):
-        def __init__(self) -> None:
-            self.resources: list[PlannedResource] = []
-
-        def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-            if args.typ.startswith("pulumi:providers:"):
-                return f"{args.name}-provider", dict(args.inputs)
-            inputs = plain(dict(args.inputs), hidden)
-            self.resources.append(PlannedResource(args.typ, args.name, inputs, owner(bp, args.name)))
-            return provider.mock_resource(args.typ, args.name, dict(args.inputs))
-
-        def call(self, args: pulumi.runtime.MockCallArgs):
-            return provider.mock_call(args.token, dict(args.args))
-
-    return _Recorder()
+        return plan_mocks.run(provider, bp, artifacts)
+    if graph is None:
+        graph = provider.compile(bp, artifacts)
+        check_graph(provider, bp, graph)
+    plan = render(provider, bp, graph)
+    plan.warnings = secrets.check(bp, planning=True)
+    plan.seconds = time.perf_counter() - started
+    return plan

@@ -17,12 +17,24 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol
 
+from pydantic import BaseModel, ConfigDict
+
 from deployer.errors import Diagnostic, UsageError
 
 if TYPE_CHECKING:
     from deployer.blueprint.model import Blueprint
+    from deployer.resources.checks import Rules
+    from deployer.resources.compile import CompileContext
+    from deployer.resources.graph import Graph
+    from deployer.resources.index import Index
 
 ENTRY_POINT_GROUP = "deployer.providers"
+
+
+class NoSettings(BaseModel):
+    """The settings of a provider that has none (`clouds.<name>: {}`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,17 @@ class Provider:
     title: ClassVar[str] = ""
     #: True when the provider deploys through Pulumi (and so `plan` and the Pulumi engine apply).
     pulumi: ClassVar[bool] = True
+    #: The model of `clouds.<name>` in a blueprint (a frozen pydantic model with defaults for every field).
+    settings: ClassVar[type] = NoSettings
+    #: Diagram labels: the service each node kind becomes (keys of deployer.graph.services.KINDS);
+    #: kinds left out are drawn with the generic name.
+    services: ClassVar[dict[str, str]] = {}
+    #: True when every queue has a dead-letter queue on this cloud whatever the blueprint says.
+    always_dead_letter: ClassVar[bool] = False
+    #: The SDK requirement line each store kind's runtime client imports in a function package
+    #: (deployer/runtime/clients/<cloud>.py), and lines added whenever any of them is.
+    client_packages: ClassVar[dict[str, str]] = {}
+    client_always: ClassVar[tuple[str, ...]] = ()
 
     def check(self, bp: "Blueprint") -> list[Diagnostic]:
         """Cloud rules: limits, names, what this cloud cannot do for this blueprint."""
@@ -53,7 +76,57 @@ class Provider:
         raise NotImplementedError(f"provider {self.name!r} does not package functions")
 
     def program(self, bp: "Blueprint", artifacts: dict[str, Artifact]) -> Callable[[], None]:
-        raise NotImplementedError(f"provider {self.name!r} has no Pulumi program")
+        """A callable declaring Pulumi resources. A graph provider does not override this: its program
+        is the executor running its graph (deployer/resources/execute.py)."""
+        if not self.compiles:
+            raise NotImplementedError(f"provider {self.name!r} has no Pulumi program")
+        from deployer.resources.execute import program
+
+        return program(self, bp, artifacts)
+
+    # -- the resource graph (deployer/resources): providers that compile to data -----------------------
+
+    @property
+    def compiles(self) -> bool:
+        """True when the provider compiles to a resource graph (it overrides `declare_function`)."""
+        return type(self).declare_function is not Provider.declare_function
+
+    def compile(self, bp: "Blueprint", artifacts: dict[str, Artifact], *, keep_data: bool = True) -> "Graph":
+        """The resource graph, through the shared driver (stores, functions, triggers, outputs). Pure."""
+        from deployer.resources.compile import compile_graph
+
+        return compile_graph(self, bp, artifacts, keep_data=keep_data)
+
+    def context(self, bp: "Blueprint", artifacts: dict[str, Artifact], keep_data: bool) -> "CompileContext":
+        """The context the provider's kind modules share; override to add cloud-specific lookups."""
+        from deployer.resources.compile import CompileContext
+        from deployer.resources.graph import Builder
+
+        builder = Builder(self.name, bp.name, bp.stage, self.stack_config(bp))
+        return CompileContext(bp, artifacts, builder, keep_data)
+
+    def declare_store(self, ctx: "CompileContext", name: str, store: Any) -> Any:
+        raise NotImplementedError(f"provider {self.name!r} does not compile stores")
+
+    def declare_function(self, ctx: "CompileContext", name: str) -> Any:
+        raise NotImplementedError(f"provider {self.name!r} does not compile functions")
+
+    def declare_triggers(self, ctx: "CompileContext") -> None:
+        """Connect triggers once every store and function is declared."""
+
+    def sdk_index(self) -> "Index":
+        """The SDK index shipped beside the provider's module (scripts/sdk_index.py writes it)."""
+        import inspect
+
+        from deployer.resources.index import load
+
+        return load(str(Path(inspect.getfile(type(self))).parent / "sdk_index.json"))
+
+    def graph_rules(self) -> "Rules":
+        """The cloud's rules over a graph: physical names, orderings (deployer/resources/checks.py)."""
+        from deployer.resources.checks import Rules
+
+        return Rules()
 
     def stack_config(self, bp: "Blueprint") -> dict[str, str]:
         return {}

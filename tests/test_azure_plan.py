@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 
-from deployer import plan, secrets
+from deployer import plan, plan_mocks, secrets
 from deployer.blueprint.load import load_blueprint
 from deployer.providers import Artifact
 from providers.azure.provider import AzureProvider
@@ -122,7 +122,7 @@ class Unmasked(AzureProvider):
 def unwrap(value):
     """Secret values become ("secret", value); the settings map itself is unwrapped once."""
     if isinstance(value, dict):
-        if value.get(plan.SECRET_SIG_KEY) == plan.SECRET_SIG:
+        if value.get(plan_mocks.SECRET_SIG_KEY) == plan_mocks.SECRET_SIG:
             return ("secret", unwrap(value["value"]))
         return {k: unwrap(v) for k, v in value.items()}
     if isinstance(value, list):

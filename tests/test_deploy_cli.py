@@ -204,7 +204,7 @@ def test_destroy_lists_the_kept_stores_and_removes_the_outputs_file(fake, run, b
     code, out, err = run("down", "--yes")
     assert code == 0
     assert fake.calls == [("destroy", {"delete_data": False})]
-    assert "kept (with their data): jobs, orders, uploads; `deployer destroy --delete-data` removes them" in err
+    assert "kept (with their data): jobs, orders, uploads; the next `deployer up` adopts them, `deployer destroy --delete-data` removes them" in err
     assert state.read_outputs(blueprint.parent, "fake", "dev") is None
 
 

@@ -119,13 +119,21 @@ def test_translator_turns_engine_events_into_portable_dicts(bp):
     assert tr.changes == {"create": 1, "update": 1} and tr.errors == ["boom"]
 
 
-def test_kept_stores_come_from_retained_deletes_and_stateful_kinds(bp):
+def test_kept_stores_are_only_those_deleted_with_retain_on_delete(bp):
     tr = engine.EventTranslator(None, bp)
     tr(event(resourcePreEvent=meta("delete", "store-uploads-bucket", retain=True)))
-    tr(event(resourcePreEvent=meta("delete", "store-orders-table", retain=False)))  # flag omitted by old CLIs
-    tr(event(resourcePreEvent=meta("delete", "store-events-topic", retain=False)))  # topics hold no data
+    tr(event(resourcePreEvent=meta("delete", "store-orders-table", retain=False)))  # really deleted: not kept
+    tr(event(resourcePreEvent=meta("delete", "store-events-topic", retain=False)))
     tr(event(resourcePreEvent=meta("delete", "fn-api-function", retain=False)))
-    assert tr.kept_stores() == ["orders", "uploads"]
+    assert tr.kept_stores() == ["uploads"]
+
+
+def test_kept_stores_use_the_graphs_owners(bp):
+    owners = {"shared-data": "orders"}  # a logical name the naming convention cannot place
+    tr = engine.EventTranslator(None, bp, owners)
+    tr(event(resourcePreEvent=meta("delete", "shared-data", retain=True)))
+    tr(event(resourcePreEvent=meta("delete", "store-uploads-bucket", retain=True)))  # not in the graph
+    assert tr.kept_stores() == ["orders"]
 
 
 def test_secret_outputs_are_masked():

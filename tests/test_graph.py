@@ -63,7 +63,7 @@ def test_sequence_golden_on_a_cloud(golden):
 
 
 def test_orders_graph_has_sources_functions_stores_and_the_dead_letter_queue():
-    g = model.build(load("orders"), services.SERVICES["aws"])
+    g = model.build(load("orders"), services.services_for("aws"))
     kinds = {n.id: (n.kind, n.lines) for n in g.nodes}
     assert kinds["http_api"] == ("api", ("HTTP API", "API Gateway HTTP API"))
     assert kinds["fn_worker"] == ("function", ("worker", "Lambda"))
@@ -192,11 +192,13 @@ def test_a_name_both_store_and_function_needs_a_prefix():
 # ------------------------------------------------------------------------------------------ services
 
 
-def test_every_cloud_table_names_every_kind():
-    for cloud, table in services.SERVICES.items():
-        assert set(table) == set(services.KINDS), cloud
-    assert services.SERVICES["azure"]["queue"] == "Storage Queues"
-    assert services.SERVICES["azure"]["topic"] == "Service Bus topic"
+def test_every_built_in_provider_names_every_kind():
+    from deployer import providers
+
+    for cloud in ("aws", "gcp", "azure", "local"):
+        assert set(providers.get(cloud).services) == set(services.KINDS), cloud
+    assert services.services_for("azure")["queue"] == "Storage Queues"
+    assert services.services_for("azure")["topic"] == "Service Bus topic"
 
 
 def test_unknown_cloud_is_the_registrys_error():
@@ -231,8 +233,8 @@ def test_third_party_cloud_declares_its_services():
 
 def test_azure_queues_always_have_their_poison_queue():
     tricky = load("tricky")   # jobs: dead_letter: false
-    assert "dlq_jobs" not in {n.id for n in model.build(tricky, services.SERVICES["aws"], "aws").nodes}
-    on_azure = {n.id: n.lines for n in model.build(tricky, services.SERVICES["azure"], "azure").nodes}
+    assert "dlq_jobs" not in {n.id for n in model.build(tricky, services.services_for("aws"), "aws").nodes}
+    on_azure = {n.id: n.lines for n in model.build(tricky, services.services_for("azure"), "azure").nodes}
     assert on_azure["dlq_jobs"] == ("jobs dead letters", "poison queue")
     assert "store_jobs-)dlq_jobs: dead-letter the message" in graph.sequence_text(tricky, "jobs", "azure")
 

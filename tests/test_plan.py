@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deployer import plan, secrets
+from deployer import plan_mocks as plan, secrets
 from deployer.blueprint.load import load_blueprint
 from deployer.errors import BlueprintError
 from conftest import BLUEPRINTS, tiny_blueprint

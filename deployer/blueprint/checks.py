@@ -60,7 +60,17 @@ class Checker:
             if folder is not None:
                 self.handler(base, fn, folder)
         self.routes()
+        self.existing()
         return self.problems
+
+    def existing(self) -> None:
+        """`clouds.<cloud>.existing` names declared stores."""
+        extra = self.bp.clouds.__pydantic_extra__ or {}
+        for cloud, settings in extra.items():
+            for name in getattr(settings, "existing", None) or {}:
+                if name not in self.bp.stores and name not in self.broken:
+                    self.add(f"clouds.{cloud}.existing.{name}", f"unknown store '{name}'",
+                             did_you_mean(name, list(self.bp.stores)) or "declare it under `stores` first")
 
     # ----------------------------------------------------------------------------------- stores
     def store(self, path: str, name: str, wanted: tuple[str, ...] | None,

@@ -120,6 +120,8 @@ def _unwrap(tp: Any) -> Any:
 
 def _step(tp: Any, part: Any) -> Any:
     tp = _unwrap(tp)
+    if tp is m.Clouds:  # `clouds.<name>`: the model the provider declares
+        return m.settings_model(part)
     origin = typing.get_origin(tp)
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         for name, info in tp.model_fields.items():

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, field_validator
 
-from deployer.errors import Location
+from deployer.errors import DeployerError, Location
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]*$"
 LOGICAL_PATTERN = r"^[a-z][a-z0-9-]*$"
@@ -41,16 +41,25 @@ class Model(BaseModel):
 # --------------------------------------------------------------------------------------------- stores
 
 
+def _existing() -> Any:
+    return Field(None, min_length=1, max_length=1024,
+                 description="A store that already exists, by the cloud's name or id (per cloud: "
+                             "`clouds.<cloud>.existing`): deployer grants access and wires triggers, but never "
+                             "creates, changes or deletes it.")
+
+
 class BucketStore(Model):
     """An object store (S3 bucket, GCS bucket, Blob container, a folder locally)."""
 
     kind: Literal["bucket"] = Field(description="The store kind.")
+    existing: str | None = _existing()
 
 
 class TableStore(Model):
     """A key-value table keyed by one string attribute (DynamoDB, Firestore, Table storage, SQLite)."""
 
     kind: Literal["table"] = Field(description="The store kind.")
+    existing: str | None = _existing()
     key: str = Field("id", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Name of the key attribute.")
 
 
@@ -58,6 +67,7 @@ class QueueStore(Model):
     """A work queue: each message goes to one consumer, retried, then dead-lettered."""
 
     kind: Literal["queue"] = Field(description="The store kind.")
+    existing: str | None = _existing()
     retries: int = Field(3, ge=1, le=100, description="Deliveries before a message is dead-lettered.")
     dead_letter: bool = Field(True, description="Keep messages that failed every retry in a dead-letter queue.")
 
@@ -66,6 +76,7 @@ class TopicStore(Model):
     """A publish/subscribe topic: every consumer receives every message."""
 
     kind: Literal["topic"] = Field(description="The store kind.")
+    existing: str | None = _existing()
 
 
 Store = Annotated[Union[BucketStore, TableStore, QueueStore, TopicStore], Field(discriminator="kind")]
@@ -203,30 +214,42 @@ class Defaults(Model):
 # --------------------------------------------------------------------------------- cloud settings
 
 
-class AwsSettings(Model):
-    region: str = Field("us-east-1", description="AWS region.")
-    architecture: Literal["arm64", "x86_64"] = Field("arm64", description="Lambda CPU architecture.")
-    log_retention_days: int = Field(14, ge=1, le=3653, description="Days CloudWatch keeps function logs.")
-
-
-class GcpSettings(Model):
-    project: str | None = Field(None, description="GCP project id (e.g. `${env:GCP_PROJECT}`).")
-    region: str = Field("us-central1", description="GCP region.")
-
-
-class AzureSettings(Model):
-    location: str = Field("westeurope", description="Azure location.")
-
-
-class LocalSettings(Model):
-    port: int | None = Field(None, ge=1, le=65535, description="Port of the local HTTP gateway.")
-
-
 class Clouds(Model):
-    aws: AwsSettings = Field(default_factory=AwsSettings, description="Settings used with `--cloud aws`.")
-    gcp: GcpSettings = Field(default_factory=GcpSettings, description="Settings used with `--cloud gcp`.")
-    azure: AzureSettings = Field(default_factory=AzureSettings, description="Settings used with `--cloud azure`.")
-    local: LocalSettings = Field(default_factory=LocalSettings, description="Settings of the local cloud.")
+    """Per-cloud settings: a key per installed cloud, each with the settings its provider declares.
+
+    The core names no cloud: the loader validates each entry with the model its provider declares
+    (`Provider.settings`, deployer/blueprint/resolve.py) and `bp.clouds.<name>` is that model, with its
+    defaults when the blueprint says nothing about that cloud."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            if name.startswith("_"):
+                raise
+        from deployer import providers
+
+        try:
+            return providers.get(name).settings()
+        except DeployerError as exc:
+            raise AttributeError(f"no cloud {name!r}: {exc.message}") from None
+
+
+class CloudSettings(Model):
+    """What every cloud's settings have: stores that already exist, in that cloud's own form."""
+
+    existing: dict[LogicalName, Annotated[str, Field(min_length=1, max_length=1024)]] = Field(
+        default_factory=dict, description="Stores that already exist on this cloud: store name -> the cloud's "
+                                          "name or id (overrides the store's own `existing`).")
+
+
+def settings_model(cloud: Any) -> type[BaseModel] | None:
+    """The settings model of an installed cloud provider (None for a cloud nobody registered)."""
+    from deployer import providers
+
+    return providers.get(cloud).settings if isinstance(cloud, str) and cloud in providers.available() else None
 
 
 class Cors(Model):
@@ -321,6 +344,11 @@ class Blueprint(Model):
 
     def code_dir(self, function: str) -> Path:
         return (self.root / self.functions[function].code).resolve()
+
+    def existing(self, store: str, cloud: str) -> str | None:
+        """The existing resource a store names on `cloud` (`clouds.<cloud>.existing` first), or None."""
+        per_cloud = getattr(getattr(self.clouds, cloud, None), "existing", None) or {}
+        return per_cloud.get(store) or getattr(self.stores[store], "existing", None)
 
     def stage_name(self) -> str:
         """`<name>-<stage>`: the prefix of every physical resource name."""

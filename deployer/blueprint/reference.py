@@ -38,8 +38,8 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("triggers[] http", m.HttpTrigger), ("triggers[].http (mapping form)", m.HttpRoute),
     ("triggers[] bucket", m.BucketTrigger), ("triggers[] queue", m.QueueTrigger),
     ("triggers[] topic", m.TopicTrigger), ("triggers[] schedule", m.ScheduleTrigger),
-    ("secrets.NAME", m.Secret), ("clouds", m.Clouds), ("clouds.aws", m.AwsSettings),
-    ("clouds.gcp", m.GcpSettings), ("clouds.azure", m.AzureSettings), ("clouds.local", m.LocalSettings),
+    ("secrets.NAME", m.Secret), ("clouds", m.Clouds),
+    *((f"clouds.{cloud}", m.settings_model(cloud)) for cloud in ("aws", "gcp", "azure", "local")),
     ("http", m.HttpSettings), ("http.cors", m.Cors),
 ]
 ANCHORS = {cls: re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") for title, cls in SECTIONS}
@@ -72,6 +72,11 @@ EXAMPLES: dict[str, str] = {
     "AwsSettings.architecture": "architecture: x86_64", "AwsSettings.log_retention_days": "log_retention_days: 30",
     "GcpSettings.project": "project: \"${env:GCP_PROJECT}\"", "GcpSettings.region": "region: europe-west1",
     "AzureSettings.location": "location: northeurope", "LocalSettings.port": "port: 8080",
+    "BucketStore.existing": "existing: company-uploads", "TableStore.existing": "existing: customers",
+    "QueueStore.existing": "existing: billing-jobs", "TopicStore.existing": "existing: company-events",
+    "AwsSettings.existing": "existing: {jobs: \"https://sqs.eu-west-1.amazonaws.com/123456789012/jobs\"}",
+    "GcpSettings.existing": "existing: {uploads: company-uploads}",
+    "AzureSettings.existing": "existing: {uploads: uploads}", "LocalSettings.existing": "existing: {uploads: shared}",
     "HttpSettings.cors": "cors: {origins: [\"https://example.com\"]}",
     "Cors.origins": "origins: [\"https://example.com\"]", "Cors.methods": "methods: [GET, POST]",
     "Cors.headers": "headers: [content-type]", "Cors.max_age": "max_age: 3600",
@@ -143,6 +148,8 @@ def keys_block() -> str:
     for title, cls in SECTIONS:
         out += [f"### {title}", "", (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else "", "",
                 "| key | type | default | description | example |", "|---|---|---|---|---|"]
+        if cls is m.Clouds:
+            out += _cloud_rows()
         for name, info in cls.model_fields.items():
             key = info.alias or name
             example = EXAMPLES.get(f"{cls.__name__}.{key}")
@@ -153,6 +160,17 @@ def keys_block() -> str:
                        f"{description} | `{example}` |")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
+
+
+def _cloud_rows() -> list[str]:
+    """`clouds` has a key per built-in provider, typed by the settings model the provider declares."""
+    rows = []
+    for title, cls in SECTIONS:
+        if title.startswith("clouds."):
+            cloud = title.removeprefix("clouds.")
+            rows.append(f"| `{cloud}` | {type_text(cls)} | defaults of its keys | Settings used with `--cloud "
+                        f"{cloud}`. | `{_cell(EXAMPLES[f'Clouds.{cloud}'])}` |")
+    return rows
 
 
 def diagnostics_block(folder: Path = INVALID) -> str:

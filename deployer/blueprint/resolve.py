@@ -134,9 +134,14 @@ def _unknown_keys(value: Any, tp: Any, path: str, src: Source) -> list[Diagnosti
     of several models, whose shape depends on a `kind`, are left to that stage's own validation)."""
     from pydantic import BaseModel
 
+    from deployer.blueprint import model as m
+
     tp = explain._unwrap(tp)
     if not isinstance(value, dict):
         return []
+    if tp is m.Clouds:  # keys are cloud names, each with its provider's model
+        return [d for key, sub in value.items() if m.settings_model(key) is not None
+                for d in _unknown_keys(sub, m.settings_model(key), join(path, key), src)]
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         found, keys = [], [info.alias or name for name, info in tp.model_fields.items()]
         for key, sub in value.items():
@@ -214,6 +219,41 @@ def validation_problems(exc: ValidationError, data: Any, src: Source) -> list[Di
     return problems
 
 
+def validate_clouds(data: Any, src: Source, problems: list[Diagnostic]) -> Any:
+    """Each `clouds.<name>` through the settings model its provider declares; an unknown cloud, or
+    settings the model refuses, are located problems (and the entry is left out)."""
+    clouds = data.get("clouds") if isinstance(data, dict) else None
+    if not isinstance(clouds, dict):
+        return data  # absent: every cloud's defaults; not a mapping: the model says so
+    from deployer import providers
+    from deployer.blueprint import model as m
+
+    known = list(providers.available())
+    valid = {}
+    for name, value in clouds.items():
+        model = m.settings_model(name)
+        if model is None:
+            problems.append(Diagnostic(f"unknown cloud '{name}'", src.locate(f"clouds.{name}", key=True),
+                                       hint=did_you_mean(name, known) or f"installed clouds: {', '.join(known)}",
+                                       code="schema"))
+            continue
+        try:
+            valid[name] = model.model_validate({} if value is None else value)
+        except ValidationError as exc:
+            problems += validation_problems(_Prefixed(exc, ("clouds", name)), data, src)
+    return {**data, "clouds": valid}
+
+
+class _Prefixed:
+    """A ValidationError of one part of the blueprint, its locations made whole (for the explainer)."""
+
+    def __init__(self, exc: ValidationError, prefix: tuple):
+        self.exc, self.prefix = exc, prefix
+
+    def errors(self) -> list[dict]:
+        return [{**err, "loc": self.prefix + tuple(err["loc"])} for err in self.exc.errors()]
+
+
 def in_order(problems: list[Diagnostic], file: Path) -> list[Diagnostic]:
     """Top to bottom through the blueprint (problems in other files, e.g. handler code, last)."""
     return sorted(problems, key=lambda d: (d.location.file != file, str(d.location.file),
@@ -266,6 +306,7 @@ def resolve(path: Path, *, stage: str, env: Mapping[str, str]) -> Blueprint:
     data = apply_stage(data, stage, src, problems)
     data = apply_defaults(data, src)
     root = path.parent.resolve()
+    data = validate_clouds(data, src, problems)
     try:
         bp, broken, later = Blueprint.model_validate(data), frozenset(), []
     except ValidationError as exc:

@@ -19,6 +19,7 @@ def json_schema() -> dict[str, Any]:
     from deployer.blueprint.model import Blueprint
 
     schema = Blueprint.model_json_schema(by_alias=True, mode="validation")
+    _clouds(schema)
     _close_maps(schema)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -26,6 +27,23 @@ def json_schema() -> dict[str, Any]:
         "title": "deployer blueprint (format 1)",
         **{k: v for k, v in schema.items() if k != "title"},
     }
+
+
+def _clouds(schema: dict[str, Any]) -> None:
+    """`clouds` holds one entry per installed provider, each with the settings model it declares."""
+    from deployer import providers
+
+    defs = schema.setdefault("$defs", {})
+    properties = {}
+    for name in providers.available():
+        model = providers.get(name).settings
+        sub = model.model_json_schema(by_alias=True, mode="validation")
+        defs.update(sub.pop("$defs", {}))
+        defs[model.__name__] = sub
+        properties[name] = {"$ref": f"#/$defs/{model.__name__}",
+                            "description": f"Settings used with `--cloud {name}`."}
+    clouds = defs["Clouds"]
+    clouds.update(properties=properties, additionalProperties=False)
 
 
 def _close_maps(node: Any) -> None:

@@ -25,13 +25,15 @@ BackendOpt = typer.Option(None, "--backend", help="State backend: file://, s3://
                                                   ".deployer/state beside the blueprint).")
 YesOpt = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (required when not on a terminal).")
 PortOpt = typer.Option(None, "--port", min=1, max=65535, help="Port of the local cloud's HTTP gateway (--cloud local).")
+ReplaceDataOpt = typer.Option([], "--replace-data", metavar="STORE",
+                              help="Let this store be replaced although that deletes its data (repeatable).")
 
 
 class Context:
     """One engine command: the prepared blueprint, its engine and where its outputs go."""
 
     def __init__(self, file: Path | None, stage: str, cloud: str, *, backend: str | None, port: int | None = None,
-                 json_: bool = False, package: bool = True):
+                 json_: bool = False, package: bool = True, replace_data: list[str] | None = None):
         from deployer import providers, state
         from deployer.pipeline import prepare
         from deployer.providers import EngineOptions, Provider
@@ -49,8 +51,9 @@ class Context:
             warning = state.ci_warning(state.backend(self.bp.root, cloud, backend, create=False))
             if warning:
                 say(f"{paint('warning', 'yellow')}: {warning}")
+        _check_stores(self.bp, replace_data or [])
         options = EngineOptions(backend=backend, port=port, json=json_, artifacts=dict(self.prepared.artifacts),
-                                debug=common.STATE.debug)
+                                debug=common.STATE.debug, extra={"replace_data": tuple(replace_data or ())})
         self.engine = self.provider.engine(self.bp, options)
 
     @property
@@ -106,6 +109,16 @@ def ask(question: str) -> None:
         raise typer.Exit(1)
 
 
+def _check_stores(bp, names: list[str]) -> None:
+    from deployer.blueprint.suggest import did_you_mean
+    from deployer.errors import UsageError
+
+    for name in names:
+        if name not in bp.stores:
+            raise UsageError(f"--replace-data {name}: the blueprint has no store {name!r}",
+                             hint=did_you_mean(name, list(bp.stores)) or "name a store of the blueprint")
+
+
 def describe(changes: dict[str, int]) -> str:
     parts = [f"{op} {n}" for op, n in changes.items() if op != "same" and n]
     return ", ".join(parts) if parts else "no changes"
@@ -137,18 +150,20 @@ def print_outputs(outputs: dict[str, Any]) -> None:
             for name, value in values.items():
                 lines.append(f"  {name:16} {value}")
     for key, value in outputs.items():
-        if key not in ("api_url", "functions", "stores"):
+        if key not in ("api_url", "functions", "stores") and not key.startswith("deployer_"):
             lines.append(f"{key}  {value}")
     common.print_text("".join(line + "\n" for line in lines))
 
 
 @app.command()
 def up(file: Path = common.FileOpt, stage: str = common.StageOpt, cloud: str = common.CloudOpt,
-       yes: bool = YesOpt, backend: str = BackendOpt, port: int = PortOpt, json_: bool = common.JsonOpt) -> None:
-    """Deploy the blueprint: create or update every resource of the stage's stack."""
+       yes: bool = YesOpt, backend: str = BackendOpt, port: int = PortOpt, json_: bool = common.JsonOpt,
+       replace_data: list[str] = ReplaceDataOpt) -> None:
+    """Deploy the blueprint: create or update every resource of the stage's stack (stores a previous
+    `destroy` kept are adopted with their data)."""
     from deployer import state
 
-    ctx = Context(file, stage, cloud, backend=backend, port=port, json_=json_)
+    ctx = Context(file, stage, cloud, backend=backend, port=port, json_=json_, replace_data=replace_data)
     if must_ask(ctx, yes, "up"):  # on a terminal: preview, then ask (nothing to ask when nothing changes)
         preview = ctx.run("preview", lambda p: ctx.engine.preview(on_event=p))
         if not preview.changed:
@@ -165,9 +180,9 @@ def up(file: Path = common.FileOpt, stage: str = common.StageOpt, cloud: str = c
 
 @app.command()
 def preview(file: Path = common.FileOpt, stage: str = common.StageOpt, cloud: str = common.CloudOpt,
-            backend: str = BackendOpt, json_: bool = common.JsonOpt) -> None:
+            backend: str = BackendOpt, json_: bool = common.JsonOpt, replace_data: list[str] = ReplaceDataOpt) -> None:
     """Show what `up` would change, without changing anything."""
-    ctx = Context(file, stage, cloud, backend=backend, json_=json_)
+    ctx = Context(file, stage, cloud, backend=backend, json_=json_, replace_data=replace_data)
     finish(ctx, ctx.run("preview", lambda p: ctx.engine.preview(on_event=p)))
 
 
@@ -186,8 +201,8 @@ def destroy(file: Path = common.FileOpt, stage: str = common.StageOpt, cloud: st
     state.remove_outputs(ctx.bp.root, cloud, stage)
     finish(ctx, result)
     if result.kept and not json_:
-        say(f"{paint('kept', 'yellow')} (with their data): {', '.join(result.kept)}; "
-                         "`deployer destroy --delete-data` removes them")
+        say(f"{paint('kept', 'yellow')} (with their data): {', '.join(result.kept)}; the next "
+            "`deployer up` adopts them, `deployer destroy --delete-data` removes them")
 
 
 app.command("destroy")(destroy)

@@ -34,6 +34,8 @@ def plan_command(
     stage: str = common.StageOpt,
     cloud: str = typer.Option(None, "--cloud", "-c", help="Cloud to plan for (required: aws, gcp, azure ...)."),
     json_: bool = common.JsonOpt,
+    replace_data: list[str] = typer.Option([], "--replace-data", metavar="STORE",
+                                           help="Let this store be replaced although that deletes its data."),
 ) -> None:
     """Show every resource `up` would create, without credentials or the pulumi CLI."""
     from deployer import plan as planner
@@ -49,7 +51,8 @@ def plan_command(
         raise UsageError(f"the {cloud} cloud does not deploy through Pulumi, so it has no plan",
                          hint="choose a cloud such as aws, gcp or azure")
     prepared = prepare(file, stage, cloud, planning=True)
-    result = planner.run(prepared.provider, prepared.bp, prepared.artifacts)
+    _refuse_replacements(prepared.bp, cloud, replace_data)
+    result = planner.run(prepared.provider, prepared.bp, prepared.artifacts, prepared.graph)
     warnings = prepared.warnings + result.warnings
     if json_:
         common.print_json({**result.to_json(), "warnings": [d.to_json() for d in warnings]})
@@ -57,6 +60,19 @@ def plan_command(
     for diag in warnings:
         common.render_diagnostic(diag)
     render(result)
+
+
+def _refuse_replacements(bp, cloud: str, allowed: list[str]) -> None:
+    """Against the outputs of the stage's last `up` on this machine (`.deployer/outputs`), a change that
+    would replace a stateful store is an error, as `up` says against the stack itself."""
+    from deployer import state
+    from deployer.errors import BlueprintError
+    from deployer.resources import lifecycle
+
+    last = state.read_outputs(bp.root, cloud, bp.stage) or {}
+    problems = lifecycle.replacements(last.get(lifecycle.STORES_OUTPUT), bp, allowed)
+    if problems:
+        raise BlueprintError(problems)
 
 
 def render(result) -> None:
@@ -69,7 +85,8 @@ def render(result) -> None:
         width_type = max(len(short_type(r.type)) for r in resources)
         width_name = max(len(r.name) for r in resources)
         for res in resources:
-            common.out.print(f"  [green]+[/green] [cyan]{escape(short_type(res.type)).ljust(width_type)}[/cyan]  "
+            mark = "[blue]=[/blue]" if "read" in res.options else "[green]+[/green]"
+            common.out.print(f"  {mark} [cyan]{escape(short_type(res.type)).ljust(width_type)}[/cyan]  "
                              f"{escape(res.name).ljust(width_name)}  [dim]{escape(summary(res.inputs))}[/dim]")
         common.out.print()
     counts: dict[str, int] = {}
@@ -77,6 +94,8 @@ def render(result) -> None:
         counts[short_type(res.type)] = counts.get(short_type(res.type), 0) + 1
     by_type = ", ".join(f"{n} {t}" for t, n in sorted(counts.items(), key=lambda i: (-i[1], i[0])))
     for name, value in result.outputs.items():
+        if name.startswith("deployer_"):
+            continue
         common.out.print(f"[bold]output[/bold] {escape(name)} = {escape(_short(value))}")
     if result.outputs:
         common.out.print()

@@ -52,8 +52,23 @@ def _check(file: Path | None, stage: str, clouds: list[str]):
     if clouds:
         from deployer import providers  # only now: provider modules import Pulumi
     for name in clouds:
-        diagnostics += [d if d.cloud else _with_cloud(d, name) for d in providers.get(name).check(bp)]
+        provider = providers.get(name)
+        found = [d if d.cloud else _with_cloud(d, name) for d in provider.check(bp)]
+        if provider.compiles and not any(d.severity == "error" for d in found):
+            found += _graph_checks(provider, bp)
+        diagnostics += found
     return bp, diagnostics
+
+
+def _graph_checks(provider, bp) -> list[Diagnostic]:
+    """The rules over the provider's resource graph (names, references, orderings), compiled with
+    placeholder packages: validate builds no zip, and no rule reads one."""
+    from deployer.resources import checks
+    from deployer.providers import Artifact
+
+    artifacts = {fn: Artifact(fn, Path(f"{fn}.zip"), "0" * 64, 0) for fn in bp.functions}
+    graph = provider.compile(bp, artifacts)
+    return checks.check(graph, provider.sdk_index(), provider.graph_rules(), bp)
 
 
 def _stage_warnings(bp) -> list[Diagnostic]:

@@ -6,9 +6,9 @@ deploy (see /work/shared/cloud-mapping.md and docs/): for example the Azure prov
 for queues (poison queues for dead letters) and Service Bus topics for topics, and GCP carries queues on
 Pub/Sub with a push subscription.
 
-The table is keyed by cloud name and kept here, so drawing never imports a provider (and so never the
-Pulumi SDKs). A third-party provider may describe itself with a class attribute
-`services = {"function": "...", ...}` using the keys of GENERIC; missing keys fall back to GENERIC.
+Each provider declares its names (`Provider.services`, with the keys of GENERIC; missing keys fall back
+to GENERIC) and whether its queues always have a dead-letter queue (`always_dead_letter`), so the core
+names no cloud; provider modules import no Pulumi SDK, so looking them up stays cheap.
 An unknown cloud is the registry's error (exit 2), exactly as for every other command.
 """
 
@@ -30,58 +30,13 @@ GENERIC: dict[str, str] = {
     "dead-letter": "dead-letter queue",
 }
 
-SERVICES: dict[str, dict[str, str]] = {
-    "aws": {
-        "api": "API Gateway HTTP API",
-        "schedule": "EventBridge Scheduler",
-        "function": "Lambda",
-        "bucket": "S3",
-        "table": "DynamoDB",
-        "queue": "SQS",
-        "topic": "SNS",
-        "dead-letter": "SQS dead-letter queue",
-    },
-    "gcp": {
-        "api": "API Gateway",
-        "schedule": "Cloud Scheduler",
-        "function": "Cloud Functions 2nd gen",
-        "bucket": "Cloud Storage",
-        "table": "Firestore",
-        "queue": "Pub/Sub topic + push subscription",
-        "topic": "Pub/Sub",
-        "dead-letter": "Pub/Sub dead-letter topic",
-    },
-    "azure": {
-        "api": "Functions HTTP trigger",
-        "schedule": "Timer trigger",
-        "function": "Azure Functions",
-        "bucket": "Blob Storage",
-        "table": "Table Storage",
-        "queue": "Storage Queues",
-        "topic": "Service Bus topic",
-        "dead-letter": "poison queue",
-    },
-    "local": {
-        "api": "local HTTP gateway",
-        "schedule": "local scheduler",
-        "function": "local worker process",
-        "bucket": "files",
-        "table": "SQLite",
-        "queue": "SQLite queue",
-        "topic": "SQLite topic",
-        "dead-letter": "SQLite dead letters",
-    },
-}
-
-
-#: Clouds whose queues always have a dead-letter queue, whatever `dead_letter` says: the Azure Functions
-#: runtime moves a message that failed every delivery to `<queue>-poison`, and cannot be told not to.
-ALWAYS_DEAD_LETTER = frozenset({"azure"})
-
-
 def has_dead_letter(store, cloud: str | None) -> bool:
     """Whether a queue store gets a dead-letter queue on `cloud` (None: as the blueprint says)."""
-    return store.dead_letter or cloud in ALWAYS_DEAD_LETTER
+    if store.dead_letter or cloud is None:
+        return store.dead_letter
+    from deployer import providers
+
+    return providers.get(cloud).always_dead_letter
 
 
 def services_for(cloud: str | None) -> dict[str, str] | None:
@@ -92,10 +47,8 @@ def services_for(cloud: str | None) -> dict[str, str] | None:
         return None
     from deployer import providers
 
-    if cloud in SERVICES and cloud in providers.available():
-        return dict(SERVICES[cloud])
     provider = providers.get(cloud)  # the registry's own error (exit 2, did-you-mean) for an unknown cloud
-    return _merge(getattr(provider, "services", {}) or {})
+    return _merge(provider.services)
 
 
 def _merge(declared: Mapping[str, str]) -> dict[str, str]:

@@ -16,13 +16,18 @@ from deployer.blueprint.model import (
 from deployer.errors import BlueprintError, Diagnostic
 from deployer.providers import Artifact, Provider
 from providers.aws import mocks, rules
+from providers.aws.settings import AwsSettings
 
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 
 
 class AwsProvider(Provider):
     name = "aws"
+    settings = AwsSettings
     title = "AWS (Lambda, API Gateway, SQS, SNS, S3, DynamoDB, EventBridge Scheduler)"
+    services = {"api": "API Gateway HTTP API", "schedule": "EventBridge Scheduler", "function": "Lambda",
+                "bucket": "S3", "table": "DynamoDB", "queue": "SQS", "topic": "SNS",
+                "dead-letter": "SQS dead-letter queue"}
 
     def __init__(self) -> None:
         self.region = "us-east-1"

@@ -15,11 +15,21 @@ from deployer.blueprint.model import Blueprint, BucketStore, QueueStore, TableSt
 from deployer.errors import Diagnostic
 from deployer.providers import Artifact, Provider
 from providers.azure import checks, mocks
+from providers.azure.settings import AzureSettings
 
 
 class AzureProvider(Provider):
     name = "azure"
+    settings = AzureSettings
     title = "Microsoft Azure (Functions on Linux Consumption)"
+    services = {"api": "Functions HTTP trigger", "schedule": "Timer trigger", "function": "Azure Functions",
+                "bucket": "Blob Storage", "table": "Table Storage", "queue": "Storage Queues",
+                "topic": "Service Bus topic", "dead-letter": "poison queue"}
+    # The Functions runtime moves a message that failed every delivery to `<queue>-poison`, always.
+    always_dead_letter = True
+    client_packages = {"bucket": "azure-storage-blob>=12.19,<13", "table": "azure-data-tables>=12.5,<13",
+                       "queue": "azure-storage-queue>=12.9,<13", "topic": "azure-servicebus>=7.11,<8"}
+    client_always = ("azure-identity>=1.15,<2",)
 
     def check(self, bp: Blueprint) -> list[Diagnostic]:
         return checks.check(bp)

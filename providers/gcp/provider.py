@@ -15,6 +15,7 @@ from deployer.blueprint.model import (
 )
 from deployer.errors import Diagnostic, UsageError
 from deployer.providers import Artifact, Provider
+from providers.gcp.settings import GcpSettings
 
 if TYPE_CHECKING:
     from deployer.blueprint.model import Blueprint
@@ -22,7 +23,13 @@ if TYPE_CHECKING:
 
 class GcpProvider(Provider):
     name = "gcp"
+    settings = GcpSettings
     title = "Google Cloud (Cloud Functions 2nd gen)"
+    services = {"api": "API Gateway", "schedule": "Cloud Scheduler", "function": "Cloud Functions 2nd gen",
+                "bucket": "Cloud Storage", "table": "Firestore", "queue": "Pub/Sub topic + push subscription",
+                "topic": "Pub/Sub", "dead-letter": "Pub/Sub dead-letter topic"}
+    client_packages = {"bucket": "google-cloud-storage>=2.14,<4", "table": "google-cloud-firestore>=2.14,<3",
+                       "queue": "google-cloud-pubsub>=2.19,<3", "topic": "google-cloud-pubsub>=2.19,<3"}
     plugins = ("pulumi-gcp",)
 
     def check(self, bp: "Blueprint") -> list[Diagnostic]:

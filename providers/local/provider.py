@@ -6,12 +6,17 @@ Functions run with the interpreter deployer runs on, whatever their `runtime` sa
 from __future__ import annotations
 
 from deployer.providers import EngineOptions, Provider
+from providers.local.settings import LocalSettings
 
 
 class LocalProvider(Provider):
     name = "local"
+    settings = LocalSettings
     title = "Local cloud (this machine)"
     pulumi = False
+    services = {"api": "local HTTP gateway", "schedule": "local scheduler", "function": "local worker process",
+                "bucket": "files", "table": "SQLite", "queue": "SQLite queue", "topic": "SQLite topic",
+                "dead-letter": "SQLite dead letters"}
 
     def engine(self, bp, options: EngineOptions):
         from providers.local.lifecycle import LocalEngine

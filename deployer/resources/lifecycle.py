@@ -1,0 +1,100 @@
+"""Stores across deploys: what `destroy` kept, what a stack's stores were, and changes that lose data.
+
+`destroy` keeps buckets, tables and queues (their resources carry `retain_on_delete`), but they still
+exist under the same physical names, so the next `up` of the stage would try to create them again and
+fail (already exists / already owned / 409). So a destroy that keeps data records, in the stack's own
+outputs (`deployer_kept`, stored by whatever backend holds the state: a file, s3://, gs://, azblob://),
+the logical name, type and physical id of every resource it kept; the next `up` reads that record and
+marks those resources for import (`Options.import_id`), so they are adopted with their data.
+
+Every deploy also exports the stores' identity (`deployer_stores`: kind, and a table's key). A change
+that would replace a stateful store under the same name (a table's key, a store's kind) loses its data
+and, with a kept store, collides with itself; `plan` and `up` refuse it (exit 2) unless the user says
+`--replace-data` for that store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+from deployer.errors import Diagnostic
+
+if TYPE_CHECKING:
+    from deployer.blueprint.model import Blueprint
+    from deployer.resources.graph import Graph
+
+KEPT_OUTPUT = "deployer_kept"
+STORES_OUTPUT = "deployer_stores"
+STATEFUL = ("bucket", "table", "queue")
+
+
+def fingerprints(bp: "Blueprint") -> dict[str, dict[str, str]]:
+    """What identifies each store's data: its kind, and a table's key attribute."""
+    out = {}
+    for name, store in sorted(bp.stores.items()):
+        entry = {"kind": store.kind}
+        if store.kind == "table":
+            entry["key"] = store.key
+        out[name] = entry
+    return out
+
+
+def replacements(previous: Mapping[str, Any] | None, bp: "Blueprint",
+                 allowed: Iterable[str] = ()) -> list[Diagnostic]:
+    """An error per stateful store whose kind or key changed since `previous` (not in `allowed`)."""
+    if not isinstance(previous, Mapping):
+        return []
+    found = []
+    allowed = set(allowed)
+    for name, now in fingerprints(bp).items():
+        before = previous.get(name)
+        if not isinstance(before, Mapping) or name in allowed or before.get("kind") not in STATEFUL:
+            continue
+        if before.get("kind") != now["kind"]:
+            what, path = f"kind from {before.get('kind')} to {now['kind']}", f"stores.{name}.kind"
+        elif now["kind"] == "table" and before.get("key") != now.get("key"):
+            what, path = f"key from '{before.get('key')}' to '{now['key']}'", f"stores.{name}.key"
+        else:
+            continue
+        found.append(Diagnostic(
+            f"store '{name}' changes its {what}: that replaces the {before.get('kind')} and loses its data",
+            bp.locate(path) if bp.mark(path) else bp.locate(f"stores.{name}"),
+            hint=f"declare a new store, copy the data over, then remove '{name}'; or deploy with "
+                 f"--replace-data {name} to delete it and its data and create it anew", code="replace"))
+    return found
+
+
+def kept_record(deployment: Mapping[str, Any], previous: Mapping[str, Any] | None = None) -> dict[str, dict]:
+    """{logical name: {"type", "id"}} of the resources a stack keeps on delete (from `pulumi stack
+    export`), added to a record an earlier destroy left (a second destroy must not forget the first)."""
+    record = {k: dict(v) for k, v in (previous or {}).items() if isinstance(v, Mapping)}
+    for res in deployment.get("resources") or []:
+        if res.get("retainOnDelete") and res.get("id") and res.get("custom", True):
+            name = str(res.get("urn", "")).rsplit("::", 1)[-1]
+            record[name] = {"type": res.get("type"), "id": res["id"]}
+    return dict(sorted(record.items()))
+
+
+def adopt(graph: "Graph", record: Mapping[str, Any] | None) -> "Graph":
+    """The graph with every recorded resource (same logical name and type, retained) marked for import."""
+    if not record:
+        return graph
+    resources = []
+    for res in graph.resources:
+        entry = record.get(res.name)
+        if isinstance(entry, Mapping) and entry.get("type") == res.type and res.options.retain_on_delete:
+            res = dataclasses.replace(res, options=dataclasses.replace(res.options, import_id=str(entry["id"])))
+        resources.append(res)
+    return dataclasses.replace(graph, resources=tuple(resources))
+
+
+def replace_stores(graph: "Graph", stores: Iterable[str]) -> "Graph":
+    """The graph with the resources of `stores` deleted before they are replaced (`--replace-data`)."""
+    stores = set(stores)
+    if not stores:
+        return graph
+    resources = tuple(
+        dataclasses.replace(r, options=dataclasses.replace(r.options, delete_before_replace=True))
+        if r.owner.kind == "store" and r.owner.name in stores else r for r in graph.resources)
+    return dataclasses.replace(graph, resources=resources)

@@ -1,0 +1,220 @@
+"""Stores across deploys (deployer/resources/lifecycle.py and the engine): adopt what `destroy` kept,
+refuse a change that replaces a stateful store, replace one only when asked."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import tiny_blueprint
+from deployer import engine, providers
+from deployer.errors import BlueprintError
+from deployer.providers import EngineOptions
+from deployer.resources import lifecycle
+from graph_support import executor_registrations, expected_options, recording_monitor
+from toy_provider import YAML, ToyProvider, toy_artifacts
+
+WITH_TABLE = YAML.replace("  uploads: {kind: bucket}\n", "  uploads: {kind: bucket}\n  orders: {kind: table, key: id}\n")
+
+
+def test_fingerprints_name_kind_and_table_key(tmp_path):
+    bp = tiny_blueprint(tmp_path, WITH_TABLE)
+    assert lifecycle.fingerprints(bp) == {"orders": {"kind": "table", "key": "id"}, "uploads": {"kind": "bucket"}}
+
+
+def test_a_table_key_change_is_refused_at_the_key(tmp_path):
+    bp = tiny_blueprint(tmp_path, WITH_TABLE.replace("key: id", "key: sku"))
+    found = lifecycle.replacements({"orders": {"kind": "table", "key": "id"}, "uploads": {"kind": "bucket"}}, bp)
+    assert [(d.message, d.location.path, d.location.line) for d in found] == [
+        ("store 'orders' changes its key from 'id' to 'sku': that replaces the table and loses its data",
+         "stores.orders.key", 4)]
+    assert found[0].hint.startswith("declare a new store, copy the data over, then remove 'orders'; or deploy "
+                                    "with --replace-data orders")
+    assert lifecycle.replacements({"orders": {"kind": "table", "key": "id"}}, bp, allowed=["orders"]) == []
+
+
+def test_a_kind_change_is_refused_but_a_topic_holds_no_data(tmp_path):
+    bp = tiny_blueprint(tmp_path, WITH_TABLE)
+    found = lifecycle.replacements({"orders": {"kind": "queue"}, "uploads": {"kind": "topic"}}, bp)
+    assert [d.message for d in found] == [
+        "store 'orders' changes its kind from queue to table: that replaces the queue and loses its data"]
+
+
+DEPLOYMENT = {"resources": [
+    {"urn": "urn:pulumi:dev::toy::pulumi:pulumi:Stack::toy-dev", "type": "pulumi:pulumi:Stack", "custom": False},
+    {"urn": "urn:pulumi:dev::toy::aws:s3/bucket:Bucket::store-uploads-bucket", "type": "aws:s3/bucket:Bucket",
+     "id": "toy-dev-uploads-123456789012", "custom": True, "retainOnDelete": True},
+    {"urn": "urn:pulumi:dev::toy::aws:iam/role:Role::fn-resize-role", "type": "aws:iam/role:Role",
+     "id": "toy-dev-resize", "custom": True},
+]}
+
+
+def test_the_kept_record_holds_retained_resources_and_an_earlier_record():
+    earlier = {"store-orders-table": {"type": "aws:dynamodb/table:Table", "id": "toy-dev-orders"}}
+    assert lifecycle.kept_record(DEPLOYMENT, earlier) == {
+        "store-orders-table": {"type": "aws:dynamodb/table:Table", "id": "toy-dev-orders"},
+        "store-uploads-bucket": {"type": "aws:s3/bucket:Bucket", "id": "toy-dev-uploads-123456789012"}}
+
+
+def test_adoption_imports_exactly_the_recorded_resources_and_pulumi_receives_the_ids(tmp_path):
+    bp = tiny_blueprint(tmp_path, WITH_TABLE)
+    provider = ToyProvider()
+    record = lifecycle.kept_record(DEPLOYMENT, {
+        "store-orders-table": {"type": "aws:s3/bucket:Bucket", "id": "wrong-type"},  # not adopted
+        "fn-resize-role": {"type": "aws:iam/role:Role", "id": "not-retained"}})     # not a kept store
+    graph = lifecycle.adopt(provider.compile(bp, toy_artifacts(bp, tmp_path)), record)
+    imports = {r.name: r.options.import_id for r in graph.resources if r.options.import_id}
+    assert imports == {"store-uploads-bucket": "toy-dev-uploads-123456789012"}
+    monitors = []
+    executor_registrations(provider, graph, lambda m: monitors.append(recording_monitor(m)) or monitors[0])
+    assert monitors[0].options == expected_options(graph)
+    assert monitors[0].options["store-uploads-bucket"]["import"] == "toy-dev-uploads-123456789012"
+
+
+def test_replace_data_deletes_the_store_before_replacing_it(tmp_path):
+    bp = tiny_blueprint(tmp_path, WITH_TABLE)
+    graph = lifecycle.replace_stores(ToyProvider().compile(bp, toy_artifacts(bp, tmp_path)), ["orders"])
+    assert {r.name for r in graph.resources if r.options.delete_before_replace} == {"store-orders-table"}
+
+
+def test_every_graph_stack_exports_its_stores_identity(tmp_path):
+    bp = tiny_blueprint(tmp_path, WITH_TABLE)
+    graph = ToyProvider().compile(bp, toy_artifacts(bp, tmp_path))
+    assert graph.outputs[lifecycle.STORES_OUTPUT] == lifecycle.fingerprints(bp)
+
+
+# -- the engine, with a fake Automation API stack -----------------------------------------------------
+
+class FakeStack:
+    """What PulumiEngine calls on an Automation API Stack: outputs, export/import, up."""
+
+    def __init__(self, outputs: dict, deployment: dict | None = None):
+        from pulumi.automation import OutputValue
+
+        self._outputs = {k: OutputValue(v, False) for k, v in outputs.items()}
+        self.deployment = json.loads(json.dumps(deployment or {"resources": []}))
+        self.imported = None
+        self.programs = []
+
+    def outputs(self):
+        return self._outputs
+
+    def export_stack(self):
+        from pulumi.automation import Deployment
+
+        return Deployment(version=3, deployment=self.deployment)
+
+    def import_stack(self, deployment):
+        self.imported = deployment.deployment
+
+    def up(self, program=None, **kwargs):
+        self.programs.append(program)
+        return "up result"
+
+
+@pytest.fixture
+def pulumi_engine(tmp_path):
+    bp = tiny_blueprint(tmp_path, WITH_TABLE)
+    provider = ToyProvider()
+
+    def make(replace=()):
+        options = EngineOptions(artifacts=toy_artifacts(bp, tmp_path), extra={"replace_data": replace})
+        return engine.PulumiEngine(provider, bp, options)
+
+    return make
+
+
+def test_up_reads_the_record_and_refuses_a_replacement(pulumi_engine):
+    record = {"store-uploads-bucket": {"type": "aws:s3/bucket:Bucket", "id": "b"}}
+    eng = pulumi_engine()
+    eng._prepare_update(FakeStack({lifecycle.KEPT_OUTPUT: record,
+                                   lifecycle.STORES_OUTPUT: {"orders": {"kind": "table", "key": "id"}}}), flip=True)
+    assert eng.kept == record
+    with pytest.raises(BlueprintError) as err:
+        pulumi_engine()._prepare_update(FakeStack({lifecycle.STORES_OUTPUT: {"orders": {"kind": "table",
+                                                                                         "key": "sku"}}}), flip=True)
+    assert err.value.exit_code == 2 and "changes its key from 'sku' to 'id'" in err.value.diagnostics[0].message
+
+
+def test_replace_data_stops_retaining_the_replaced_store_in_the_state(pulumi_engine):
+    deployment = {"resources": [
+        {"urn": "urn:pulumi:dev::toy::aws:dynamodb/table:Table::store-orders-table", "retainOnDelete": True},
+        {"urn": "urn:pulumi:dev::toy::aws:s3/bucket:Bucket::store-uploads-bucket", "retainOnDelete": True}]}
+    stack = FakeStack({lifecycle.STORES_OUTPUT: {"orders": {"kind": "table", "key": "sku"}}}, deployment)
+    pulumi_engine(replace=("orders",))._prepare_update(stack, flip=True)
+    assert [r["retainOnDelete"] for r in stack.imported["resources"]] == [False, True]
+
+
+def test_a_keeping_destroy_is_one_update_exporting_the_record(pulumi_engine):
+    import pulumi
+    import pulumi.runtime
+
+    from deployer.plan_mocks import _stack_outputs
+
+    stack = FakeStack({lifecycle.KEPT_OUTPUT: {"store-orders-table": {"type": "aws:dynamodb/table:Table",
+                                                                      "id": "toy-dev-orders"}}}, DEPLOYMENT)
+    assert pulumi_engine()._destroy_keeping(stack, engine.EventTranslator(None)) == "up result"
+    program = stack.programs[0]
+
+    class Nothing(pulumi.runtime.Mocks):
+        def new_resource(self, args):
+            raise AssertionError(f"the record program declared {args.typ}")
+
+        def call(self, args):
+            return {}
+
+    pulumi.runtime.set_mocks(Nothing(), project="toy", stack="dev", preview=False)
+    @pulumi.runtime.test
+    def run():
+        program()
+
+    run()
+    assert _stack_outputs()[lifecycle.KEPT_OUTPUT] == {
+        "store-orders-table": {"type": "aws:dynamodb/table:Table", "id": "toy-dev-orders"},
+        "store-uploads-bucket": {"type": "aws:s3/bucket:Bucket", "id": "toy-dev-uploads-123456789012"}}
+
+
+def test_plan_refuses_a_replacement_against_the_last_outputs(tmp_path, capsys):
+    from deployer import state
+    from deployer.cli.app import main
+
+    tiny_blueprint(tmp_path, WITH_TABLE.replace("key: id", "key: sku"))
+    state.write_outputs(tmp_path, "toy", "dev", {lifecycle.STORES_OUTPUT: {"orders": {"kind": "table", "key": "id"}}})
+    undo = providers.register(ToyProvider())
+    try:
+        with pytest.raises(SystemExit) as refused:
+            main(["plan", "--cloud", "toy", "--json", "-f", str(tmp_path / "deployer.yaml")])
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as allowed:
+            main(["plan", "--cloud", "toy", "--json", "--replace-data", "orders", "-f", str(tmp_path / "deployer.yaml")])
+    finally:
+        undo()
+    assert refused.value.code == 2 and allowed.value.code in (0, None)
+
+
+# -- stores that already exist --------------------------------------------------------------------------
+
+def test_an_existing_store_is_read_never_created_and_its_grants_name_it(tmp_path):
+    from deployer import plan
+    from graph_support import assert_executor_matches_plan
+
+    bp = tiny_blueprint(tmp_path, YAML.replace("uploads: {kind: bucket}", "uploads: {kind: bucket, existing: company-uploads}"))
+    provider = ToyProvider()
+    planned = assert_executor_matches_plan(provider, bp, toy_artifacts(bp, tmp_path))
+    by_name = {r.name: r for r in planned.resources}
+    assert by_name["store-uploads-bucket"].inputs == {}
+    assert by_name["store-uploads-bucket"].options == {"read": "company-uploads"}
+    assert by_name["fn-resize-bucket-uploads-permission"].inputs["sourceArn"] == "${store-uploads-bucket.arn}"
+    assert plan.render(provider, bp, provider.compile(bp, toy_artifacts(bp, tmp_path))).outputs["stores"] == {
+        "uploads": "${store-uploads-bucket.bucket}"}
+
+
+def test_a_per_cloud_existing_name_wins_and_must_name_a_store(tmp_path):
+    bp = tiny_blueprint(tmp_path, YAML.replace("uploads: {kind: bucket}", "uploads: {kind: bucket, existing: x}")
+                        + "clouds:\n  aws: {existing: {uploads: arn-form}}\n")
+    assert bp.existing("uploads", "aws") == "arn-form" and bp.existing("uploads", "gcp") == "x"
+    with pytest.raises(BlueprintError) as err:
+        tiny_blueprint(tmp_path, YAML + "clouds:\n  gcp: {existing: {uplods: b}}\n")
+    assert [(d.message, d.location.path, d.hint) for d in err.value.diagnostics] == [
+        ("unknown store 'uplods'", "clouds.gcp.existing.uplods", "did you mean 'uploads'?")]
