@@ -72,9 +72,9 @@ def work(message):
 
 
 def up(file) -> str:
-    r = run_cli("up", "-f", str(file))
+    r = run_cli("up", "-f", str(file), "--json")
     assert r.returncode == 0, r.stderr
-    return json.loads(run_cli("outputs", "-f", str(file), "--json").stdout)["api_url"]
+    return json.loads(r.stdout)["outputs"]["api_url"]
 
 
 def down(file, *flags: str) -> str:
