@@ -83,3 +83,9 @@ def test_a_stale_golden_file_fails_a_complete_run_and_update_golden_removes_it(s
     assert "removed stale golden file tests/golden/old/stale.txt" in updated.stdout
     assert not (suite / "tests/golden/old/stale.txt").exists()
     assert (suite / "tests/golden/kept.txt").read_text() == "kept\n"
+
+
+def test_no_module_sets_the_local_retry_delay_for_the_whole_session():
+    """Every test module is imported at collection, before any test runs: one that set the variable at
+    import would show here. Tests that want fast retries ask for the `fast_retries` fixture."""
+    assert "DEPLOYER_LOCAL_RETRY_DELAY" not in os.environ
