@@ -161,7 +161,8 @@ def test_a_full_disk_is_reported(tmp_path):
     mount.mkdir()
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
     if done.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here; tests/test_local_client.py covers ENOSPC through the seam")
+        pytest.skip("cannot mount a tmpfs here (needs root; CI runs as root, where this skip fails); "
+                    "tests/test_local_client.py covers ENOSPC through the seam")
     try:
         s = Stage(write_blueprint(mount, BLUEPRINT, {"fn/main.py": CODE})).start()
         try:

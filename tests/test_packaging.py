@@ -2,7 +2,7 @@
 
 The vendoring tests install a real wheel (MarkupSafe, ~20 kB, with compiled code) for
 manylinux2014_aarch64 from PyPI into a cache under the pytest cache folder, so the second run of the
-suite does not touch the network. They skip when PyPI is unreachable.
+suite does not touch the network. They skip when PyPI is unreachable (a failure when CI is set).
 """
 
 from __future__ import annotations
