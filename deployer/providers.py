@@ -122,6 +122,16 @@ class Provider:
 
         return load(str(Path(inspect.getfile(type(self))).parent / "sdk_index.json"))
 
+    def price_table(self) -> Any:
+        """The cloud's price table for `deployer cost` (`prices.yaml` beside the provider's module), or
+        None for a cloud without one."""
+        import inspect
+
+        from deployer.cost import load_prices
+
+        path = Path(inspect.getfile(type(self))).parent / "prices.yaml"
+        return load_prices(path) if path.exists() else None
+
     def graph_rules(self) -> "Rules":
         """The cloud's rules over a graph: physical names, orderings (deployer/resources/checks.py)."""
         from deployer.resources.checks import Rules
