@@ -76,13 +76,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if others and not in_ci():
         terminalreporter.write_line(f"{others} skipped for another reason: each of these FAILS when CI is set",
                                     yellow=True)
-    for line in config.stash.get(_STALE_NOTE, []):
+    for line in config.stash.get(_NOTES, []):
         terminalreporter.write_line(line, red=not config.getoption("--update-golden"))
 
 
 # -- golden files ----------------------------------------------------------------------------------
 
-_STALE_NOTE = pytest.StashKey[list]()
+_NOTES = pytest.StashKey[list]()
 _used_golden: set[str] = set()
 
 
@@ -101,9 +101,29 @@ def complete_run(session) -> bool:
     return whole and not narrowed and session.testsfailed == 0 and not session.shouldstop
 
 
+def _build_output_in_the_repository() -> set[Path]:
+    return {p for p in [*BLUEPRINTS.glob("*/.deployer"), GOLDEN.parent / "fixtures/events/portable/.deployer"]
+            if p.exists()}
+
+
+_BEFORE = pytest.StashKey[set]()
+
+
+def pytest_sessionstart(session):
+    session.config.stash[_BEFORE] = _build_output_in_the_repository()
+
+
 def pytest_sessionfinish(session, exitstatus):
-    if hasattr(session.config, "workerinput") or not complete_run(session):
-        return  # an xdist worker, or a partial run
+    if hasattr(session.config, "workerinput"):
+        return  # an xdist worker: the controller checks
+    stray = sorted(_build_output_in_the_repository() - session.config.stash.get(_BEFORE, set()))
+    if stray:  # written by a test, or by a module or session fixture the per-test check cannot see
+        session.config.stash[_NOTES] = [f"a test wrote {p} into the repository: plan or package a copy "
+                                        "(conftest.example_copy)" for p in stray]
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        return
+    if not complete_run(session):
+        return  # a partial run
     stale = sorted(str(p.relative_to(GOLDEN)) for p in GOLDEN.rglob("*")
                    if p.is_file() and str(p.relative_to(GOLDEN)) not in _used_golden)
     if not stale:
@@ -111,9 +131,9 @@ def pytest_sessionfinish(session, exitstatus):
     if session.config.getoption("--update-golden"):
         for rel in stale:
             (GOLDEN / rel).unlink()
-        session.config.stash[_STALE_NOTE] = [f"removed stale golden file tests/golden/{rel}" for rel in stale]
+        session.config.stash[_NOTES] = [f"removed stale golden file tests/golden/{rel}" for rel in stale]
         return
-    session.config.stash[_STALE_NOTE] = [f"stale golden file (no test produces it): tests/golden/{rel}; "
+    session.config.stash[_NOTES] = [f"stale golden file (no test produces it): tests/golden/{rel}; "
                                          "`pytest --update-golden` removes it" for rel in stale]
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -151,11 +171,11 @@ def example_copy(name: str) -> Path:
 @pytest.fixture(autouse=True)
 def _no_build_output_in_the_repository():
     """A test that writes .deployer/ into blueprints/ (or the portable fixture) fails: use example_copy.
-    (Under xdist the test that fails may be one running beside the writer; a serial rerun names it.)"""
-    places = [*BLUEPRINTS.glob("*/.deployer"), GOLDEN.parent / "fixtures" / "events" / "portable" / ".deployer"]
-    before = {p for p in places if p.exists()}
+    (Under xdist the test that fails may be one running beside the writer; a serial rerun names it. A module
+    or session fixture that writes there is caught at the end of the session, see pytest_sessionfinish.)"""
+    before = _build_output_in_the_repository()
     yield
-    after = {p for p in [*BLUEPRINTS.glob("*/.deployer"), *places[-1:]] if p.exists()}
+    after = _build_output_in_the_repository()
     assert after <= before, (f"this test wrote {sorted(map(str, after - before))} into the repository; plan or "
                              "package a copy (conftest.example_copy) instead")
 

@@ -2,6 +2,7 @@
 
 - When CI is set, a skipped test fails, except one marked `pulumi_cli`, and the summary names that skip.
 - A golden file no test produced in a complete run fails the run; `--update-golden` removes it.
+- Build output (.deployer/) written into blueprints/ fails the run, even from a module fixture.
 """
 
 from __future__ import annotations
@@ -89,3 +90,14 @@ def test_no_module_sets_the_local_retry_delay_for_the_whole_session():
     """Every test module is imported at collection, before any test runs: one that set the variable at
     import would show here. Tests that want fast retries ask for the `fast_retries` fixture."""
     assert "DEPLOYER_LOCAL_RETRY_DELAY" not in os.environ
+
+
+def test_build_output_written_into_blueprints_fails_the_run_even_from_a_module_fixture(suite):
+    (suite / "blueprints" / "demo").mkdir()
+    (suite / "tests" / "test_writes.py").write_text(
+        "import pytest\nfrom conftest import BLUEPRINTS\n\n"
+        "@pytest.fixture(scope='module')\ndef built():\n    (BLUEPRINTS / 'demo' / '.deployer').mkdir()\n\n"
+        "def test_plans(built):\n    pass\n")
+    done = pytest_in(suite, "tests/test_writes.py")
+    assert done.returncode == 1, done.stdout
+    assert f"a test wrote {suite / 'blueprints/demo/.deployer'} into the repository" in done.stdout
