@@ -26,7 +26,7 @@ def owner(bp: Blueprint, name: str) -> str:
     for prefix, kind, names in (("fn-", "function", bp.functions), ("store-", "store", bp.stores)):
         if name.startswith(prefix):
             rest = name[len(prefix):]
-            cuts = [i for i, c in enumerate(rest) if c == "-"] + [len(rest)]
+            cuts = [i for i, c in enumerate(rest) if c in "-_"] + [len(rest)]  # `_`: AWS's generated parts
             for cut in reversed(cuts):
                 if rest[:cut] in names:
                     return f"{kind} {rest[:cut]}"

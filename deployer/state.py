@@ -4,7 +4,7 @@ By default everything sits next to the blueprint under `.deployer/` so a first `
 account: a `file://` Pulumi backend in `.deployer/state/<cloud>` (one folder per cloud, because a stack
 is named after the stage only and the same stage on two clouds must never share a state), a generated
 secrets passphrase in `.deployer/passphrase` (mode 0600) and the outputs of the last `up` in
-`.deployer/outputs/<cloud>-<stage>.json`. CI pipelines use a remote backend (`--backend` or
+`.deployer/outputs/<app>/<cloud>-<stage>.json`. CI pipelines use a remote backend (`--backend` or
 `DEPLOYER_BACKEND`: s3://, gs://, azblob://, https://api.pulumi.com) and give the passphrase through
 `PULUMI_CONFIG_PASSPHRASE` or `PULUMI_CONFIG_PASSPHRASE_FILE`. The passphrase itself is never read into
 a message: the engine passes Pulumi the file's path, not its content.
@@ -111,13 +111,15 @@ def ensure_passphrase_file(path: Path) -> None:
         fh.write(secrets.token_urlsafe(32) + "\n")
 
 
-def outputs_path(root: Path, cloud: str, stage: str) -> Path:
-    return deployer_dir(root) / "outputs" / f"{cloud}-{stage}.json"
+def outputs_path(root: Path, cloud: str, stage: str, app: str | None = None) -> Path:
+    """`.deployer/outputs/<app>/<cloud>-<stage>.json`: per app, since two blueprints may share a folder."""
+    folder = deployer_dir(root) / "outputs"
+    return (folder / app if app else folder) / f"{cloud}-{stage}.json"
 
 
-def write_outputs(root: Path, cloud: str, stage: str, outputs: dict[str, Any]) -> Path:
+def write_outputs(root: Path, cloud: str, stage: str, outputs: dict[str, Any], app: str | None = None) -> Path:
     """Write the outputs file atomically (a temporary file in the same folder, then rename)."""
-    path = outputs_path(root, cloud, stage)
+    path = outputs_path(root, cloud, stage, app)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
@@ -131,13 +133,18 @@ def write_outputs(root: Path, cloud: str, stage: str, outputs: dict[str, Any]) -
     return path
 
 
-def read_outputs(root: Path, cloud: str, stage: str) -> dict[str, Any] | None:
-    path = outputs_path(root, cloud, stage)
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
+def read_outputs(root: Path, cloud: str, stage: str, app: str | None = None) -> dict[str, Any] | None:
+    """The last `up`'s outputs; for an app without its own file yet, the file of the layout before outputs
+    were per app (`.deployer/outputs/<cloud>-<stage>.json`), which the next `up` replaces."""
+    for path in dict.fromkeys([outputs_path(root, cloud, stage, app), outputs_path(root, cloud, stage)]):
+        try:
+            return json.loads(path.read_text())
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError):
+            return None
+    return None
 
 
-def remove_outputs(root: Path, cloud: str, stage: str) -> None:
-    outputs_path(root, cloud, stage).unlink(missing_ok=True)
+def remove_outputs(root: Path, cloud: str, stage: str, app: str | None = None) -> None:
+    outputs_path(root, cloud, stage, app).unlink(missing_ok=True)

@@ -112,7 +112,11 @@ class Indexer:
         source = inspect.getsource(cls._internal_init)
         if f"'{token}'" not in source and f'"{token}"' not in source:
             raise SystemExit(f"{cls.__module__}.{cls.__name__} does not register {token}")
-        args_cls = getattr(mod, cls.__name__ + "Args")
+        # Where an input type already has the name `<Class>Args` (pulumi_aws.s3's
+        # BucketServerSideEncryptionConfigurationArgs is Bucket's nested argument), the SDK names the
+        # resource's own arguments class `<Class>InitArgs`, in the resource's module.
+        own = importlib.import_module(cls.__module__)
+        args_cls = getattr(own, cls.__name__ + "InitArgs", None) or getattr(own, cls.__name__ + "Args")
         outputs = self._types.resource_py_to_pulumi_names(cls)
         return {"class": f"{mod.__name__}.{cls.__name__}", "args": self.arguments(args_cls),
                 "outputs": dict(sorted(outputs.items()))}

@@ -50,3 +50,65 @@ def normalised(result: Plan) -> dict:
         if isinstance(code, dict) and "$archive" in code:
             code["$archive"] = ARCHIVE.sub(r"\g<fn>-<sha12>.zip", code["$archive"])
     return data
+
+
+# -- what AWS would answer: plan references resolved to realistic values (for parliament and readable
+#    assertions). Only the tests hold this fake; the provider's graph never needs it.
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+REF = re.compile(r"\$\{([^.}]+)\.([a-z_]+)\}")
+
+
+def _answer(res: PlannedResource, attr: str, resolve) -> str:
+    name = resolve(str(res.inputs.get("name") or res.inputs.get("bucket") or res.name))
+    arn = {
+        "aws:dynamodb/table:Table": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}",
+        "aws:sns/topic:Topic": f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}",
+        "aws:s3/bucket:Bucket": f"arn:aws:s3:::{name}",
+        "aws:sqs/queue:Queue": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}",
+        "aws:cloudwatch/logGroup:LogGroup": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}",
+        "aws:iam/role:Role": f"arn:aws:iam::{ACCOUNT}:role/{name}",
+        "aws:lambda/function:Function": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}",
+        "aws:ssm/parameter:Parameter": f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{name}",
+        "aws:apigatewayv2/api:Api": f"arn:aws:execute-api:{REGION}:{ACCOUNT}:api0000001",
+    }.get(res.type, f"arn:aws:unknown:{REGION}:{ACCOUNT}:{res.name}")
+    match attr:
+        case "arn":
+            return arn
+        case "execution_arn":
+            return arn
+        case "url":
+            return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}"
+        case "invoke_arn":
+            return f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{arn}/invocations"
+        case "api_endpoint":
+            return f"https://api0000001.execute-api.{REGION}.amazonaws.com"
+        case "id" if res.type == "aws:apigatewayv2/api:Api":
+            return "api0000001"
+        case "id" | "name" | "bucket":
+            return name
+    return f"{res.name}-{attr}"
+
+
+def resolver(result: Plan):
+    """A function turning any planned value's `${resource.attr}` references into what AWS would answer."""
+    by_name = {r.name: r for r in result.resources}
+
+    def resolve(value):
+        if isinstance(value, dict):
+            return {k: resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [resolve(v) for v in value]
+        if not isinstance(value, str):
+            return value
+
+        def one_ref(m: re.Match) -> str:
+            target, attr = m.group(1), m.group(2)
+            if target == "getCallerIdentity":
+                return ACCOUNT
+            return _answer(by_name[target], attr, resolve)
+
+        return REF.sub(one_ref, value)
+
+    return resolve

@@ -62,3 +62,9 @@ def test_nth_weekday_needs_one_day():
     with pytest.raises(CronConversionError) as err:
         cron.aws_dow("1-2#2")  # croniter refuses it first in a blueprint; the converter refuses it too
     assert str(err.value) == "day-of-week '1-2#2': use one day with #n, like MON#2"
+
+
+def test_question_mark_day_of_month_becomes_any_day_not_two_question_marks():
+    # `cron(0 0 ? * ? *)` is what this gave before; Scheduler rejects two `?`
+    assert cron.expression("0 0 ? * *") == "cron(0 0 * * ? *)"
+    assert cron.expression("0 0 ? * MON") == "cron(0 0 ? * 2 *)"

@@ -134,8 +134,8 @@ def test_route_names_stay_unique():
     from providers.aws.http import route_names
 
     names = route_names([("GET", "/a-b", "f"), ("GET", "/a/b", "f"), ("POST", "/a/b", "f")])
-    assert names[2] == "fn-f-route-post-a-b" and len(set(names)) == 3
-    assert names[0].startswith("fn-f-route-get-a-b-") and names[1].startswith("fn-f-route-get-a-b-")
+    assert names[2] == "fn-f_route_post-a-b" and len(set(names)) == 3
+    assert names[0].startswith("fn-f_route_get-a-b-") and names[1].startswith("fn-f_route_get-a-b-")
 
 
 def test_route_paths_api_gateway_cannot_route(tmp_path):
@@ -148,3 +148,53 @@ def test_route_paths_api_gateway_cannot_route(tmp_path):
             - http: GET /files/{path+}
         """)
     assert found == [("error", 9, "functions.api.triggers[0].http", "API Gateway cannot route '/files/{path+}/meta'")]
+
+
+# -- defects of issue 12's review: each of these passed validate before --------------------------------
+
+
+def test_log_retention_must_be_a_value_cloudwatch_accepts(tmp_path):
+    bp = tiny_blueprint(tmp_path, "name: logs\nclouds: {aws: {log_retention_days: 100}}\n"
+                                  "functions: {f: {code: fn, handler: main.run}}\n")
+    found = providers.get("aws").check(bp)
+    assert [(d.severity, d.location.line, d.location.path, d.hint) for d in found] == [
+        ("error", 2, "clouds.aws.log_retention_days", "use 90, the nearest")]
+    assert found[0].message.startswith("CloudWatch Logs cannot keep logs 100 days; it accepts 1, 3, 5, 7, 14, ")
+    ok = tiny_blueprint(tmp_path, "name: logs\nclouds: {aws: {log_retention_days: 731}}\n"
+                                  "functions: {f: {code: fn, handler: main.run}}\n")
+    assert providers.get("aws").check(ok) == []
+
+
+def test_env_and_secret_names_lambda_accepts(tmp_path):
+    bp = tiny_blueprint(tmp_path, "name: envs\nsecrets: {K: {from: env}, GOOD_KEY: {from: env}}\nfunctions:\n"
+                                  "  f: {code: fn, handler: main.run, secrets: [K, GOOD_KEY],\n"
+                                  "      env: {_X: '1', A: '2', Ok_1: '3'}}\n")
+    found = [(d.severity, d.location.path, d.message) for d in providers.get("aws").check(bp)]
+    assert found == [
+        ("error", "functions.f.env._X", "environment variable name '_X' is not valid on AWS Lambda "
+                                        "(a letter, then at least one letter, digit or _)"),
+        ("error", "functions.f.env.A", "environment variable name 'A' is not valid on AWS Lambda "
+                                       "(a letter, then at least one letter, digit or _)"),
+        ("error", "secrets.K", "secret name 'K' is not a valid AWS Lambda environment variable name "
+                               "(a letter, then at least one letter, digit or _)"),
+    ]
+
+
+def test_a_queue_without_dead_letter_warns_that_retries_mean_nothing(tmp_path):
+    bp = tiny_blueprint(tmp_path, "name: q\nstores: {jobs: {kind: queue, retries: 4, dead_letter: false}}\n"
+                                  "functions: {f: {code: fn, handler: main.run, triggers: [{queue: jobs}]}}\n")
+    found = providers.get("aws").check(bp)
+    assert [(d.severity, d.location.path, d.message, d.hint) for d in found] == [
+        ("warning", "stores.jobs.dead_letter", "queue 'jobs' has no dead-letter queue: SQS hands a failing message "
+         "back until its retention (14 days) runs out, not `retries` (4) times",
+         "set dead_letter: true to keep failed messages aside after `retries` attempts")]
+
+
+def test_max_instances_of_a_queue_consumer_outside_what_sqs_takes_warns(tmp_path):
+    bp = tiny_blueprint(tmp_path, "name: q\nstores: {jobs: {kind: queue}}\n"
+                                  "functions: {f: {code: fn, handler: main.run, max_instances: 1,"
+                                  " triggers: [{queue: jobs}]}}\n")
+    found = providers.get("aws").check(bp)
+    assert [(d.severity, d.location.path, d.message) for d in found] == [
+        ("warning", "functions.f.max_instances", "f consumes a queue: max_instances 1 becomes its event source "
+         "mapping's maximum concurrency 2 (SQS allows 2-1000)")]

@@ -73,7 +73,7 @@ def test_up_yes_deploys_prints_outputs_and_writes_the_outputs_file(fake, run, bl
     assert "created fn-api-function" in err and "created store-orders-table" in err
     assert "up done in 1.5s: create 2" in err
     assert "api_url  https://api.example.test" in out and "orders" in out
-    saved = json.loads((blueprint.parent / ".deployer/outputs/fake-dev.json").read_text())
+    saved = json.loads((blueprint.parent / ".deployer/outputs/shop/fake-dev.json").read_text())
     assert saved == OUTPUTS
     assert set(fake.engines[0].options.artifacts) == {"api"}  # the pipeline's packages reach the engine
 
@@ -85,7 +85,7 @@ def test_up_json_prints_one_document_and_nothing_else(fake, run, blueprint):
     doc = json.loads(out)  # the whole of stdout is one JSON document
     assert doc == {"operation": "up", "changes": {"create": 2, "same": 1}, "outputs": OUTPUTS, "duration": 1.5,
                    "kept": [], "message": "", "cloud": "fake", "stage": "prod", "app": "shop", "changed": True,
-                   "outputs_file": str(blueprint.parent / ".deployer/outputs/fake-prod.json")}
+                   "outputs_file": str(blueprint.parent / ".deployer/outputs/shop/fake-prod.json")}
     assert "created" not in err  # no human progress with --json
 
 
@@ -198,14 +198,14 @@ def test_preview_json(fake, run):
 
 
 def test_destroy_lists_the_kept_stores_and_removes_the_outputs_file(fake, run, blueprint):
-    state.write_outputs(blueprint.parent, "fake", "dev", OUTPUTS)
+    state.write_outputs(blueprint.parent, "fake", "dev", OUTPUTS, "shop")
     fake.script["destroy"] = (changed("delete", "fn-api-function"),
                               Result("destroy", changes={"delete": 6}, kept=["jobs", "orders", "uploads"]))
     code, out, err = run("down", "--yes")
     assert code == 0
     assert fake.calls == [("destroy", {"delete_data": False})]
     assert "kept (with their data): jobs, orders, uploads; the next `deployer up` adopts them, `deployer destroy --delete-data` removes them" in err
-    assert state.read_outputs(blueprint.parent, "fake", "dev") is None
+    assert state.read_outputs(blueprint.parent, "fake", "dev", "shop") is None
 
 
 def test_destroy_delete_data_json(fake, run):
@@ -260,7 +260,7 @@ def test_outputs_fall_back_to_the_file(fake, run, blueprint):
     fake.script["outputs"] = PrerequisiteError("the pulumi CLI is not installed")
     code, out, err = run("outputs")
     assert code == 3  # no file yet: the engine's error stands
-    state.write_outputs(blueprint.parent, "fake", "dev", OUTPUTS)
+    state.write_outputs(blueprint.parent, "fake", "dev", OUTPUTS, "shop")
     code, out, err = run("outputs")
     assert code == 0 and "https://api.example.test" in out
     assert "showing the outputs saved by the last `up`" in err

@@ -26,7 +26,7 @@ def test_up_outputs_logs_down_through_the_cli(tmp_path):
     try:
         assert r.returncode == 0, r.stderr
         assert "local cloud running at http://127.0.0.1:" in r.stderr
-        state = Path(file).parent / ".deployer" / "local" / "dev"
+        state = Path(file).parent / ".deployer" / "local" / "orders" / "dev"
         assert state.stat().st_mode & 0o777 == 0o700  # stores' data readable by the user only
         out = json.loads(run_cli("outputs", "-f", file, "--json").stdout)
         assert set(out) >= {"api_url", "functions", "stores"} and out["stores"]["fulfilment"] == "fulfilment"
@@ -50,7 +50,7 @@ def test_invoke_without_a_running_cloud_uses_the_same_state(tmp_path):
     assert json.loads(r.stdout)["status"] == 201
     r = run_cli("invoke", "nightly", "-f", file, "--json", "--data", '{"time": "2026-05-01T03:00:00+02:00"}')
     assert r.returncode == 0 and json.loads(r.stdout)["result"] == "nightly-2026-05-01.json"
-    report = tmp_path / "report/.deployer/local/dev/buckets/reports/reports/nightly-2026-05-01.json"
+    report = tmp_path / "report/.deployer/local/report/dev/buckets/reports/reports/nightly-2026-05-01.json"
     assert json.loads(report.read_text())["total"] == 9
     r = run_cli("invoke", "read-report", "-f", file, "--data",
                 json.dumps({"method": "GET", "params": {"name": "nightly-2026-05-01.json"}}), "--json")
@@ -98,7 +98,7 @@ def test_dev_reloads_changed_code_and_streams_logs(tmp_path):
                            {"fn/main.py": "def hi(request):\n    print('said v1')\n    return 'v1'\n"})
     proc = subprocess.Popen([sys.executable, "-m", "deployer.cli", "dev", "-f", str(file)], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
-    info_path = tmp_path / ".deployer/local/dev/cloud.json"
+    info_path = tmp_path / ".deployer/local/devapp/dev/cloud.json"
     try:
         info = wait_for(lambda: info_path.exists() and json.loads(info_path.read_text()), timeout=30, what="dev")
         assert info["dev"] is True
@@ -117,7 +117,7 @@ def test_dev_reloads_changed_code_and_streams_logs(tmp_path):
         out, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0, out
     assert "reloaded hi (code changed)" in out and "[hi] said v1" in out and "blueprint changed: restarting" in out
-    assert not info_path.exists() and not os.path.exists(tmp_path / ".deployer/local/dev/cloud.json")
+    assert not info_path.exists() and not os.path.exists(tmp_path / ".deployer/local/devapp/dev/cloud.json")
 
 
 def test_invoke_prints_a_failure_verbatim_even_with_brackets(tmp_path):

@@ -17,8 +17,12 @@ def test_plan_json_lists_every_resource_with_masked_secrets():
     data = json.loads(done.stdout)
     assert (data["cloud"], data["app"], data["count"]) == ("aws", "iot-dev", len(data["resources"]))
     assert data["warnings"] == []
-    fn = next(r for r in data["resources"] if r["name"] == "fn-ingest-function")
-    assert fn["group"] == "function ingest" and fn["inputs"]["environment"]["variables"]["INGEST_TOKEN"] == "[secret]"
+    fn = next(r for r in data["resources"] if r["name"] == "fn-ingest_function")
+    # the function's environment names the secret's SSM parameter; the parameter's value is masked
+    assert fn["group"] == "function ingest" and fn["inputs"]["environment"]["variables"][
+        "DEPLOYER_SECRET_PARAMETERS"] == "/iot-dev/secrets/INGEST_TOKEN"
+    secret = next(r for r in data["resources"] if r["name"] == "app-secret-INGEST_TOKEN")
+    assert secret["inputs"]["value"] == "[secret]"
     assert "s3cr3t-value" not in done.stdout + done.stderr
 
 
@@ -27,8 +31,8 @@ def test_plan_human_output_groups_and_counts():
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert "app (2)" in lines and "store fulfilment (2)" in lines and "function api (9)" in lines
-    assert any("lambda.Function" in l and "fn-api-function" in l and "memorySize=1024" in l for l in lines)
-    assert lines[-1].startswith("27 resources to create in 8 groups (aws, orders-prod, planned in ")
+    assert any("lambda.Function" in l and "fn-api_function" in l and "memorySize=1024" in l for l in lines)
+    assert lines[-1].startswith("29 resources to create in 8 groups (aws, orders-prod, planned in ")
 
 
 def test_plan_with_a_missing_secret_warns_and_uses_a_placeholder():

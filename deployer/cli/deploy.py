@@ -57,6 +57,10 @@ class Context:
         self.engine = self.provider.engine(self.bp, options)
 
     @property
+    def app(self) -> str:
+        return self.bp.name
+
+    @property
     def title(self) -> str:
         return f"{self.bp.name} · {self.cloud} · stage {self.stage}"
 
@@ -84,6 +88,41 @@ class Context:
 
             raise UsageError(f"`deployer {method}` is not supported by the {self.cloud!r} cloud's engine")
         return found
+
+
+class Detached(Context):
+    """`destroy` when the blueprint does not load or lacks a secret: an engine that works from what the
+    provider left on this machine (`detached_engine(file, stage, options)` on the provider; the local
+    cloud finds its state folder by the blueprint's path), so a broken edit never leaves it running."""
+
+    def __init__(self, engine, file: Path | None, stage: str, cloud: str, json_: bool):
+        self.engine, self.file, self.stage, self.cloud, self.json = engine, file, stage, cloud, json_
+        self.bp = self.provider = None
+
+    @property
+    def app(self) -> str:
+        return getattr(self.engine, "app", None) or str(self.file or "deployer.yaml")
+
+    @property
+    def title(self) -> str:
+        return f"{self.app} · {self.cloud} · stage {self.stage}"
+
+    @classmethod
+    def of(cls, error: Exception, file: Path | None, stage: str, cloud: str, *, port: int | None,
+           json_: bool) -> "Detached":
+        from deployer import providers
+        from deployer.providers import EngineOptions
+
+        try:
+            detached = getattr(providers.get(cloud), "detached_engine", None)
+            engine = detached(file, stage, EngineOptions(port=port, json=json_)) if detached else None
+        except Exception:  # noqa: BLE001 - nothing to stop without the blueprint: its own error says why
+            engine = None
+        if engine is None:
+            raise error
+        common.report(error)  # what is wrong with the blueprint, as any command shows it
+        say(f"{paint('warning', 'yellow')}: destroying from the state in {engine.state} without the blueprint")
+        return cls(engine, file, stage, cloud, json_)
 
 
 def must_ask(ctx: Context, yes: bool, command: str) -> bool:
@@ -127,7 +166,7 @@ def describe(changes: dict[str, int]) -> str:
 def finish(ctx: Context, result: Any, *, extra: dict | None = None) -> None:
     """The summary on stderr (or the one JSON document on stdout)."""
     if ctx.json:
-        common.print_json({**result.to_json(), "cloud": ctx.cloud, "stage": ctx.stage, "app": ctx.bp.name,
+        common.print_json({**result.to_json(), "cloud": ctx.cloud, "stage": ctx.stage, "app": ctx.app,
                            "changed": result.changed, **(extra or {})})
         return
     took = f" in {result.duration:.1f}s" if result.duration else ""
@@ -171,7 +210,7 @@ def up(file: Path = common.FileOpt, stage: str = common.StageOpt, cloud: str = c
         say(f"changes: {describe(preview.changes)}")
         ask(f"Deploy these changes to {ctx.cloud} (stage {stage})?")
     result = ctx.run("up", lambda p: ctx.engine.up(on_event=p))
-    path = state.write_outputs(ctx.bp.root, cloud, stage, result.outputs)
+    path = state.write_outputs(ctx.bp.root, cloud, stage, result.outputs, ctx.bp.name)
     finish(ctx, result, extra={"outputs_file": str(path)})
     if not json_:
         print_outputs(result.outputs)
@@ -192,13 +231,18 @@ def destroy(file: Path = common.FileOpt, stage: str = common.StageOpt, cloud: st
             backend: str = BackendOpt, port: int = PortOpt, json_: bool = common.JsonOpt) -> None:
     """Remove every resource of the stage's stack; stateful stores are kept unless --delete-data."""
     from deployer import state
+    from deployer.errors import DeployerError
 
-    ctx = Context(file, stage, cloud, backend=backend, port=port, json_=json_)
+    try:
+        ctx = Context(file, stage, cloud, backend=backend, port=port, json_=json_)
+    except DeployerError as exc:
+        ctx = Detached.of(exc, file, stage, cloud, port=port, json_=json_)
     data = "including their data (buckets, tables, queues)" if delete_data else "keeping buckets, tables and queues"
     if must_ask(ctx, yes, "destroy"):
-        ask(f"Destroy {ctx.bp.name} on {cloud} (stage {stage}), {data}?")
+        ask(f"Destroy {ctx.app} on {cloud} (stage {stage}), {data}?")
     result = ctx.run("destroy", lambda p: ctx.engine.destroy(delete_data=delete_data, on_event=p))
-    state.remove_outputs(ctx.bp.root, cloud, stage)
+    if ctx.bp is not None:
+        state.remove_outputs(ctx.bp.root, cloud, stage, ctx.bp.name)
     finish(ctx, result)
     if result.kept and not json_:
         say(f"{paint('kept', 'yellow')} (with their data): {', '.join(result.kept)}; the next "
@@ -226,18 +270,22 @@ def outputs(file: Path = common.FileOpt, stage: str = common.StageOpt, cloud: st
     from deployer.errors import DeployerError
 
     ctx = Context(file, stage, cloud, backend=backend, json_=json_, package=False)
+    failed = None
     try:
         values = ctx.engine.outputs()
     except DeployerError as exc:
-        values = state.read_outputs(ctx.bp.root, cloud, stage)
+        values = state.read_outputs(ctx.bp.root, cloud, stage, ctx.bp.name)
         if values is None:
             raise
         say(f"{paint('warning', 'yellow')}: {exc.message}; showing the outputs saved by the last "
-            f"`up` in {state.outputs_path(ctx.bp.root, cloud, stage)}")
+            f"`up` in {state.outputs_path(ctx.bp.root, cloud, stage, ctx.bp.name)}")
+        failed = exc
     if json_:
         common.print_json(values)
     else:
         print_outputs(values)
+    if failed is not None and not ctx.provider.pulumi:  # a stopped local cloud: those URLs do not answer
+        raise typer.Exit(failed.exit_code)
 
 
 @app.command()

@@ -1,7 +1,11 @@
-"""`deployer dev | invoke | logs`: the local cloud's own commands (up/down/outputs are the generic ones).
+"""`deployer dev | invoke | logs | status`: the local cloud's own commands (up/down/outputs are the generic ones).
 
 `dev` runs the local cloud in the foreground with reload and streamed logs; `invoke` runs one function
-once with a portable event (no running local cloud needed); `logs` shows a function's log file.
+once with a portable event (no running local cloud needed); `logs` shows a function's log file; `status`
+says whether it runs and, per delivery queue (a queue store, or one consuming trigger of a topic or
+bucket), the consumer, pending and dead-lettered messages. A row without a consumer holds messages no
+trigger of the blueprint takes any more (a trigger removed or changed): the local cloud keeps them and
+says so at start (providers/local/queues.py), and `status` keeps them visible.
 The work lives in providers/local; this module only parses options and prints.
 """
 
@@ -91,23 +95,25 @@ def logs(function: str = typer.Argument(None, help="Function (default: the local
 
     from deployer.errors import UsageError
     from providers.local.functions import state_dir
+    from providers.local.logs import tail
 
     bp = common.load(file, stage)
     if function is not None and function not in bp.functions:
         raise UsageError(f"no function {function!r} in {bp.source}", hint=f"functions: {', '.join(bp.functions)}")
     state = state_dir(bp)
     path = state / "logs" / f"{function}.log" if function else state / "cloud.log"
-    text = path.read_text(errors="replace") if path.exists() else ""
-    for line in text.splitlines()[-lines:] if lines > 0 else []:
+    shown, offset = tail(path, lines)  # from the end of the file, whatever its size
+    for line in shown:
         sys.stdout.write(line + "\n")
     sys.stdout.flush()
     if not follow:
         if not path.exists():
             common.say(f"no log yet at {path}")
         return
-    offset = len(text.encode())
     try:
         while True:
+            if path.exists() and path.stat().st_size < offset:
+                offset = 0  # rotated: the file starts again
             if path.exists() and path.stat().st_size > offset:
                 with open(path, "rb") as fh:
                     fh.seek(offset)
@@ -118,3 +124,36 @@ def logs(function: str = typer.Argument(None, help="Function (default: the local
             time.sleep(0.2)
     except KeyboardInterrupt:
         return
+
+
+@app.command()
+def status(file: Path = common.FileOpt, stage: str = common.StageOpt, json_: bool = common.JsonOpt) -> None:
+    """Show the local cloud of a stage: running or not, pending and dead-lettered messages per delivery."""
+    from providers.local import lifecycle, queues
+    from providers.local.state import state_dir
+
+    bp = common.load(file, stage)
+    state = state_dir(bp)
+    info = lifecycle.running(state)
+    rows: list[dict] = []
+    if (state / "queues.db").exists():
+        import sqlite3
+
+        conn = sqlite3.connect(f"file:{state / 'queues.db'}?mode=ro", uri=True, timeout=30)
+        try:
+            rows = queues.backlog(conn, queues.consumers(bp))
+        finally:
+            conn.close()
+    if json_:
+        common.print_json({"app": bp.name, "stage": stage, "running": info is not None,
+                           "url": info and info.get("url"), "pid": info and info.get("pid"),
+                           "state": str(state), "deliveries": rows})
+        return
+    where = f"running at {info['url']} (pid {info['pid']})" if info else "not running"
+    common.say(f"{bp.name} · local · stage {stage}: {where}")
+    if rows:
+        lines = [f"{'delivery queue':40} {'consumer':16} {'pending':>8} {'dead':>6}"]
+        for row in rows:
+            consumer = row["consumer"] or common.paint("none (kept, no trigger takes it)", "yellow")
+            lines.append(f"{row['queue']:40} {consumer:16} {row['pending']:>8} {row['dead_letters']:>6}")
+        common.print_text("".join(line + "\n" for line in lines))

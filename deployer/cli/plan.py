@@ -69,7 +69,7 @@ def _refuse_replacements(bp, cloud: str, allowed: list[str]) -> None:
     from deployer.errors import BlueprintError
     from deployer.resources import lifecycle
 
-    last = state.read_outputs(bp.root, cloud, bp.stage) or {}
+    last = state.read_outputs(bp.root, cloud, bp.stage, bp.name) or {}
     problems = lifecycle.replacements(last.get(lifecycle.STORES_OUTPUT), bp, allowed)
     if problems:
         raise BlueprintError(problems)

@@ -60,12 +60,14 @@ class Rules:
 def check(graph: Graph, index: Index, rules: Rules, bp: "Blueprint") -> list[Diagnostic]:
     found: list[Diagnostic] = []
     by_name = graph.by_name()
+    calls = {c.name: c for c in graph.calls}
     for res in graph.resources:
         where = _place(bp, res)
         if res.options.read_id is None:  # a read resource has no inputs to check
             found += [_diag(bp, where, f"{res.name} ({res.type}): {p}", graph.cloud)
                       for p in index.problems(res.type, res.inputs)]
-        found += [_diag(bp, where, f"{res.name}: {p}", graph.cloud) for p in _unresolved(res, graph, index, bp)]
+        found += [_diag(bp, where, f"{res.name}: {p}", graph.cloud)
+                  for p in _unresolved(res, by_name, calls, index, bp)]
     found += _cycles(graph, bp)
     found += _names(graph, rules, bp)
     found += _orderings(graph, rules, by_name, bp)
@@ -82,9 +84,9 @@ def _diag(bp: "Blueprint", path: str, message: str, cloud: str, hint: str | None
     return Diagnostic(message, location, hint=hint, code="graph", cloud=cloud)
 
 
-def _unresolved(res: Resource, graph: Graph, index: Index, bp: "Blueprint") -> Iterable[str]:
-    by_name = graph.by_name()
-    calls = {c.name: c for c in graph.calls}
+def _unresolved(res: Resource, by_name: dict[str, Resource], calls: dict[str, Any], index: Index,
+                bp: "Blueprint") -> Iterable[str]:
+    """(by_name and calls are built once per graph: rebuilding them per resource was quadratic.)"""
     for ref in references(res.inputs):
         match ref:
             case Out(target, attr):

@@ -19,13 +19,22 @@ class Headers(Mapping[str, str]):
 
     def __init__(self, items: Mapping[str, str] | list[tuple[str, str]] | None = None):
         self._items: dict[str, tuple[str, str]] = {}
-        pairs = items.items() if isinstance(items, Mapping) else (items or [])
+        self._all: dict[str, list[str]] = {}
+        if isinstance(items, Headers):  # keep repeated values apart
+            pairs = [(items._items[k][0], v) for k, values in items._all.items() for v in values]
+        else:
+            pairs = items.items() if isinstance(items, Mapping) else (items or [])
         for name, value in pairs:
             key = str(name).lower()
+            self._all.setdefault(key, []).append(str(value))
             if key in self._items:  # repeated headers are joined, as HTTP allows
                 self._items[key] = (self._items[key][0], self._items[key][1] + ", " + str(value))
             else:
                 self._items[key] = (str(name), str(value))
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value of a repeated header, unjoined (`Set-Cookie` cannot be joined with commas)."""
+        return list(self._all.get(name.lower(), []))
 
     def __getitem__(self, name: str) -> str:
         return self._items[name.lower()][1]

@@ -1,35 +1,57 @@
-"""Buckets -> S3: private (all public access blocked), encrypted at rest, one notification per bucket.
+"""Buckets -> S3: private (all public access blocked), encrypted at rest, TLS only, one notification.
 
-S3 keeps ONE notification configuration per bucket: two `BucketNotification` resources on one bucket
-overwrite each other on every deploy. So every trigger on a bucket, from every function, is merged into
-one resource, with each trigger's prefix and suffix filters; it depends on the invoke permissions, since
-S3 tests that it may invoke each function when the configuration is written.
+- A bucket that already exists (`existing`) is read by its name; only its notification is written
+  (S3 keeps one per bucket, so it replaces any the bucket had).
+- The name is unique worldwide: it ends with the account id and the region (names.bucket_name).
+- A bucket policy denies every request not made over TLS (`aws:SecureTransport` false), as AWS's
+  security best practices and Security Hub's S3.5 ask.
+- S3 keeps ONE notification configuration per bucket: two `BucketNotification` resources on one bucket
+  overwrite each other on every deploy. So every trigger on a bucket, from every function, is merged into
+  one resource, with each trigger's prefix and suffix filters; it depends on the invoke permissions, since
+  S3 tests that it may invoke each function when the configuration is written.
 """
 
 from __future__ import annotations
 
-import pulumi
-import pulumi_aws as aws
-
 from deployer.blueprint.model import BucketStore, BucketTrigger
-from providers.aws import names
-from providers.aws.context import Context, StoreRef
+from deployer.resources.compile import StoreRef
+from deployer.resources.graph import Resource, function as fn_owner, store as owner
+from deployer.resources.values import Template
+from providers.aws import iam, names
+from providers.aws.context import Context
 
 EVENTS = {"created": "s3:ObjectCreated:*", "deleted": "s3:ObjectRemoved:*"}
+PERMISSION = "aws:lambda/permission:Permission"
+BUCKET = "aws:s3/bucket:Bucket"
 
 
 def declare(ctx: Context, name: str, store: BucketStore) -> StoreRef:
+    existing = ctx.bp.existing(name, "aws")
+    if existing:  # read by name, never changed: no access block, encryption or policy of ours on it
+        bucket = ctx.g.add(BUCKET, f"store-{name}-bucket", owner(name), read_id=existing)
+        return StoreRef(name, "bucket", bucket, bucket.out("arn"), bucket.out("id"))  # S3's id is the name
     # `destroy --delete-data` first deploys with deleteData=true: only then may a non-empty bucket go.
-    bucket = aws.s3.Bucket(f"store-{name}-bucket", bucket=names.bucket_name(ctx.bp, name),
-                           force_destroy=not ctx.keep, opts=ctx.stateful())
-    aws.s3.BucketPublicAccessBlock(
-        f"store-{name}-public-access-block", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
-        ignore_public_acls=True, restrict_public_buckets=True, opts=ctx.stateful())
-    aws.s3.BucketServerSideEncryptionConfiguration(
-        f"store-{name}-encryption", bucket=bucket.id,
-        rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}, "bucket_key_enabled": True}],
-        opts=ctx.stateful())
-    return StoreRef(name, "bucket", bucket.arn, bucket.bucket, bucket)
+    keep = ctx.keep_data
+    bucket = ctx.g.add(BUCKET, f"store-{name}-bucket", owner(name), retain=keep,
+                       bucket=names.bucket_name(ctx.bp, name, ctx.account_id(), ctx.region), force_destroy=not keep)
+    block = ctx.g.add("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", f"store-{name}-public-access-block",
+                      owner(name), retain=keep, bucket=bucket.out("id"), block_public_acls=True,
+                      block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True)
+    ctx.g.add("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+              f"store-{name}-encryption", owner(name), retain=keep, bucket=bucket.out("id"),
+              rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"},
+                      "bucket_key_enabled": True}])
+    ctx.g.add("aws:s3/bucketPolicy:BucketPolicy", f"store-{name}-policy", owner(name), retain=keep,
+              depends_on=[block], bucket=bucket.out("id"), policy=tls_only(bucket))
+    return StoreRef(name, "bucket", bucket, bucket.out("arn"), bucket.out("bucket"))
+
+
+def tls_only(bucket: Resource) -> object:
+    """Deny any request to the bucket or its objects that is not made over TLS."""
+    return iam.document([{
+        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [bucket.out("arn"), Template.of(bucket.out("arn"), "/*")],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}])
 
 
 def notify(ctx: Context, bucket: str) -> None:
@@ -41,19 +63,17 @@ def notify(ctx: Context, bucket: str) -> None:
     permissions = []
     for function in sorted({fn for fn, _ in triggers}):
         target = ctx.function(function)
-        permissions.append(aws.lambda_.Permission(
-            f"fn-{function}-bucket-{bucket}-permission",
-            action="lambda:InvokeFunction", function=target.physical, principal="s3.amazonaws.com",
-            source_arn=ref.arn, source_account=ctx.account_id(),
-            opts=pulumi.ResourceOptions(depends_on=[target.resource])))
-    aws.s3.BucketNotification(
-        f"store-{bucket}-notification", bucket=ref.resource.id,
-        lambda_functions=[_configuration(ctx, fn, t) for fn, t in triggers],
-        opts=pulumi.ResourceOptions(depends_on=permissions))
+        permissions.append(ctx.g.add(
+            PERMISSION, names.fn(function, "bucket", bucket, "permission"), fn_owner(function),
+            depends_on=[target.resource], action="lambda:InvokeFunction", function=target.physical,
+            principal="s3.amazonaws.com", source_arn=ref.ident, source_account=ctx.account_id()))
+    ctx.g.add("aws:s3/bucketNotification:BucketNotification", f"store-{bucket}-notification", owner(bucket),
+              depends_on=permissions, bucket=ref.resource.out("id"),
+              lambda_functions=[_configuration(ctx, fn, t) for fn, t in triggers])
 
 
 def _configuration(ctx: Context, function: str, trigger: BucketTrigger) -> dict:
-    config = {"lambda_function_arn": ctx.function(function).arn, "events": [EVENTS[trigger.on]]}
+    config = {"lambda_function_arn": ctx.function(function).resource.out("arn"), "events": [EVENTS[trigger.on]]}
     if trigger.prefix:
         config["filter_prefix"] = trigger.prefix
     if trigger.suffix:

@@ -50,7 +50,8 @@ def aws_cron(cron: Cron) -> str:
     month = _step_start(cron.month, "1")
     if dow_set:
         return f"cron({minute} {hour} ? {month} {aws_dow(cron.dow)} *)"
-    return f"cron({minute} {hour} {_step_start(cron.dom, '1')} {month} ? *)"
+    dom = "*" if cron.dom == "?" else _step_start(cron.dom, "1")  # `?` means any day; AWS wants `*` here
+    return f"cron({minute} {hour} {dom} {month} ? *)"
 
 
 def _restricted(field: str) -> bool:

@@ -8,49 +8,51 @@ other API may invoke the function. CORS comes from the blueprint's `http.cors`.
 
 from __future__ import annotations
 
-import pulumi
-import pulumi_aws as aws
+from typing import Any
 
 from deployer.blueprint import refs
 from deployer.naming import short_hash
+from deployer.resources.graph import APP, Resource, function as owner
+from deployer.resources.values import Template
 from providers.aws import names
 from providers.aws.context import Context
 
 
-def declare(ctx: Context) -> pulumi.Output | None:
+def declare(ctx: Context) -> Any:
     """The API, its stage, integrations, routes and permissions; returns the base URL (or None)."""
     routes = refs.http_routes(ctx.bp)
     if not routes:
         return None
-    api = aws.apigatewayv2.Api("app-api", name=names.api_name(ctx.bp), protocol_type="HTTP",
-                               cors_configuration=_cors(ctx))
-    ctx.api = api
-    aws.apigatewayv2.Stage("app-stage", api_id=api.id, name="$default", auto_deploy=True)
+    api = ctx.g.add("aws:apigatewayv2/api:Api", "app-api", APP, name=names.api_name(ctx.bp), protocol_type="HTTP",
+                    cors_configuration=_cors(ctx))
+    ctx.g.add("aws:apigatewayv2/stage:Stage", "app-stage", APP, api_id=api.out("id"), name="$default",
+              auto_deploy=True)
     integrations = {}
     for function in dict.fromkeys(fn for _, _, fn in routes):
         integrations[function] = _integrate(ctx, api, function)
     for (method, path, function), name in zip(routes, route_names(routes)):
-        aws.apigatewayv2.Route(name, api_id=api.id, route_key=f"{method} {path}",
-                               target=integrations[function].id.apply(lambda i: f"integrations/{i}"))
-    return api.api_endpoint
+        ctx.g.add("aws:apigatewayv2/route:Route", name, owner(function), api_id=api.out("id"),
+                  route_key=f"{method} {path}",
+                  target=Template.of("integrations/", integrations[function].out("id")))
+    return api.out("api_endpoint")
 
 
 def route_names(routes: list[tuple[str, str, str]]) -> list[str]:
-    """`fn-<function>-route-<method>-<path slug>`; slugs that collide (`/a-b`, `/a/b`) get a hash."""
-    names = [f"fn-{function}-route-{method.lower()}-{_slug(path)}" for method, path, function in routes]
-    return [name if names.count(name) == 1 else f"{name}-{short_hash(method + ' ' + path, 4)}"
-            for name, (method, path, _) in zip(names, routes)]
+    """`fn-<function>_route_<method>-<path slug>`; slugs that collide (`/a-b`, `/a/b`) get a hash."""
+    found = [names.fn(function, "route", f"{method.lower()}-{_slug(path)}") for method, path, function in routes]
+    return [name if found.count(name) == 1 else f"{name}-{short_hash(method + ' ' + path, 4)}"
+            for name, (method, path, _) in zip(found, routes)]
 
 
-def _integrate(ctx: Context, api, function: str):
+def _integrate(ctx: Context, api: Resource, function: str) -> Resource:
     target = ctx.function(function)
-    aws.lambda_.Permission(
-        f"fn-{function}-http-permission", action="lambda:InvokeFunction", function=target.physical,
-        principal="apigateway.amazonaws.com", source_arn=api.execution_arn.apply(lambda arn: f"{arn}/*/*"),
-        opts=pulumi.ResourceOptions(depends_on=[target.resource]))
-    return aws.apigatewayv2.Integration(
-        f"fn-{function}-integration", api_id=api.id, integration_type="AWS_PROXY",
-        integration_uri=target.invoke_arn, integration_method="POST", payload_format_version="2.0",
+    ctx.g.add("aws:lambda/permission:Permission", names.fn(function, "http-permission"), owner(function),
+              depends_on=[target.resource], action="lambda:InvokeFunction", function=target.physical,
+              principal="apigateway.amazonaws.com", source_arn=Template.of(api.out("execution_arn"), "/*/*"))
+    return ctx.g.add(
+        "aws:apigatewayv2/integration:Integration", names.fn(function, "integration"), owner(function),
+        api_id=api.out("id"), integration_type="AWS_PROXY", integration_uri=target.resource.out("invoke_arn"),
+        integration_method="POST", payload_format_version="2.0",
         timeout_milliseconds=min(ctx.bp.functions[function].timeout, 30) * 1000)
 
 

@@ -11,24 +11,30 @@ need), mapped here to the IAM actions the runtime's AWS client calls (deployer/r
     queue consume sqs:ReceiveMessage, DeleteMessage, GetQueueAttributes, ChangeMessageVisibility on <queue>
     topic publish sns:Publish on <topic>
     logs          logs:CreateLogStream, logs:PutLogEvents on the function's own log group
+    secrets       ssm:GetParameters on exactly the parameters of the secrets granted to the function
+    failures      sqs:SendMessage on the function's own failure queue (asynchronous triggers only)
 
-The log group is created by the program (with its retention), so no role may create log groups.
-Schedules get a role of their own that trusts scheduler.amazonaws.com and may invoke one function.
-Tests run every generated document through parliament.
+The log group is created by the graph (with its retention), so no role may create log groups. Secrets
+are SecureString parameters encrypted with the AWS-managed key `aws/ssm`, whose key policy already
+lets principals of the account decrypt through SSM: no kms statement is needed, and which parameters a
+role may read is decided by `ssm:GetParameters` alone. Schedules get a role of their own that trusts
+scheduler.amazonaws.com from this account only (`aws:SourceAccount`) and may invoke one function and
+dead-letter into its failure queue. Tests run every generated document through parliament.
 """
 
 from __future__ import annotations
 
-import json
-
-import pulumi
-import pulumi_aws as aws
+from typing import Any
 
 from deployer.blueprint import refs
+from deployer.resources.graph import Resource, function as owner
+from deployer.resources.values import Json, Template
 from providers.aws import names
 from providers.aws.context import Context
 
 VERSION = "2012-10-17"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 
 # (kind, right) -> [(actions, resource suffix)]: the suffix is appended to the store's ARN.
 ACTIONS: dict[tuple[str, str], list[tuple[tuple[str, ...], str]]] = {
@@ -44,13 +50,20 @@ ACTIONS: dict[tuple[str, str], list[tuple[tuple[str, ...], str]]] = {
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 
 
-def trust(service: str) -> str:
-    return json.dumps({"Version": VERSION, "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
+def trust(service: str, account: Any = None) -> Json:
+    """A trust policy for one service; with `account`, only on behalf of that account (confused deputy)."""
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    if account is not None:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": account}}
+    return Json({"Version": VERSION, "Statement": [statement]})
+
+
+def document(statements: list[dict]) -> Json:
+    return Json({"Version": VERSION, "Statement": statements})
 
 
 def store_statements(ctx: Context, function: str) -> list[dict]:
-    """One statement per (store, resource) with the sorted actions its rights need; ARNs are Outputs."""
+    """One statement per (store, resource) with the sorted actions its rights need."""
     merged: dict[tuple[str, str], set[str]] = {}
     for grant in refs.grants(ctx.bp, function):
         for right in sorted(grant.rights):
@@ -59,7 +72,7 @@ def store_statements(ctx: Context, function: str) -> list[dict]:
             for actions, suffix in ACTIONS[(grant.kind, right)]:
                 merged.setdefault((grant.store, suffix), set()).update(actions)
     return [{"Sid": _sid(store, suffix), "Effect": "Allow", "Action": sorted(actions),
-             "Resource": ctx.store(store).arn.apply(lambda arn, s=suffix: arn + s)}
+             "Resource": Template.of(ctx.store(store).ident, suffix) if suffix else ctx.store(store).ident}
             for (store, suffix), actions in sorted(merged.items())]
 
 
@@ -68,29 +81,36 @@ def _sid(store: str, suffix: str) -> str:
     return "".join(words)
 
 
-def function_role(ctx: Context, function: str, log_group) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+def function_role(ctx: Context, function: str, log_group: Resource, secrets: list[Resource],
+                  failures: Resource | None) -> tuple[Resource, Resource]:
     """The function's role (trusting Lambda) and its one inline policy."""
-    role = aws.iam.Role(f"fn-{function}-role", name=names.role_name(ctx.bp, function),
-                        assume_role_policy=trust("lambda.amazonaws.com"))
+    role = ctx.g.add(ROLE, names.fn(function, "role"), owner(function), name=names.role_name(ctx.bp, function),
+                     assume_role_policy=trust("lambda.amazonaws.com"))
     statements = [{"Sid": "Logs", "Effect": "Allow", "Action": list(LOG_ACTIONS),
-                   "Resource": log_group.arn.apply(lambda arn: arn + ":*")}]
+                   "Resource": Template.of(log_group.out("arn"), ":*")}]
     statements += store_statements(ctx, function)
-    policy = aws.iam.RolePolicy(f"fn-{function}-policy", role=role.id, name="deployer",
-                                policy=document(statements))
+    if secrets:
+        statements.append({"Sid": "Secrets", "Effect": "Allow", "Action": ["ssm:GetParameters"],
+                           "Resource": [p.out("arn") for p in secrets]})
+    if failures is not None:
+        statements.append({"Sid": "FailedEvents", "Effect": "Allow", "Action": ["sqs:SendMessage"],
+                           "Resource": failures.out("arn")})
+    policy = ctx.g.add(ROLE_POLICY, names.fn(function, "policy"), owner(function), role=role.out("id"),
+                       name="deployer", policy=document(statements))
     return role, policy
 
 
-def document(statements: list[dict]) -> pulumi.Output:
-    """A policy document as a JSON string Output (the statements hold ARN Outputs)."""
-    return pulumi.Output.json_dumps({"Version": VERSION, "Statement": statements})
-
-
-def scheduler_role(ctx: Context, function: str) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
-    """A role EventBridge Scheduler assumes to invoke exactly this function."""
+def scheduler_role(ctx: Context, function: str, failures: Resource) -> tuple[Resource, Resource]:
+    """A role EventBridge Scheduler assumes (for this account only) to invoke exactly this function and
+    to put what it could not deliver into the function's failure queue."""
     target = ctx.function(function)
-    role = aws.iam.Role(f"fn-{function}-scheduler-role", name=names.role_name(ctx.bp, function, "scheduler"),
-                        assume_role_policy=trust("scheduler.amazonaws.com"))
-    policy = aws.iam.RolePolicy(f"fn-{function}-scheduler-policy", role=role.id, name="deployer-invoke",
-                       policy=document([{"Sid": "Invoke", "Effect": "Allow", "Action": ["lambda:InvokeFunction"],
-                                         "Resource": target.arn}]))
+    role = ctx.g.add(ROLE, names.fn(function, "scheduler-role"), owner(function),
+                     name=names.role_name(ctx.bp, function, "scheduler"),
+                     assume_role_policy=trust("scheduler.amazonaws.com", ctx.account_id()))
+    policy = ctx.g.add(ROLE_POLICY, names.fn(function, "scheduler-policy"), owner(function), role=role.out("id"),
+                       name="deployer-invoke", policy=document([
+                           {"Sid": "Invoke", "Effect": "Allow", "Action": ["lambda:InvokeFunction"],
+                            "Resource": target.resource.out("arn")},
+                           {"Sid": "DeadLetter", "Effect": "Allow", "Action": ["sqs:SendMessage"],
+                            "Resource": failures.out("arn")}]))
     return role, policy

@@ -1,21 +1,20 @@
 """The AWS provider: a thin class that dispatches into one module per blueprint kind.
 
-`program()` declares in the core's order (stores, then functions, then triggers), so each kind module
-only looks up resources declared before it (providers/aws/context.py). `check()` and `package()` do
-not import Pulumi. `mock_resource`/`mock_call` answer what the program reads under `deployer plan`
-(ARNs, URLs, ids), shaped like the real ones so policies and outputs look as they will in the cloud.
+It compiles to the resource graph (deployer/resources) through the shared driver's hooks: stores, then
+functions, then triggers, each in its own module, none importing Pulumi. `plan` renders that graph and
+`up` runs it through the shared executor. `graph_rules()` tells the graph checks what AWS accepts as
+physical names (length, characters, which must be unique worldwide) and which subscriptions must wait
+for their invoke permission.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
-from deployer.blueprint.model import (
-    Blueprint, BucketStore, QueueStore, TableStore, TopicStore,
-)
+from deployer.blueprint.model import Blueprint, BucketStore, QueueStore, TableStore, TopicStore
 from deployer.errors import BlueprintError, Diagnostic
 from deployer.providers import Artifact, Provider
-from providers.aws import mocks, rules
+from providers.aws import names, rules
 from providers.aws.settings import AwsSettings
 
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
@@ -28,9 +27,6 @@ class AwsProvider(Provider):
     services = {"api": "API Gateway HTTP API", "schedule": "EventBridge Scheduler", "function": "Lambda",
                 "bucket": "S3", "table": "DynamoDB", "queue": "SQS", "topic": "SNS",
                 "dead-letter": "SQS dead-letter queue"}
-
-    def __init__(self) -> None:
-        self.region = "us-east-1"
 
     def check(self, bp: Blueprint) -> list[Diagnostic]:
         return rules.check(bp)
@@ -53,64 +49,84 @@ class AwsProvider(Provider):
     def stack_config(self, bp: Blueprint) -> dict[str, str]:
         return {"aws:region": bp.clouds.aws.region}
 
-    def program(self, bp: Blueprint, artifacts: dict[str, Artifact]) -> Callable[[], None]:
-        """The program; secrets are read now, so a missing one stops `up` before Pulumi starts."""
-        from deployer import secrets
+    # -- the resource graph ----------------------------------------------------------------------------
 
-        self.region = bp.clouds.aws.region
-        missing = sorted(set(bp.functions) - set(artifacts))
-        if missing:
-            raise ValueError(f"no package for function(s) {', '.join(missing)}")
-        values = secrets.values(bp)
+    def context(self, bp: Blueprint, artifacts: dict[str, Artifact], keep_data: bool):
+        from deployer.resources.graph import Builder
+        from providers.aws.context import Context
 
-        def program() -> None:
-            declare(bp, artifacts, values)
+        return Context(bp, artifacts, Builder(self.name, bp.name, bp.stage, self.stack_config(bp)), keep_data)
 
-        return program
+    def declare_store(self, ctx, name: str, store: Any):
+        from providers.aws import buckets, queues, tables, topics
 
-    def mock_resource(self, typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        return mocks.resource(typ, name, inputs, self.region)
-
-    def mock_call(self, token: str, args: dict[str, Any]) -> dict[str, Any]:
-        return mocks.call(token, args, self.region)
-
-
-def declare(bp: Blueprint, artifacts: dict[str, Artifact], values: dict[str, str]) -> None:
-    """Every resource of the blueprint, and the stack outputs (docs/contracts.md)."""
-    import pulumi
-
-    from providers.aws import buckets, functions, http, queues, schedules, tables, topics
-    from providers.aws.context import Context
-
-    ctx = Context(bp, artifacts, bp.clouds.aws.region)
-    for name, store in bp.stores.items():
         match store:
             case BucketStore():
-                ctx.stores[name] = buckets.declare(ctx, name, store)
+                return buckets.declare(ctx, name, store)
             case TableStore():
-                ctx.stores[name] = tables.declare(ctx, name, store)
+                return tables.declare(ctx, name, store)
             case QueueStore():
-                ctx.stores[name] = queues.declare(ctx, name, store)
+                return queues.declare(ctx, name, store)
             case TopicStore():
-                ctx.stores[name] = topics.declare(ctx, name, store)
-            case _:
-                raise TypeError(f"the AWS provider does not support store kind {type(store).__name__}")
-    for name in bp.functions:
-        ctx.functions[name] = functions.declare(ctx, name, values)
-    api_url = http.declare(ctx)
-    for name in bp.functions:
-        schedules.declare(ctx, name)
-    for name, store in bp.stores.items():
-        match store:
-            case BucketStore():
-                buckets.notify(ctx, name)
-            case QueueStore():
-                queues.consume(ctx, name)
-            case TopicStore():
-                topics.subscribe(ctx, name)
-            case TableStore():
-                pass
-    if api_url is not None:
-        pulumi.export("api_url", api_url)
-    pulumi.export("functions", {name: ref.physical for name, ref in ctx.functions.items()})
-    pulumi.export("stores", {name: ref.locator for name, ref in ctx.stores.items()})
+                return topics.declare(ctx, name, store)
+        raise TypeError(f"the AWS provider does not support store kind {type(store).__name__}")
+
+    def declare_function(self, ctx, name: str):
+        from providers.aws import functions
+
+        return functions.declare(ctx, name)
+
+    def declare_triggers(self, ctx) -> None:
+        from providers.aws import buckets, http, queues, schedules, topics
+
+        ctx.api_url = http.declare(ctx)
+        for name in ctx.bp.functions:
+            schedules.declare(ctx, name)
+        for name, store in ctx.bp.stores.items():
+            match store:
+                case BucketStore():
+                    buckets.notify(ctx, name)
+                case QueueStore():
+                    queues.consume(ctx, name)
+                case TopicStore():
+                    topics.subscribe(ctx, name)
+                case TableStore():
+                    pass
+                case _:
+                    raise TypeError(f"the AWS provider does not support store kind {type(store).__name__}")
+
+    def graph_rules(self):
+        return graph_rules()
+
+
+ACCOUNT_REF = "${getCallerIdentity.account_id}"
+
+
+def graph_rules():
+    """AWS's naming rules per type (service quotas as documented) and the trigger orderings."""
+    from deployer.resources.checks import NameRule, Ordering, Rules
+
+    rules_by_type = {
+        "aws:lambda/function:Function": NameRule("name", names.LAMBDA_MAX, r"[a-zA-Z0-9_-]+", description="Lambda function"),
+        "aws:iam/role:Role": NameRule("name", names.ROLE_MAX, r"[\w+=,.@-]+", description="IAM role"),
+        "aws:sqs/queue:Queue": NameRule("name", names.QUEUE_MAX, r"[a-zA-Z0-9_-]+", description="SQS queue"),
+        "aws:sns/topic:Topic": NameRule("name", names.TOPIC_MAX, r"[a-zA-Z0-9_-]+", description="SNS topic"),
+        "aws:dynamodb/table:Table": NameRule("name", names.TABLE_MAX, r"[a-zA-Z0-9_.-]{3,}",
+                                             description="DynamoDB table"),
+        "aws:s3/bucket:Bucket": NameRule(
+            "bucket", names.BUCKET_MAX, r"(?!xn--|sthree-|amzn-s3-demo-)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
+            r"(?<!-s3alias)(?<!--ol-s3)(?<!\.mrap)(?<!--x-s3)(?<!--table-s3)", worldwide=True,
+            unique_parts=(ACCOUNT_REF,), description="S3 bucket"),
+        "aws:scheduler/schedule:Schedule": NameRule("name", names.SCHEDULE_MAX, r"[0-9a-zA-Z_.-]+",
+                                                    description="EventBridge schedule"),
+        "aws:cloudwatch/logGroup:LogGroup": NameRule("name", names.LOG_GROUP_MAX, r"[\w#./-]+",
+                                                     description="CloudWatch log group"),
+        "aws:ssm/parameter:Parameter": NameRule("name", names.PARAMETER_MAX, r"/[a-zA-Z0-9_.\-/]+",
+                                                description="SSM parameter"),
+        "aws:apigatewayv2/api:Api": NameRule("name", names.API_MAX, r".+", description="HTTP API"),
+    }
+    orderings = (
+        Ordering("aws:s3/bucketNotification:BucketNotification", "aws:lambda/permission:Permission"),
+        Ordering("aws:sns/topicSubscription:TopicSubscription", "aws:lambda/permission:Permission"),
+    )
+    return Rules(rules_by_type, orderings, {ACCOUNT_REF: names.ACCOUNT_ID_LENGTH})

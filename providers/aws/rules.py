@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 
 from deployer.blueprint.model import (
-    Blueprint, BucketTrigger, HttpTrigger, QueueTrigger, ScheduleTrigger, TopicTrigger,
+    Blueprint, BucketTrigger, HttpTrigger, QueueStore, QueueTrigger, ScheduleTrigger, TopicTrigger,
 )
 from deployer.errors import Diagnostic
 from providers.aws import cron, names
+from providers.aws.queues import MAX_CONCURRENCY, maximum_concurrency
 
 RUNTIMES = ("python3.11", "python3.12", "python3.13")
 MEMORY = (128, 10240)
@@ -26,6 +27,10 @@ _SEGMENT = r"(?:[A-Za-z0-9._~@:$&'()*,;=!-]+|\{[A-Za-z_][A-Za-z0-9_]*\})"
 _GREEDY = r"\{[A-Za-z_][A-Za-z0-9_]*\+\}"
 ROUTE_PATH = re.compile(rf"^(?:/|(?:/{_SEGMENT})+/?|(?:/{_SEGMENT})*/{_GREEDY})$")
 RESERVED_ENV = ("AWS_", "LAMBDA_", "_HANDLER", "_X_AMZN_TRACE_ID", "TZ")
+ENV_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9_]+")  # what Lambda accepts as an environment variable's name
+#: the only values CloudWatch Logs accepts as a log group's retention (PutRetentionPolicy)
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+                      2922, 3288, 3653)
 
 
 def diagnostic(bp: Blueprint, path: str, message: str, hint: str | None = None,
@@ -39,6 +44,67 @@ def check(bp: Blueprint) -> list[Diagnostic]:
         found += check_function(bp, name)
     found += check_buckets(bp)
     found += check_queue_consumers(bp)
+    found += check_settings(bp)
+    found += check_secrets(bp)
+    found += check_queues(bp)
+    found += check_existing(bp)
+    return found
+
+
+#: the form AWS reads an existing queue or topic by (Pulumi's `get` takes the resource's id)
+EXISTING_FORMS = {"queue": (re.compile(r"https://sqs\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/\d{12}/[\w-]{1,80}"),
+                            "the queue's URL, like https://sqs.us-east-1.amazonaws.com/123456789012/jobs"),
+                  "topic": (re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}"),
+                            "the topic's ARN, like arn:aws:sns:us-east-1:123456789012:events")}
+
+
+def check_existing(bp: Blueprint) -> list[Diagnostic]:
+    found = []
+    for name, store in bp.stores.items():
+        existing = bp.existing(name, "aws")
+        form = EXISTING_FORMS.get(store.kind)
+        if existing and form and not form[0].fullmatch(existing):
+            per_cloud = name in (getattr(bp.clouds.aws, "existing", None) or {})
+            path = f"clouds.aws.existing.{name}" if per_cloud else f"stores.{name}.existing"
+            found.append(diagnostic(bp, path, f"AWS reads an existing {store.kind} by its id, and {existing!r} is "
+                                    f"not one", f"give {form[1]} (under clouds.aws.existing.{name})"))
+    return found
+
+
+def check_settings(bp: Blueprint) -> list[Diagnostic]:
+    days = bp.clouds.aws.log_retention_days
+    if days in LOG_RETENTION_DAYS:
+        return []
+    nearest = min(LOG_RETENTION_DAYS, key=lambda d: (abs(d - days), d))
+    return [diagnostic(bp, "clouds.aws.log_retention_days",
+                       f"CloudWatch Logs cannot keep logs {days} days; it accepts "
+                       f"{', '.join(map(str, LOG_RETENTION_DAYS))}", f"use {nearest}, the nearest")]
+
+
+def check_secrets(bp: Blueprint) -> list[Diagnostic]:
+    """Handlers read secrets as environment variables, so their names follow Lambda's rule too."""
+    return [diagnostic(bp, f"secrets.{name}", f"secret name {name!r} is not a valid AWS Lambda environment "
+                       "variable name (a letter, then at least one letter, digit or _)", "rename it")
+            for name in bp.secrets if not ENV_NAME.fullmatch(name)]
+
+
+def check_queues(bp: Blueprint) -> list[Diagnostic]:
+    found = []
+    for name, store in bp.stores.items():
+        if isinstance(store, QueueStore) and not store.dead_letter:
+            found.append(diagnostic(
+                bp, f"stores.{name}.dead_letter", f"queue {name!r} has no dead-letter queue: SQS hands a failing "
+                f"message back until its retention (14 days) runs out, not `retries` ({store.retries}) times",
+                "set dead_letter: true to keep failed messages aside after `retries` attempts", "warning"))
+    for fn_name, fn in bp.functions.items():
+        if fn.max_instances is None or not any(isinstance(t, QueueTrigger) for t in fn.triggers):
+            continue
+        if not MAX_CONCURRENCY[0] <= fn.max_instances <= MAX_CONCURRENCY[1]:
+            found.append(diagnostic(
+                bp, f"functions.{fn_name}.max_instances", f"{fn_name} consumes a queue: max_instances "
+                f"{fn.max_instances} becomes its event source mapping's maximum concurrency "
+                f"{maximum_concurrency(fn.max_instances)} (SQS allows {MAX_CONCURRENCY[0]}-{MAX_CONCURRENCY[1]})",
+                f"set max_instances between {MAX_CONCURRENCY[0]} and {MAX_CONCURRENCY[1]}", "warning"))
     return found
 
 
@@ -67,7 +133,14 @@ def _check_env(bp: Blueprint, name: str) -> list[Diagnostic]:
         if key.startswith(RESERVED_ENV):
             found.append(diagnostic(bp, f"functions.{name}.env.{key}",
                                     f"environment variable {key} is reserved by AWS Lambda", "rename it"))
-    sample = {**fn.env, **{k: "x" * 64 for k in fn.secrets}, **{k: "x" * 96 for k in names.env_keys(bp, name)}}
+        elif not ENV_NAME.fullmatch(key):
+            found.append(diagnostic(bp, f"functions.{name}.env.{key}", f"environment variable name {key!r} is not "
+                                    "valid on AWS Lambda (a letter, then at least one letter, digit or _)",
+                                    "rename it"))
+    # secrets travel as the names of their SSM parameters, in one variable
+    sample = {**fn.env, **{k: "x" * 96 for k in names.env_keys(bp, name)}}
+    if fn.secrets:
+        sample[names.SECRETS_ENV] = ",".join(names.secret_parameter(bp, s) for s in fn.secrets)
     size = sum(len(k) + len(v) for k, v in sample.items())
     if size > ENV_BYTES_MAX:
         found.append(diagnostic(bp, f"functions.{name}.env", f"the environment of {name} is about {size} bytes; "

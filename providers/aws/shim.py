@@ -13,6 +13,15 @@ what it is.
 - EventBridge Scheduler -> ScheduleEvent. The provider sets the schedule target's input to
   `{"deployer": "schedule", "schedule": "<blueprint expression>", "time": "<aws.scheduler.scheduled-time>"}`
   (Scheduler fills the context attribute). An EventBridge rule's "Scheduled Event" is accepted too.
+
+Secrets: the Lambda environment holds only the names of the SSM SecureString parameters of the
+function's secrets (`DEPLOYER_SECRET_PARAMETERS`, comma-separated, each ending in the secret's name). On
+the first event, before the user's module is imported, the shim reads them (GetParameters, decrypted,
+10 at a time) and sets each as an environment variable of its own name, so handlers see secrets as on
+every other cloud. A parameter that cannot be read stops the invocation with its name (never a value).
+
+Cookies: payload 2.0 carries response cookies in a `cookies` list, and API Gateway would fold several
+`Set-Cookie` headers into one; every `Set-Cookie` the handler returns goes into that list.
 """
 
 from __future__ import annotations
@@ -35,9 +44,32 @@ from deployer.runtime.types import Headers, Message, ObjectEvent, Request, Sched
 
 
 function = Function.lazy(_HERE)  # the package beside this file, loaded on the first event
+SECRETS_ENV = "DEPLOYER_SECRET_PARAMETERS"
+_secrets_loaded = False
+
+
+def load_secrets(client=None) -> None:
+    """Set each granted secret as an environment variable, from its SSM parameter (once per instance)."""
+    global _secrets_loaded
+    if _secrets_loaded:
+        return
+    wanted = [name for name in os.environ.get(SECRETS_ENV, "").split(",") if name]
+    if wanted:
+        if client is None:
+            import boto3
+
+            client = boto3.client("ssm")
+        for start in range(0, len(wanted), 10):  # GetParameters takes at most 10 names
+            answer = client.get_parameters(Names=wanted[start:start + 10], WithDecryption=True)
+            if answer.get("InvalidParameters"):
+                raise RuntimeError(f"cannot read secret parameter(s) {', '.join(answer['InvalidParameters'])}")
+            for parameter in answer["Parameters"]:
+                os.environ[parameter["Name"].rsplit("/", 1)[-1]] = parameter["Value"]
+    _secrets_loaded = True
 
 
 def handler(event, context):
+    load_secrets()
     fn = function()
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     ctx = fn.context(getattr(context, "aws_request_id", None),
@@ -95,7 +127,10 @@ def http(fn: Function, event, ctx) -> dict:
 def from_response(response) -> dict:
     status, headers, data = response.encode()
     body, is_b64 = text_or_base64(data, Headers(headers).get("content-type"))
-    return {"statusCode": status, "headers": headers, "body": body, "isBase64Encoded": is_b64}
+    cookies = response.headers.get_all("set-cookie")
+    headers = {k: v for k, v in headers.items() if k.lower() != "set-cookie"}
+    answer = {"statusCode": status, "headers": headers, "body": body, "isBase64Encoded": is_b64}
+    return {**answer, "cookies": cookies} if cookies else answer
 
 
 def _attributes(raw: dict, value_key: str) -> dict[str, str]:

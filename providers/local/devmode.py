@@ -43,6 +43,8 @@ async def stream_logs(folder: Path, out=sys.stdout) -> None:
             except FileNotFoundError:
                 continue
             start = offsets.get(path, 0)
+            if size < start:  # rotated (providers/local/logs.py): the file starts again
+                start = 0
             if size > start:
                 with open(path, "rb") as fh:
                     fh.seek(start)

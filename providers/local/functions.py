@@ -44,7 +44,10 @@ class FunctionSpec:
 
 
 def state_dir(bp) -> Path:
-    return bp.root / ".deployer" / "local" / bp.stage
+    """`.deployer/local/<app>/<stage>/` (providers/local/state.py)."""
+    from providers.local.state import state_dir as resolve
+
+    return resolve(bp)
 
 
 def cache_dir() -> Path:

@@ -76,7 +76,10 @@ class FunctionEndpoint:
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > MAX_BODY:
                 return await send_json(send, 413, {"error": f"request body larger than {MAX_BODY} bytes"})
-        body = await read_body(receive, MAX_BODY)
+        try:
+            body = await read_body(receive, MAX_BODY)
+        except ConnectionResetError:  # the client left mid-body: nobody to answer, nothing to log
+            return
         if body is None:
             return await send_json(send, 413, {"error": f"request body larger than {MAX_BODY} bytes"})
         rid = request_id()
@@ -98,6 +101,17 @@ class FunctionEndpoint:
         await send({"type": "http.response.start", "status": status, "headers": raw})
         await send({"type": "http.response.body", "body": data if scope["method"] != "HEAD" else b""})
         spin.poke()  # the client's next request usually follows at once
+
+
+class FunctionRoute(Route):
+    """A route whose 405 (a known path, another method) is JSON with `Allow`, like the 404s."""
+
+    async def handle(self, scope, receive, send) -> None:
+        if self.methods and scope["method"] not in self.methods:
+            allow = ", ".join(sorted(self.methods))
+            return await send_json(send, 405, {"error": f"method {scope['method']} not allowed for {scope['path']}",
+                                               "allow": sorted(self.methods)}, [(b"allow", allow.encode())])
+        await super().handle(scope, receive, send)
 
 
 class Health:
@@ -191,7 +205,7 @@ def build(bp, pools: dict[str, Pool], info: dict):
         by_path.setdefault(path, {})[method] = pools[function]
     for path, methods in by_path.items():
         allowed = None if "ANY" in methods else list(methods)
-        routes.append(Route(path, FunctionEndpoint(methods), methods=allowed))
+        routes.append(FunctionRoute(path, FunctionEndpoint(methods), methods=allowed))
     router = Router(routes, redirect_slashes=False, default=not_found)
     app = StaticRoutes(router)
     cors = bp.http.cors

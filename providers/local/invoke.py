@@ -24,7 +24,8 @@ from zoneinfo import ZoneInfo
 
 from deployer.blueprint.model import BucketTrigger, HttpTrigger, QueueTrigger, ScheduleTrigger, TopicTrigger
 from deployer.errors import UsageError
-from providers.local import functions, queues
+from deployer.runtime.messages import MAX_MESSAGE_BYTES
+from providers.local import functions, logs, queues, state as local_state
 from providers.local.workers import InvocationError, Pool
 
 
@@ -91,6 +92,9 @@ def build(trigger, data) -> tuple[str, dict]:
         case QueueTrigger() | TopicTrigger():
             raw = data.encode() if isinstance(data, str) else json.dumps(data).encode()
             source = "queue" if isinstance(trigger, QueueTrigger) else "topic"
+            if len(raw) > MAX_MESSAGE_BYTES:  # no cloud would ever deliver it (deployer/runtime/messages.py)
+                raise UsageError(f"--data is {len(raw):,} bytes, more than {MAX_MESSAGE_BYTES:,} bytes, the largest "
+                                 f"{source} message every cloud carries", hint="put the payload in a bucket")
             item = {"row": 0, "msg_id": uuid.uuid4().hex, "data": raw, "attributes": {}, "attempt": 1}
             return "messages", {"source": source, "items": [item]}
         case BucketTrigger(prefix=prefix, suffix=suffix, on=on, bucket=bucket):
@@ -124,8 +128,9 @@ def invoke(bp, function: str, data=None, trigger_index: int | None = None) -> di
                          hint=f"did you mean {close[0]!r}?" if close else f"functions: {', '.join(bp.functions)}")
     trigger = pick_trigger(bp, function, trigger_index)
     kind, payload = build(trigger, data)
-    state = functions.state_dir(bp)
+    state = local_state.private(functions.state_dir(bp), bp)  # 0700 and 0600 files, as `up` makes them
     spec = functions.specs(bp, state, only=function)[function]
+    logs.rotate(spec.log)  # no local cloud may be running to do it
     broker = queues.Broker(state)
     queues.register(broker.conn, bp)  # so what it publishes fans out as when the cloud runs
     return asyncio.run(_run(spec, kind, payload))

@@ -4,15 +4,18 @@ Same protocol as the Pulumi engine (deployer.providers.Engine), so `deployer up/
 local` are the generic commands. `up` installs requirements and checks secrets in the foreground (so
 their errors show up in the terminal), starts `python -m providers.local.server` in a new session
 (logs in `<state>/cloud.log`), and waits until `cloud.json` appears and the health endpoint answers.
-A second `up` on a running stage changes nothing: it reports the running cloud's URL and exits 0
-(like `up` on an unchanged stack). `destroy` sends SIGTERM, waits, then SIGKILLs the process group;
-data (buckets, tables, queues) is kept unless `delete_data`. Whether a stage runs is decided by its
-lock file, not by a pid (a pid can be reused, a released lock cannot lie).
+A second `up` on a running stage compares the running cloud's fingerprint (blueprint, code, secrets:
+providers/local/state.py) with the current one: unchanged, it reports the URL and exits 0 (like `up`
+on an unchanged stack); changed, it restarts the local cloud on the same port, so the edit is live
+when `up` returns (a `deployer dev` reloads by itself and is left alone). `destroy` sends SIGTERM,
+waits, then SIGKILLs the process group; data (buckets, tables, queues) is kept unless `delete_data`.
+It needs only the state folder: `detached()` finds it by the blueprint's path when the blueprint no
+longer loads. Whether a stage runs is decided by its lock file, not by a pid (a pid can be reused, a
+released lock cannot lie).
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import signal
@@ -25,7 +28,7 @@ from typing import Any, Callable
 
 from deployer.errors import DeploymentError
 from deployer.providers import EngineOptions, Result
-from providers.local import functions
+from providers.local import functions, logs, state as local_state
 from providers.local.server import outputs as make_outputs, read_info
 
 START_TIMEOUT = float(os.environ.get("DEPLOYER_LOCAL_UP_TIMEOUT", "90"))
@@ -33,18 +36,7 @@ STOP_TIMEOUT = 10.0
 _children: dict[int, subprocess.Popen] = {}  # daemons started by this process (reaped on stop)
 
 
-def is_locked(state: Path) -> bool:
-    """True while a local cloud process holds this stage's lock."""
-    path = state / "cloud.lock"
-    if not path.exists():
-        return False
-    with open(path, "a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(fh, fcntl.LOCK_UN)
-        return False
+is_locked = local_state.locked  # True while a local cloud process holds this stage's lock
 
 
 def healthy(url: str, timeout: float = 2.0) -> bool:
@@ -64,10 +56,7 @@ def running(state: Path) -> dict | None:
 
 
 def tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
+    return "\n".join(logs.tail(path, lines)[0])
 
 
 class LocalEngine:
@@ -75,9 +64,24 @@ class LocalEngine:
 
     confirm = False
 
-    def __init__(self, bp, options: EngineOptions | None = None):
+    def __init__(self, bp, options: EngineOptions | None = None, state: Path | None = None):
         self.bp, self.options = bp, options or EngineOptions()
-        self.state = functions.state_dir(bp)
+        self.state = state if state is not None else local_state.state_dir(bp)
+
+    @classmethod
+    def detached(cls, file: Path | str | None, stage: str, options: EngineOptions | None = None) -> "LocalEngine":
+        """An engine that can only `destroy`, for a blueprint that does not load (a YAML error, a missing
+        secret): the state folder is found by the blueprint's path (state.find_by_file)."""
+        found = local_state.find_by_file(Path(file or "deployer.yaml"), stage)
+        if found is None:
+            raise LookupError(f"no local cloud state of stage {stage!r} for {file or 'deployer.yaml'}")
+        return cls(None, options, state=found)
+
+    @property
+    def app(self) -> str:
+        if self.bp is not None:
+            return self.bp.name
+        return (local_state.read_json(self.state / "blueprint.json") or {}).get("app") or self.state.parent.name
 
     def is_running(self) -> bool:
         """True while a local cloud process holds this stage's lock (healthy or not)."""
@@ -87,9 +91,16 @@ class LocalEngine:
         if on_event:
             on_event({"kind": "log", "severity": severity, "message": message, "name": None})
 
+    def _changed(self, info: dict) -> bool:
+        mark = info.get("fingerprint") or {}
+        return mark.get("digest") != local_state.fingerprint(self.bp, mark.get("salt", ""))
+
     def preview(self, on_event: Callable[[dict], None] | None = None) -> Result:
         info = running(self.state)
         n = len(self.bp.functions)
+        if info and self._changed(info) and not info.get("dev"):
+            return Result("preview", changes={"update": n}, message=f"the local cloud at {info['url']} would restart "
+                                                                    "with the changed blueprint or code")
         changes = {"same": n} if info else {"create": n}
         return Result("preview", changes=changes,
                       message=f"running at {info['url']}" if info else "the local cloud would start")
@@ -97,30 +108,41 @@ class LocalEngine:
     def up(self, on_event: Callable[[dict], None] | None = None) -> Result:
         start = time.monotonic()
         info = running(self.state)
-        if info:
-            return Result("up", changes={"same": len(self.bp.functions)},
+        n = len(self.bp.functions)
+        if info and (info.get("dev") or not self._changed(info)):
+            note = ("`deployer dev` runs it and reloads changes by itself" if info.get("dev")
+                    else "`deployer down` stops it")
+            return Result("up", changes={"same": n},
                           outputs=make_outputs(self.bp, info["url"], self.state), duration=time.monotonic() - start,
                           message=f"the local cloud of this stage is already running at {info['url']} "
-                                  f"(pid {info['pid']}); `deployer down` stops it")
-        if is_locked(self.state):
+                                  f"(pid {info['pid']}); {note}")
+        if info is None and is_locked(self.state):
             raise DeploymentError(f"the local cloud of this stage is starting or not answering (lock held in "
                                   f"{self.state})", hint="wait a moment, or `deployer down` to stop it")
         functions.specs(self.bp, self.state, log=lambda m: self._emit(on_event, m))  # deps + secrets, foreground
-        info = self._start(on_event)
-        return Result("up", changes={"create": len(self.bp.functions)},
+        port = None
+        if info:  # changed: restart on the same port, so its URL keeps working
+            why = "the blueprint or code changed" if info.get("fingerprint") else "started by an earlier deployer"
+            self._emit(on_event, f"{why}: restarting the local cloud (pid {info['pid']})")
+            self._stop(info["pid"])
+            port = info.get("port")
+        info = self._start(on_event, port)
+        changes, what = ({"update": n}, "restarted with the changes") if port else ({"create": n}, "running")
+        return Result("up", changes=changes,
                       outputs=make_outputs(self.bp, info["url"], self.state), duration=time.monotonic() - start,
-                      message=f"local cloud running at {info['url']} (pid {info['pid']}); logs: "
+                      message=f"local cloud {what} at {info['url']} (pid {info['pid']}); logs: "
                               f"{self.state / 'cloud.log'}; stop it with `deployer down`")
 
-    def _start(self, on_event) -> dict:
-        self.state.mkdir(parents=True, exist_ok=True)
-        self.state.chmod(0o700)  # the stores' data is the user's: private to them, like a cloud's storage
+    def _start(self, on_event, port: int | None = None) -> dict:
+        self.state = local_state.state_dir(self.bp)  # an old-layout folder moves once its old cloud stopped
+        local_state.private(self.state, self.bp)  # the stores' data is the user's, like a cloud's storage
         (self.state / "cloud.json").unlink(missing_ok=True)
-        port = self.options.port or self.bp.clouds.local.port
+        port = self.options.port or self.bp.clouds.local.port or port
         cmd = [sys.executable, "-m", "providers.local.server", "--file", str(Path(self.bp.source).resolve()),
                "--stage", self.bp.stage, *(["--port", str(port)] if port else [])]
         root = str(Path(__file__).resolve().parents[2])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+        logs.rotate(self.state / "cloud.log")
         with open(self.state / "cloud.log", "ab") as log:
             proc = subprocess.Popen(cmd, cwd=str(self.bp.root), env=env, stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=log, start_new_session=True)
@@ -151,11 +173,14 @@ class LocalEngine:
             self._emit(on_event, f"stopping the local cloud (pid {info['pid']})")
             self._stop(info["pid"])
             stopped = True
-        kept = [] if delete_data else sorted(self.bp.stores)
+        kept = [] if delete_data or self.bp is None else sorted(self.bp.stores)
         if delete_data and self.state.exists():
             shutil.rmtree(self.state)
+            if self.state.parent.name != "local" and not any(self.state.parent.iterdir()):
+                self.state.parent.rmdir()  # the app's folder, when this was its last stage
         message = "the local cloud was stopped" if stopped else "the local cloud of this stage was not running"
-        return Result("destroy", changes={"delete": len(self.bp.functions)} if stopped else {},
+        n = len(self.bp.functions) if self.bp is not None else 1
+        return Result("destroy", changes={"delete": n} if stopped else {},
                       duration=time.monotonic() - start, kept=kept,
                       message=message + ("; its data was deleted" if delete_data else ""))
 

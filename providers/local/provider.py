@@ -22,3 +22,9 @@ class LocalProvider(Provider):
         from providers.local.lifecycle import LocalEngine
 
         return LocalEngine(bp, options)
+
+    def detached_engine(self, file, stage: str, options: EngineOptions):
+        """The engine `destroy` uses when the blueprint does not load: found from its state folder."""
+        from providers.local.lifecycle import LocalEngine
+
+        return LocalEngine.detached(file, stage, options)

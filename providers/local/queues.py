@@ -11,6 +11,14 @@ this one path, so they all get the same guarantees:
   `dead_letters`) after the queue's `retries` deliveries (3 for topics and bucket events);
 - batches of up to `batch` rows per invocation, and only the failed rows of a batch are retried;
 - a topic fans out to one durable delivery queue per consuming trigger (table `subscriptions`).
+
+Delivery queues are named by what they deliver, never by a trigger's position in the blueprint:
+`q:<queue>`, `t:<topic>:<function>`, `b:<bucket>:<function>:<on>:<prefix>:<suffix>` (a second
+identical trigger of one function gets `#2`). So moving, adding or removing other triggers leaves a
+pending delivery where its trigger finds it. When a trigger itself changes or goes (or rows come from an
+older layout, `t:<topic>:<function>:<index>`), `adopt()` at start-up moves its pending rows to the one
+trigger of the same function and store that takes them; what no trigger takes is kept, logged and
+shown by `deployer status` (`backlog()`), never silently stranded.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from dataclasses import dataclass
 
 from deployer.blueprint.model import BucketTrigger, QueueTrigger, TopicTrigger
 from deployer.runtime.clients import local as client
+from deployer.runtime.messages import MAX_MESSAGE_BYTES
 from providers.local.workers import InvocationError, Pool, log_line
 
 BACKOFF = float(os.environ.get("DEPLOYER_LOCAL_RETRY_DELAY", "0.25"))
@@ -39,21 +48,45 @@ class Consumer:
     batch: int
     retries: int
     dead_letter: bool
+    store: str = ""
+    trigger: object = None
+
+
+SOURCES = {"q": "queue", "t": "topic", "b": "bucket"}
+
+
+def delivery_name(function: str, trigger) -> str:
+    """The delivery queue of one trigger, from what it is (see the module docstring)."""
+    match trigger:
+        case QueueTrigger(queue=q):
+            return f"q:{q}"
+        case TopicTrigger(topic=t):
+            return f"t:{t}:{function}"
+        case BucketTrigger(bucket=b, on=on, prefix=prefix, suffix=suffix):
+            return f"b:{b}:{function}:{on}:{prefix}:{suffix}"
+    raise TypeError(f"{type(trigger).__name__} has no delivery queue")
 
 
 def consumers(bp) -> list[Consumer]:
     """Every asynchronous trigger of the blueprint as a delivery queue and its consuming function."""
     out = []
     for name, fn in bp.functions.items():
-        for index, trigger in enumerate(fn.triggers):
+        seen: dict[str, int] = {}
+        for trigger in fn.triggers:
+            if not isinstance(trigger, (QueueTrigger, TopicTrigger, BucketTrigger)):
+                continue
+            queue = delivery_name(name, trigger)
+            seen[queue] = seen.get(queue, 0) + 1
             match trigger:
                 case QueueTrigger(queue=q, batch=batch):
                     store = bp.stores[q]
-                    out.append(Consumer(f"q:{q}", name, "queue", batch, store.retries, store.dead_letter))
+                    out.append(Consumer(queue, name, "queue", batch, store.retries, store.dead_letter, q, trigger))
                 case TopicTrigger(topic=t):
-                    out.append(Consumer(f"t:{t}:{name}:{index}", name, "topic", 1, DEFAULT_RETRIES, True))
+                    queue += f"#{seen[queue]}" if seen[queue] > 1 else ""
+                    out.append(Consumer(queue, name, "topic", 1, DEFAULT_RETRIES, True, t, trigger))
                 case BucketTrigger(bucket=b):
-                    out.append(Consumer(f"b:{b}:{name}:{index}", name, "bucket", 1, DEFAULT_RETRIES, True))
+                    queue += f"#{seen[queue]}" if seen[queue] > 1 else ""
+                    out.append(Consumer(queue, name, "bucket", 1, DEFAULT_RETRIES, True, b, trigger))
     return out
 
 
@@ -62,13 +95,73 @@ def register(conn, bp) -> None:
     with conn:
         conn.execute("DELETE FROM subscriptions")
         conn.execute("DELETE FROM bucket_triggers")
-        for name, fn in bp.functions.items():
-            for index, t in enumerate(fn.triggers):
-                if isinstance(t, TopicTrigger):
-                    conn.execute("INSERT INTO subscriptions VALUES (?, ?)", (t.topic, f"t:{t.topic}:{name}:{index}"))
-                elif isinstance(t, BucketTrigger):
-                    conn.execute("INSERT INTO bucket_triggers VALUES (?, ?, ?, ?, ?)",
-                                 (t.bucket, t.on, t.prefix, t.suffix, f"b:{t.bucket}:{name}:{index}"))
+        for c in consumers(bp):
+            if c.source == "topic":
+                conn.execute("INSERT INTO subscriptions VALUES (?, ?)", (c.store, c.queue))
+            elif c.source == "bucket":
+                t = c.trigger
+                conn.execute("INSERT INTO bucket_triggers VALUES (?, ?, ?, ?, ?)",
+                             (t.bucket, t.on, t.prefix, t.suffix, c.queue))
+
+
+def _parse(queue: str) -> tuple[str, str, str]:
+    """(source, store, function) of a delivery queue name, of this layout or the index-named one."""
+    parts = queue.split(":", 3)
+    source = SOURCES.get(parts[0], "")
+    if source == "queue" or len(parts) < 3:
+        return source, parts[1] if len(parts) > 1 else "", ""
+    return source, parts[1], parts[2].split("#", 1)[0]
+
+
+def _takes(consumer: Consumer, data: bytes) -> bool:
+    """Would this bucket trigger have received this event? (Topics take every message.)"""
+    if consumer.source != "bucket":
+        return True
+    try:
+        event = json.loads(data)
+    except ValueError:
+        return False
+    t = consumer.trigger
+    key = str(event.get("key", ""))
+    return event.get("type") == t.on and key.startswith(t.prefix) and key.endswith(t.suffix)
+
+
+def adopt(conn, consumer_list: list[Consumer]) -> tuple[int, list[dict]]:
+    """Move pending rows of delivery queues no trigger consumes to the one trigger of the same function
+    and store that takes them. Returns (rows moved, backlog() of what is left without a consumer)."""
+    current = {c.queue for c in consumer_list}
+    moved = 0
+    with conn:
+        for (queue,) in conn.execute("SELECT DISTINCT queue FROM messages").fetchall():
+            source, store, function = _parse(queue)
+            if queue in current or source in ("queue", ""):
+                continue
+            targets = [c for c in consumer_list if (c.source, c.store, c.function) == (source, store, function)]
+            if len(targets) != 1:
+                continue
+            rows = conn.execute("SELECT id, data FROM messages WHERE queue = ?", (queue,)).fetchall()
+            ids = [(targets[0].queue, row) for row, data in rows if _takes(targets[0], data)]
+            conn.executemany("UPDATE messages SET queue = ? WHERE id = ?", ids)
+            moved += len(ids)
+    return moved, [b for b in backlog(conn, consumer_list) if not b["consumer"] and b["pending"]]
+
+
+def backlog(conn, consumer_list: list[Consumer]) -> list[dict]:
+    """Pending and dead-lettered messages per delivery queue, with who consumes it (None: nobody)."""
+    by_queue = {c.queue: c for c in consumer_list}
+    out: dict[str, dict] = {}
+    for c in consumer_list:
+        out[c.queue] = {"queue": c.queue, "source": c.source, "store": c.store, "consumer": c.function,
+                        "pending": 0, "dead_letters": 0}
+    for table, field in (("messages", "pending"), ("dead_letters", "dead_letters")):
+        for queue, count in conn.execute(f"SELECT queue, count(*) FROM {table} GROUP BY queue"):
+            source, store, _ = _parse(queue)
+            entry = out.setdefault(queue, {"queue": queue, "source": source, "store": store, "consumer": None,
+                                           "pending": 0, "dead_letters": 0})
+            entry[field] = count
+            if queue in by_queue:
+                entry["consumer"] = by_queue[queue].function
+    return sorted(out.values(), key=lambda e: e["queue"])
 
 
 class Broker:
@@ -82,6 +175,18 @@ class Broker:
         with self.conn:
             return self.conn.execute("UPDATE messages SET claimed = NULL, visible_at = ? "
                                      "WHERE claimed IS NOT NULL AND claimed != ?", (time.time(), self.boot)).rowcount
+
+    def refuse_oversize(self) -> int:
+        """Dead-letter pending rows larger than the message limit (written before it was enforced, or by
+        hand), so no delivery ever loads them on the event loop; returns how many. length() of a BLOB
+        reads its header, not its bytes."""
+        now, limit = time.time(), MAX_MESSAGE_BYTES
+        error = f"MessageTooLarge: more than {limit:,} bytes, the portable message limit; never delivered"
+        with self.conn:
+            self.conn.execute("INSERT INTO dead_letters (queue, msg_id, data, attributes, attempts, error, created, "
+                              "failed_at) SELECT queue, msg_id, data, attributes, attempts, ?, created, ? "
+                              "FROM messages WHERE length(data) > ?", (error, now, limit))
+            return self.conn.execute("DELETE FROM messages WHERE length(data) > ?", (limit,)).rowcount
 
     def claim(self, queue: str, limit: int, visibility: float) -> list[dict]:
         now = time.time()
@@ -181,3 +286,12 @@ class Dispatcher:
         for item in dead:
             log_line(pool.spec, f"DEAD-LETTER {item['msg_id']} from {consumer.queue} after {item['attempt']} "
                                 f"attempts: {failed[item['row']]}")
+
+
+def describe_stranded(entry: dict) -> str:
+    """The log line for pending messages that no trigger consumes."""
+    what = {"queue": f"queue {entry['store']!r}", "topic": f"topic {entry['store']!r}",
+            "bucket": f"bucket {entry['store']!r}"}.get(entry["source"], "an unknown source")
+    return (f"{entry['pending']} pending message(s) of {what} in delivery queue {entry['queue']!r} have no "
+            f"consumer in the blueprint; they are kept (see `deployer status`) and delivered again if a trigger "
+            f"for them comes back")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from deployer.errors import DeployerError, DeploymentError
 from deployer.runtime.clients import local as client
-from providers.local import functions, gateway, queues
+from providers.local import functions, gateway, logs, queues, state as local_state
 from providers.local.scheduler import Scheduler
 from providers.local.workers import Pool
 
@@ -84,7 +84,16 @@ async def serve(bp, state: Path, port: int | None, dev: bool = False, log=print)
     pools = {name: Pool(spec) for name, spec in specs.items()}
     broker = queues.Broker(state)
     queues.register(broker.conn, bp)
+    moved, stranded = queues.adopt(broker.conn, queues.consumers(bp))
+    if moved:
+        log(f"moved {moved} pending message(s) to the triggers that now consume them")
+    for entry in stranded:
+        log(queues.describe_stranded(entry))
     client.connect(state / "tables.db", client.TABLE_SCHEMA)  # so every store exists from the start
+    refused = broker.refuse_oversize()
+    if refused:
+        log(f"dead-lettered {refused} pending message(s) larger than the {queues.MAX_MESSAGE_BYTES:,}-byte message "
+            f"limit (see `deployer status`)")
     released = broker.release_stale()
     if released:
         log(f"released {released} message(s) claimed by a previous run; they will be delivered again")
@@ -96,8 +105,10 @@ async def serve(bp, state: Path, port: int | None, dev: bool = False, log=print)
     scheduler = Scheduler(bp, pools)
     sock = bind(port)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    salt = os.urandom(8).hex()
     info = {"app": bp.stage_name(), "pid": os.getpid(), "url": url, "port": sock.getsockname()[1],
-            "file": str(bp.source), "stage": bp.stage, "state": str(state), "dev": dev, "started": time.time()}
+            "file": str(Path(bp.source).resolve()), "stage": bp.stage, "state": str(state), "dev": dev,
+            "started": time.time(), "fingerprint": {"salt": salt, "digest": local_state.fingerprint(bp, salt)}}
     app = gateway.build(bp, pools, info)
     for pool in pools.values():
         pool.on_produced = dispatcher.wake
@@ -106,7 +117,7 @@ async def serve(bp, state: Path, port: int | None, dev: bool = False, log=print)
     server = uvicorn.Server(config)
     dispatcher.start()
     scheduler.start()
-    extra = [asyncio.create_task(_publish(server, state, info, log))]
+    extra = [asyncio.create_task(_publish(server, state, info, log)), asyncio.create_task(logs.rotate_forever(state))]
     restart = asyncio.Event()
     if dev:
         from providers.local.devmode import stream_logs, watch
@@ -155,7 +166,7 @@ def run(file: str, stage: str, port: int | None, dev: bool = False) -> None:
         print(f"{time.strftime('%H:%M:%S')} {text}", flush=True)
 
     bp = load_blueprint(file, stage=stage)
-    state = functions.state_dir(bp)
+    state = local_state.private(functions.state_dir(bp), bp)  # 0700, files 0600 (umask), whoever starts it
     lock = lock_stage(state)
     try:
         factory = None

@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import pickle
+import signal
 import socket
 import struct
 import sys
@@ -116,19 +117,43 @@ def jsonable(value):
         return repr(value)
 
 
+def read_frame(sock: socket.socket, buf: bytearray) -> memoryview | None:
+    """The next frame's bytes (None at EOF), in linear time: a large frame is received straight into a
+    buffer of its size (recv_into), never by concatenating chunks, which copied the frame once per
+    64 KiB received. `buf` keeps bytes read past the frame (the parent sends one at a time)."""
+    while len(buf) < 4:
+        chunk = sock.recv(1 << 16)  # usually the whole frame in one call
+        if not chunk:
+            return None
+        buf += chunk
+    need = 4 + HEADER.unpack_from(buf)[0]
+    if len(buf) < need:
+        frame = bytearray(need)
+        got = len(buf)
+        frame[:got] = buf
+        view = memoryview(frame)
+        while got < need:
+            n = sock.recv_into(view[got:], need - got)
+            if not n:
+                return None
+            got += n
+        buf.clear()
+        return view[4:]
+    frame = bytes(buf[4:need])
+    del buf[:need]
+    return memoryview(frame)
+
+
 def serve(sock: socket.socket, runner: Runner) -> None:
     send = sock.sendall
-    buf = b""
+    buf = bytearray()
     while True:
         try:
-            while len(buf) < 4 or len(buf) < 4 + HEADER.unpack_from(buf)[0]:
-                chunk = sock.recv(1 << 16)  # usually the whole frame in one call
-                if not chunk:
-                    return
-                buf += chunk
-            size = HEADER.unpack_from(buf)[0]
-            kind, payload, request_id, deadline = pickle.loads(buf[4:4 + size])
-            buf = buf[4 + size:]
+            frame = read_frame(sock, buf)
+            if frame is None:
+                return
+            kind, payload, request_id, deadline = pickle.loads(frame)
+            del frame
         except (EOFError, ConnectionError):
             return
         try:
@@ -172,6 +197,8 @@ def main() -> None:
         parser.add_argument(name, default="")
     args = parser.parse_args()
     die_with_parent()
+    signal.signal(signal.SIGINT, lambda *_: None)  # Ctrl-C in `deployer dev` reaches the terminal's whole
+    # process group: the local cloud stops its workers itself, so no KeyboardInterrupt traceback in the log
     sock = socket.socket(fileno=int(args.fd))
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
     log_to_stderr()

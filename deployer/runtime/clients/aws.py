@@ -20,6 +20,7 @@ import os
 from decimal import Decimal
 from typing import Any
 
+from deployer.runtime.messages import encode_message
 from deployer.runtime.types import encode_data
 
 ENCODING_ATTRIBUTE = "deployer-encoding"
@@ -152,7 +153,7 @@ class Queue:
         self.name, self.url = name, locator
 
     def send(self, data: Any) -> str:
-        body, extra = _message(data)
+        body, extra = _message(encode_message(data, "queue", self.name))
         return client("sqs").send_message(QueueUrl=self.url, MessageBody=body, **extra)["MessageId"]
 
 
@@ -161,5 +162,5 @@ class Topic:
         self.name, self.arn = name, locator
 
     def publish(self, data: Any) -> str:
-        body, extra = _message(data)
+        body, extra = _message(encode_message(data, "topic", self.name))
         return client("sns").publish(TopicArn=self.arn, Message=body, **extra)["MessageId"]

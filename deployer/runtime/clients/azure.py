@@ -23,7 +23,7 @@ import os
 import re
 from typing import Any
 
-from deployer.runtime.types import encode_data
+from deployer.runtime.messages import encode_message
 
 _clients: dict[str, Any] = {}
 ROW_KEY = "item"
@@ -186,7 +186,7 @@ class Queue:
         self.name, self.queue = name, locator
 
     def send(self, data: Any) -> str:
-        return queue_client(self.queue).send_message(encode_data(data)).id
+        return queue_client(self.queue).send_message(encode_message(data, "queue", self.name)).id
 
 
 class Topic:
@@ -198,7 +198,7 @@ class Topic:
 
         from azure.servicebus import ServiceBusMessage
 
-        body = encode_data(data)
+        body = encode_message(data, "topic", self.name)
         message = ServiceBusMessage(body, message_id=uuid.uuid4().hex,
                                     content_type=None if isinstance(data, (bytes, bytearray)) else "application/json")
         with servicebus().get_topic_sender(self.topic) as sender:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from deployer.runtime.types import encode_data
+from deployer.runtime.messages import encode_message
 
 _clients: dict[str, Any] = {}
 PUBLISH_TIMEOUT = 30.0
@@ -124,9 +124,12 @@ class Topic:
         self.name, self.topic = name, locator
 
     def publish(self, data: Any) -> str:
-        return publisher().publish(self.topic, encode_data(data)).result(timeout=PUBLISH_TIMEOUT)
+        return self._publish(encode_message(data, "topic", self.name))
+
+    def _publish(self, raw: bytes) -> str:
+        return publisher().publish(self.topic, raw).result(timeout=PUBLISH_TIMEOUT)
 
 
 class Queue(Topic):
     def send(self, data: Any) -> str:
-        return self.publish(data)
+        return self._publish(encode_message(data, "queue", self.name))

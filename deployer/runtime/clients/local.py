@@ -7,7 +7,8 @@ they return, and an object written to a bucket raises its event in the same plac
 trigger in the `messages` table, delivered (and retried) exactly like a queue message.
 
 Schema (queues.db): `messages` (one row per pending delivery, `queue` is an internal delivery queue:
-`q:<queue>`, `t:<topic>:<function>:<n>`, `b:<bucket>:<function>:<n>`), `subscriptions` (topic ->
+`q:<queue>`, `t:<topic>:<function>`, `b:<bucket>:<function>:<on>:<prefix>:<suffix>`: providers/local/queues.py),
+`subscriptions` (topic ->
 delivery queues), `bucket_triggers` (bucket event filters -> delivery queues), `dead_letters`.
 The local cloud (providers.local) fills `subscriptions` and `bucket_triggers` from the blueprint.
 """
@@ -23,7 +24,7 @@ import time
 import uuid
 from pathlib import Path
 
-from deployer.runtime.types import encode_data
+from deployer.runtime.messages import encode_message
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -209,7 +210,8 @@ class Queue:
 
     def send(self, data, attributes: dict | None = None) -> str:
         try:
-            return enqueue(queues_db(), [f"q:{self.locator}"], encode_data(data), attributes)
+            raw = encode_message(data, "queue", self.name)  # MessageTooLarge (a ValueError) passes through
+            return enqueue(queues_db(), [f"q:{self.locator}"], raw, attributes)
         except (OSError, sqlite3.Error) as exc:
             raise _wrap(exc, f"sending to queue {self.name!r}") from exc
 
@@ -222,8 +224,9 @@ class Topic:
 
     def publish(self, data, attributes: dict | None = None) -> str:
         try:
+            raw = encode_message(data, "topic", self.name)
             conn = queues_db()
             queues = [q for (q,) in conn.execute("SELECT queue FROM subscriptions WHERE topic = ?", (self.locator,))]
-            return enqueue(conn, queues, encode_data(data), attributes)
+            return enqueue(conn, queues, raw, attributes)
         except (OSError, sqlite3.Error) as exc:
             raise _wrap(exc, f"publishing to topic {self.name!r}") from exc
