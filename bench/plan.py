@@ -146,8 +146,11 @@ def main() -> None:
 
 
 def header() -> None:
-    print(f"{'functions':>9} | {'cloud':>5} | {'plan cold s':>11} | {'plan warm s':>11} | {'peak MiB':>8} | "
-          f"{'sls package s':>13} | {'sls MiB':>7} | {'cold/sls':>8} | {'warm/sls':>8} | {'MiB/sls':>7}")
+    print("wall seconds, CPU seconds (the fairer number on a shared machine) and peak memory; ratios over "
+          "`serverless package` in the same run")
+    print(f"{'functions':>9} | {'cloud':>5} | {'plan cold s':>11} | {'plan warm s':>11} | {'warm cpu s':>10} | "
+          f"{'peak MiB':>8} | {'sls s':>6} | {'sls cpu s':>9} | {'sls MiB':>7} | {'cold/sls':>8} | {'warm/sls':>8} | "
+          f"{'cpu/sls':>7} | {'MiB/sls':>7}")
 
 
 def print_row(row: dict) -> None:
@@ -156,9 +159,10 @@ def print_row(row: dict) -> None:
     ratio = lambda a, b: "-" if not b else f"{a / b:.2f}x"
     peak = max(row["cold"]["peak_mib"], row["warm"]["peak_mib"])
     print(f"{row['functions']:>9} | {row['cloud']:>5} | {row['cold']['seconds']:>11} | {row['warm']['seconds']:>11} | "
-          f"{peak:>8} | {fmt(sls.get('seconds')):>13} | {fmt(sls.get('peak_mib')):>7} | "
-          f"{ratio(row['cold']['seconds'], sls.get('seconds')):>8} | {ratio(row['warm']['seconds'], sls.get('seconds')):>8} | "
-          f"{ratio(peak, sls.get('peak_mib')):>7}")
+          f"{row['warm']['cpu_seconds']:>10} | {peak:>8} | {fmt(sls.get('seconds')):>6} | {fmt(sls.get('cpu_seconds')):>9} | "
+          f"{fmt(sls.get('peak_mib')):>7} | {ratio(row['cold']['seconds'], sls.get('seconds')):>8} | "
+          f"{ratio(row['warm']['seconds'], sls.get('seconds')):>8} | "
+          f"{ratio(row['warm']['cpu_seconds'], sls.get('cpu_seconds')):>7} | {ratio(peak, sls.get('peak_mib')):>7}")
     for key, run in (("cold", row["cold"]), ("warm", row["warm"]), ("serverless", sls)):
         if run.get("exit"):
             print(f"  {key} run failed: {run['tail']}")

@@ -94,7 +94,7 @@ def test_up_wires_workspace_state_passphrase_config_and_plugins(cli, run, root):
     assert up["env"]["PULUMI_CONFIG_PASSPHRASE_FILE"] == str(secret_file)
     assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
     phrase = secret_file.read_text().strip()
-    saved = (root / ".deployer" / "outputs" / "fakepulumi-dev.json").read_text()
+    saved = (root / ".deployer" / "outputs" / "shop" / "fakepulumi-dev.json").read_text()
     for text in (out, err, saved, json.dumps(calls)):
         assert phrase not in text and "s3cr3t" not in text  # neither the passphrase nor a secret output
     init = [c["args"] for c in calls if c["args"][:2] == ["stack", "init"]]

@@ -18,6 +18,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import gcp_oidc
 import pytest
 
 from deployer import plan
@@ -108,7 +109,15 @@ def compiled(tmp_path_factory):
     return root, bp, artifacts, planned
 
 
-def serve(compiled, function: str, requests: list[dict]) -> tuple[list, list]:
+@pytest.fixture(scope="module")
+def google():
+    """A stand-in for Google's token certificates; (private key, certs URL)."""
+    key, cert = gcp_oidc.keys("google")["google"]
+    with gcp_oidc.certs_server({"k1": cert}) as url:
+        yield key, url
+
+
+def serve(compiled, function: str, requests: list[dict], certs_url: str = "") -> tuple[list, list]:
     root, _, artifacts, planned = compiled
     folder = root / "served" / function
     with zipfile.ZipFile(artifacts[function].path) as z:
@@ -116,7 +125,8 @@ def serve(compiled, function: str, requests: list[dict]) -> tuple[list, list]:
     fn = planned[f"fn-{function}-function"]
     record = folder / "record.jsonl"
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("DEPLOYER_")},
-           **fn["serviceConfig"]["environmentVariables"], "RECORD_FILE": str(record)}
+           **fn["serviceConfig"]["environmentVariables"], "RECORD_FILE": str(record),
+           **({"DEPLOYER_GCP_CERTS_URL": certs_url} if certs_url else {})}
     entry = fn["buildConfig"]["entryPoint"]
     signature = {"http_entry": "http", "event_entry": "cloudevent"}[entry]
     done = subprocess.run([sys.executable, "-c", DRIVER, entry, signature], input=json.dumps(requests), cwd=folder,
@@ -168,8 +178,9 @@ def test_http_routes_through_the_served_package(compiled):
 def test_cors_preflight_and_allow_origin_are_answered_by_the_shim(compiled):
     """API Gateway passes preflights to the function (x-google-endpoints.allowCors): the shim answers them."""
     _, _, _, planned = compiled
-    document = base64.b64decode(planned["app-api-config"]["openapiDocuments"][0]["document"]["contents"]).decode()
-    assert "allowCors: true" in document and "options_items_id" in document
+    document = json.loads(base64.b64decode(planned["app-api-config"]["openapiDocuments"][0]["document"]["contents"]))
+    assert document["x-google-endpoints"][0]["allowCors"] is True
+    assert document["paths"]["/items/{id}"]["options"]["operationId"] == "options_items_id"
     ask = {"Origin": "https://app.example", "Access-Control-Request-Method": "POST",
            "Access-Control-Request-Headers": "content-type"}
     responses, _ = serve(compiled, "web", [
@@ -194,30 +205,46 @@ def test_cors_preflight_and_allow_origin_are_answered_by_the_shim(compiled):
     assert responses[5][0] == 200 and "Access-Control-Allow-Origin" not in responses[5][2]
 
 
-def test_pubsub_push_delivery_acks_and_nacks(compiled):
+def path_of(url: str) -> str:
+    """`${fn-web-function.url}/_deployer/push` -> `/_deployer/push` (the function's URL is its root)."""
+    return url.split("}", 1)[1]
+
+
+def test_pubsub_push_delivery_acks_and_nacks(compiled, google):
     _, _, _, planned = compiled
-    endpoint = planned["store-jobs-push"]["pushConfig"]["pushEndpoint"]
-    assert endpoint.startswith("https://ffdemo-dev-web-") and endpoint.count("/") == 2  # the root: path "/"
+    push_config = planned["store-jobs-push"]["pushConfig"]
+    endpoint = push_config["pushEndpoint"]
+    assert endpoint == "${fn-web-function.url}/_deployer/push" and push_config["oidcToken"]["audience"] == \
+        "${fn-web-function.url}"
+    # the token Pub/Sub sends is of the account the plan names, which the function's env names too
+    account = push_config["oidcToken"]["serviceAccountEmail"]
+    assert planned["fn-web-function"]["serviceConfig"]["environmentVariables"]["DEPLOYER_GCP_INVOKER"] == account
+    key, certs_url = google
+    headers = {"Content-Type": "application/json", "Authorization": gcp_oidc.sign(key, "k1", account)}
     push = {"message": {"data": b64json({"order": 7}), "messageId": "m-1", "attributes": {"k": "v"}},
             "subscription": "projects/demo-project/subscriptions/ffdemo-dev-jobs-push", "deliveryAttempt": 2}
     failing = {**push, "message": {**push["message"], "data": b64json({"fail": True}), "messageId": "m-2"}}
-    headers = {"Content-Type": "application/json"}
     responses, recorded = serve(compiled, "web", [
-        {"method": "POST", "path": "/", "data": json.dumps(push), "headers": headers},
-        {"method": "POST", "path": "/", "data": json.dumps(failing), "headers": headers},
-    ])
-    assert [r[0] for r in responses] == [204, 500]  # 2xx acks; 500 makes Pub/Sub redeliver, then dead-letter
+        {"method": "POST", "path": path_of(endpoint), "data": json.dumps(push), "headers": headers},
+        {"method": "POST", "path": path_of(endpoint), "data": json.dumps(failing), "headers": headers},
+        {"method": "POST", "path": "/", "data": json.dumps(push), "headers": headers},  # the public root
+    ], certs_url)
+    assert [r[0] for r in responses] == [204, 500, 404]  # 2xx acks; 500 makes Pub/Sub redeliver (retries: 5)
     assert recorded == [{"kind": "message", "data": {"order": 7}, "attributes": {"k": "v"}, "attempt": 2}]
 
 
-def test_scheduler_job_body_reaches_the_handler(compiled):
+def test_scheduler_job_body_reaches_the_handler(compiled, google):
     _, _, _, planned = compiled
     target = planned["fn-nightly-schedule-0"]["httpTarget"]
-    responses, recorded = serve(compiled, "nightly", [
-        {"method": "POST", "path": "/", "data": base64.b64decode(target["body"]).decode(),
-         "headers": {**target["headers"], "X-CloudScheduler": "true",
-                     "X-CloudScheduler-ScheduleTime": "2026-01-02T02:00:00Z"}}])
-    assert responses[0][0] == 204
+    assert target["uri"] == "${fn-nightly-function.url}/_deployer/schedule"
+    key, certs_url = google
+    token = gcp_oidc.sign(key, "k1", target["oidcToken"]["serviceAccountEmail"])
+    request = {"method": "POST", "path": path_of(target["uri"]), "data": base64.b64decode(target["body"]).decode(),
+               "headers": {**target["headers"], "X-CloudScheduler": "true", "Authorization": token,
+                           "X-CloudScheduler-ScheduleTime": "2026-01-02T02:00:00Z"}}
+    forged = {**request, "headers": {**request["headers"], "Authorization": ""}}
+    responses, recorded = serve(compiled, "nightly", [request, forged], certs_url)
+    assert [r[0] for r in responses] == [204, 403]
     assert recorded == [{"kind": "schedule", "schedule": "0 3 * * *"}]
 
 

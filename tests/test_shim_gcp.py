@@ -1,6 +1,6 @@
 """The GCP shim served by Google's functions-framework (its Flask app and test client).
 
-HTTP calls, a Pub/Sub push delivery and a Cloud Scheduler POST reach `http_entry`; Eventarc
+HTTP calls reach `http_entry` (push and scheduler deliveries: test_shim_gcp_events.py); Eventarc
 CloudEvents (structured and binary content modes) reach `event_entry`. The bucket behind the HTTP
 function is gcp-storage-emulator. Event bodies: tests/fixtures/events/gcp (shapes from Google's
 Eventarc and Pub/Sub documentation).
@@ -76,23 +76,8 @@ def test_http_binary_round_trip_through_the_gcs_emulator(app, monkeypatch):
     assert client.get("/files/missing").status_code == 404
 
 
-def test_pubsub_push_delivery_and_failure(app, seen):
-    client = app("worker", "http_entry")
-    push = event_body("pubsub_push.json")
-    assert client.post("/", json=push).status_code == 204
-    push["message"]["data"] = base64.b64encode(b'{"poison": true}').decode()
-    failed = client.post("/", json=push)
-    assert failed.status_code == 500  # not 2xx: Pub/Sub redelivers, then dead-letters
-    assert seen == [{"id": "2070443601311540", "data": {"n": 1}, "attempt": 2},
-                    {"id": "2070443601311540", "data": {"poison": True}, "attempt": 2}]
-
-
-def test_cloud_scheduler_post(app, seen):
-    client = app("tick", "http_entry")
-    answer = client.post("/", json={"deployer": "schedule", "schedule": "every 5 minutes"},
-                         headers={"X-CloudScheduler": "true", "X-CloudScheduler-ScheduleTime": "2026-11-23T03:00:00Z"})
-    assert answer.status_code == 204
-    assert seen == [{"schedule": "every 5 minutes", "time": "2026-11-23T03:00:00+00:00", "cloud": "gcp"}]
+# Pub/Sub push and Cloud Scheduler deliveries (their own paths, OIDC-verified callers, retries):
+# tests/test_shim_gcp_events.py
 
 
 def structured(client, event: dict):

@@ -151,11 +151,20 @@ class Aws(Adapter):
 
 
 class Gcp(Adapter):
+    """Pub/Sub push and Cloud Scheduler post to the shim's own paths with an OIDC token of the function's
+    invoker account, signed here with a key whose certificate a local certs endpoint serves."""
+
     cloud = "gcp"
+    INVOKER = "portable-dev-inv@portable-demo.iam.gserviceaccount.com"
 
     def __init__(self, tmp, bp, env):
         import functions_framework
+        import gcp_oidc
 
+        key, cert = gcp_oidc.keys("google")["google"]
+        self._certs = gcp_oidc.certs_server({"k1": cert})
+        env = {**env, "DEPLOYER_GCP_INVOKER": self.INVOKER, "DEPLOYER_GCP_CERTS_URL": self._certs.__enter__()}
+        self.token = gcp_oidc.sign(key, "k1", self.INVOKER)
         super().__init__(tmp, bp, env)
         target = {"listener": "event_entry", "files": "event_entry"}
         self.clients = {}
@@ -179,8 +188,9 @@ class Gcp(Adapter):
         message = {"data": base64.b64encode(data).decode(), "messageId": msg_id, "attributes": {"origin": "api"},
                    "publishTime": "2026-11-23T08:00:00Z"}
         if function == "worker":
-            call = lambda: self.clients["worker"].post("/", json={  # noqa: E731
-                "message": message, "deliveryAttempt": attempt, "subscription": "projects/p/subscriptions/jobs"})
+            call = lambda: self.clients["worker"].post(  # noqa: E731
+                "/_deployer/push", headers={"Authorization": self.token},
+                json={"message": message, "deliveryAttempt": attempt, "subscription": "projects/p/subscriptions/jobs"})
         else:
             call = lambda: self._event("listener", "google.cloud.pubsub.topic.v1.messagePublished",  # noqa: E731
                                        {"message": message, "subscription": "projects/p/subscriptions/s"})
@@ -210,8 +220,8 @@ class Gcp(Adapter):
 
     def schedule(self, expression, when):
         with self:
-            answer = self.clients["tick"].post("/", json={"deployer": "schedule", "schedule": expression},
-                                               headers={"X-CloudScheduler-ScheduleTime": when})
+            answer = self.clients["tick"].post("/_deployer/schedule", json={"deployer": "schedule", "schedule": expression},
+                                               headers={"X-CloudScheduler-ScheduleTime": when, "Authorization": self.token})
         assert answer.status_code == 204
 
 

@@ -38,6 +38,9 @@ def eject_command(
     _check_target(output, force)
     prepared = prepare(file, stage, cloud, planning=True)
     provider, bp = prepared.provider, prepared.bp
+    if not json_:
+        for diag in prepared.warnings:
+            common.render_diagnostic(diag)
     if not provider.compiles:
         raise UsageError(f"the {cloud} provider does not compile to a resource graph, so it cannot be ejected")
     graph = prepared.graph

@@ -9,6 +9,7 @@ full inputs on stdout. Secrets are masked in both.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +51,11 @@ def plan_command(
     if not provider.pulumi:
         raise UsageError(f"the {cloud} cloud does not deploy through Pulumi, so it has no plan",
                          hint="choose a cloud such as aws, gcp or azure")
+    started = time.perf_counter()
     prepared = prepare(file, stage, cloud, planning=True)
     _refuse_replacements(prepared.bp, cloud, replace_data)
     result = planner.run(prepared.provider, prepared.bp, prepared.artifacts, prepared.graph)
+    result.seconds = time.perf_counter() - started  # load, package, compile, check and render
     warnings = prepared.warnings + result.warnings
     if json_:
         common.print_json({**result.to_json(), "warnings": [d.to_json() for d in warnings]})

@@ -37,6 +37,8 @@ class NameRule:
     pattern: str  # a full-match regular expression over the name
     worldwide: bool = False
     unique_parts: tuple[str, ...] = ()  # rendered references like "${getCallerIdentity.account_id}"
+    #: stack config keys (`gcp:project`) whose value, held literally in the name, makes it specific
+    unique_config: tuple[str, ...] = ()
     description: str = ""
 
 
@@ -152,7 +154,8 @@ def _names(graph: Graph, rules: Rules, bp: "Blueprint") -> list[Diagnostic]:
         literal = re.sub(r"\$\{[^}]*\}", "", text)
         if not re.fullmatch(rule.pattern, _sample(text, rules)) and literal:
             found.append(_diag(bp, where, f"{what} does not match {rule.pattern}", graph.cloud))
-        if rule.worldwide and not any(part in text for part in rule.unique_parts):
+        specific = rule.unique_parts + tuple(graph.config[k] for k in rule.unique_config if graph.config.get(k))
+        if rule.worldwide and not any(part in text for part in specific):
             found.append(_diag(bp, where, f"{what} must be unique worldwide but holds nothing specific "
                                "to this account", graph.cloud))
     return found

@@ -77,13 +77,16 @@ def kept_record(deployment: Mapping[str, Any], previous: Mapping[str, Any] | Non
 
 
 def adopt(graph: "Graph", record: Mapping[str, Any] | None) -> "Graph":
-    """The graph with every recorded resource (same logical name and type, retained) marked for import."""
+    """The graph with every recorded store resource (same logical name and type, retained) marked for
+    import. Only stores' resources: a grant kept because other stacks share it (GCP's project bindings)
+    is simply declared again, which GCP accepts, and its state id is not an import id."""
     if not record:
         return graph
     resources = []
     for res in graph.resources:
         entry = record.get(res.name)
-        if isinstance(entry, Mapping) and entry.get("type") == res.type and res.options.retain_on_delete:
+        if isinstance(entry, Mapping) and entry.get("type") == res.type and res.options.retain_on_delete \
+                and res.owner.kind == "store":
             res = dataclasses.replace(res, options=dataclasses.replace(res.options, import_id=str(entry["id"])))
         resources.append(res)
     return dataclasses.replace(graph, resources=tuple(resources))

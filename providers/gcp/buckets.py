@@ -3,48 +3,41 @@
 A bucket is created in the blueprint's region (`location` = region), which is also where its functions
 and their triggers live: GCS triggers must be in the bucket's region, so this rule holds by
 construction. Buckets are private twice over: uniform bucket-level access (no object ACLs) and public
-access prevention enforced. Eventarc cannot filter objects by name prefix or suffix (its `bucket`
-filter is the only one for storage events), so the blueprint's `prefix`/`suffix` are applied by the
-shim (which reads them from deployer_function.json); `check` warns about it and the trigger's function
-carries a label and a description that say so.
+access prevention enforced. Bucket names are unique worldwide: each carries the project id
+(`GcpContext.global_name`), so two projects never compete for one. Eventarc cannot filter objects by
+name prefix or suffix (its `bucket` filter is the only one for storage events), so the blueprint's
+`prefix`/`suffix` are applied by the shim (which reads them from deployer_function.json); `check`
+warns about it and the trigger's function carries a label and a description that say so.
 """
 
 from __future__ import annotations
 
-from pulumi_gcp import cloudfunctionsv2, storage
-
 from deployer.blueprint.model import BucketStore, BucketTrigger
-from providers.gcp.context import Gcp, StoreRef
+from deployer.resources.compile import StoreRef
+from deployer.resources.graph import store as store_owner
+from providers.gcp.context import GcpContext
 
 
-def declare(gcp: Gcp, name: str, store: BucketStore) -> StoreRef:
-    from deployer.providers import keep_data
-
-    bucket = storage.Bucket(
-        f"store-{name}-bucket",
-        name=gcp.global_name(name),
-        location=gcp.region.upper(),
-        project=gcp.project,
-        uniform_bucket_level_access=True,
-        public_access_prevention="enforced",
-        force_destroy=not keep_data(),
-        labels=gcp.labels(**{"deployer-store": name}),
-        opts=gcp.opts(stateful=True),
-    )
-    return StoreRef("bucket", bucket, bucket.name)
+def declare(ctx: GcpContext, name: str, spec: BucketStore) -> StoreRef:
+    existing = ctx.bp.existing(name, "gcp")
+    if existing:  # read by name, never created, changed or deleted; grants and triggers name it
+        bucket = ctx.g.add("gcp:storage/bucket:Bucket", f"store-{name}-bucket", store_owner(name),
+                           read_id=existing.removeprefix("gs://"))
+        return StoreRef(name, "bucket", bucket, bucket.out("name"), bucket.out("name"))
+    bucket = ctx.add("gcp:storage/bucket:Bucket", f"store-{name}-bucket", store_owner(name), stateful=True,
+                     name=ctx.global_name(name), location=ctx.region.upper(), project=ctx.project,
+                     uniform_bucket_level_access=True, public_access_prevention="enforced",
+                     force_destroy=not ctx.keep_data, labels=ctx.labels(**{"deployer-store": name}))
+    return StoreRef(name, "bucket", bucket, bucket.out("name"), bucket.out("name"))
 
 
-def event_trigger(gcp: Gcp, trigger: BucketTrigger, account_email) -> cloudfunctionsv2.FunctionEventTriggerArgs:
+def event_trigger(ctx: GcpContext, trigger: BucketTrigger, account_email) -> dict:
     """The function's Eventarc trigger for one bucket and one event type (finalized or deleted)."""
     verb = "finalized" if trigger.on == "created" else "deleted"
-    return cloudfunctionsv2.FunctionEventTriggerArgs(
-        event_type=f"google.cloud.storage.object.v1.{verb}",
-        event_filters=[cloudfunctionsv2.FunctionEventTriggerEventFilterArgs(
-            attribute="bucket", value=gcp.store(trigger.bucket).locator)],
-        trigger_region=gcp.region,
-        retry_policy="RETRY_POLICY_RETRY",
-        service_account_email=account_email,
-    )
+    return {"event_type": f"google.cloud.storage.object.v1.{verb}",
+            "event_filters": [{"attribute": "bucket", "value": ctx.store(trigger.bucket).locator}],
+            "trigger_region": ctx.region, "retry_policy": "RETRY_POLICY_RETRY",
+            "service_account_email": account_email}
 
 
 def filter_note(triggers: list[BucketTrigger]) -> str | None:

@@ -1,10 +1,11 @@
 """What GCP does differently for a blueprint: the GCP provider's `check`.
 
 Each rule returns Diagnostics located at the blueprint field they are about (file, line, column, field
-path) with cloud="gcp". Errors are what the program cannot deploy faithfully (a queue asking for fewer
-delivery attempts than Pub/Sub allows, a rate cron cannot express, an event-driven timeout beyond
-gen2's 540 s); warnings are where GCP behaves differently but the blueprint still works (push
-subscriptions deliver one message per request, bucket name filters run in the function).
+path) with cloud="gcp". Errors are what the program cannot deploy faithfully (a rate cron cannot
+express, an event-driven timeout beyond gen2's 540 s, one path template used with two parameter names);
+warnings are where GCP behaves differently but the blueprint still works (push subscriptions deliver
+one message per request, bucket name filters run in the function, a plan without a project). Queue
+`retries` below Pub/Sub's minimum of 5 are honoured by the shim (queues.py), so they are no error.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ HTTP_TIMEOUT_MAX = 3600
 EVENT_TIMEOUT_MAX = 540
 PUSH_ACK_MAX = 600
 SCHEDULER_DEADLINE_MAX = 1800
-ATTEMPTS = (5, 100)
+RESERVED = "/_deployer"
+SHIM_VERIFIES = ("google-auth>=2.20,<3",)  # OIDC checks of push and scheduler calls
 
 
 def diag(bp: Blueprint, path: str, message: str, *, hint: str | None = None, severity: str = "error",
@@ -31,14 +33,64 @@ def diag(bp: Blueprint, path: str, message: str, *, hint: str | None = None, sev
 
 def check(bp: Blueprint) -> list[Diagnostic]:
     # No CORS rule: API Gateway has no CORS, but the shim answers preflights from http.cors (docs/gcp.md).
-    return [*project(bp), *queues(bp), *functions(bp), *triggers(bp)]
+    return [*project(bp), *queues(bp), *functions(bp), *triggers(bp), *routes(bp), *existing_tables(bp)]
+
+
+def existing_tables(bp: Blueprint) -> list[Diagnostic]:
+    """A table is a collection in the app's own Firestore database: an existing one cannot be adopted yet."""
+    from deployer.blueprint.model import TableStore
+
+    return [diag(bp, f"stores.{name}", f"table {name!r} is marked existing: on GCP a table is a collection in the "
+                                      "app's own Firestore database, which deployer creates",
+                 hint="remove `existing` for GCP, or keep this table on another cloud")
+            for name, store in bp.stores.items() if isinstance(store, TableStore) and bp.existing(name, "gcp")]
+
+
+def shim_requirements(bp: Blueprint, function: str) -> list[str]:
+    """What the shim itself needs in this function: google-auth to verify push and scheduler callers."""
+    fn = bp.functions[function]
+    out = list(SHIM_VERIFIES) if any(isinstance(t, (QueueTrigger, ScheduleTrigger)) for t in fn.triggers) else []
+    if any(isinstance(t, QueueTrigger) and bp.stores[t.queue].dead_letter and bp.stores[t.queue].retries < 5
+           for t in fn.triggers):
+        out.append("google-cloud-pubsub>=2.19,<3")  # the shim publishes the last failed delivery itself
+    return out
 
 
 def project(bp: Blueprint) -> list[Diagnostic]:
+    """A warning: plan and eject use a placeholder project; `up` refuses (provider.engine)."""
+    from providers.gcp.context import PLACEHOLDER_PROJECT
+
     if bp.clouds.gcp.project:
         return []
-    return [diag(bp, "clouds.gcp.project", "clouds.gcp.project is not set: GCP needs the project to deploy into",
+    return [diag(bp, "clouds.gcp.project", "clouds.gcp.project is not set: GCP needs the project to deploy into; "
+                 f"the plan uses the placeholder {PLACEHOLDER_PROJECT!r}", severity="warning",
                  hint='add `clouds: {gcp: {project: "${env:GCP_PROJECT}"}}` and export GCP_PROJECT')]
+
+
+def routes(bp: Blueprint) -> list[Diagnostic]:
+    """One path template used with two parameter names (`/a/{x}`, `/a/{y}`): to API Gateway they are one
+    path, and one of the two would silently replace the other."""
+    from providers.gcp.http import template_key
+
+    seen: dict[str, tuple[str, str]] = {}
+    out = []
+    for name, fn in bp.functions.items():
+        for index, trigger in enumerate(fn.triggers):
+            if not isinstance(trigger, HttpTrigger):
+                continue
+            path = trigger.route.path
+            if path == RESERVED or path.startswith(RESERVED + "/"):
+                out.append(diag(bp, f"functions.{name}.triggers[{index}].http",
+                                f"path {path!r} is reserved on GCP: Pub/Sub and Cloud Scheduler deliver there",
+                                hint="choose a path outside /_deployer"))
+            key = template_key(path)
+            first = seen.setdefault(key, (path, f"functions.{name}.triggers[{index}]"))
+            if first[0] != path:
+                out.append(diag(bp, f"functions.{name}.triggers[{index}].http",
+                                f"path {path!r} is the template of {first[0]!r} ({first[1]}) with other "
+                                "parameter names; API Gateway sees one path",
+                                hint="use the same parameter names in both routes"))
+    return out
 
 
 def queues(bp: Blueprint) -> list[Diagnostic]:
@@ -46,12 +98,6 @@ def queues(bp: Blueprint) -> list[Diagnostic]:
     for name, store in bp.stores.items():
         if not isinstance(store, QueueStore):
             continue
-        low, high = ATTEMPTS
-        if store.dead_letter and not low <= store.retries <= high:
-            out.append(diag(bp, f"stores.{name}.retries",
-                            f"queue {name!r} asks for {store.retries} deliveries before dead-lettering; "
-                            f"Pub/Sub allows {low} to {high} delivery attempts",
-                            hint=f"set retries between {low} and {high}; every cloud honours it"))
         if not store.dead_letter:
             out.append(diag(bp, f"stores.{name}.dead_letter",
                             f"queue {name!r} has no dead-letter queue: Pub/Sub retries a failing message until "

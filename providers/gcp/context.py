@@ -1,20 +1,26 @@
-"""The one typed lookup every GCP module shares while the program runs.
+"""What every GCP kind module shares while one resource graph is built.
 
-Modules never pass resources to each other through ad hoc dictionaries: stores register a `StoreRef`,
-functions a `FunctionRef`, and later steps (triggers, IAM, outputs) look them up here. Physical names
-are derived here too, so every module cuts names to the same GCP limits the same way.
+`GcpContext` extends the shared `CompileContext` (deployer/resources/compile.py) with the project, the
+region, the API resources everything waits for, and the name rules: every module cuts physical names
+to the same GCP limits the same way. Nothing here imports Pulumi: modules add plain data to the graph
+(`ctx.add`), and outputs known only after deploy are `Out` references.
+
+Without `clouds.gcp.project` the graph is still built, with `PLACEHOLDER_PROJECT` (plan and eject work
+offline and warn; `up` refuses, see provider.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from deployer import naming
 from deployer.blueprint.model import (
-    Blueprint, BucketTrigger, Function, HttpTrigger, QueueTrigger, ScheduleTrigger, TopicTrigger,
+    BucketTrigger, Function, HttpTrigger, QueueTrigger, ScheduleTrigger, TopicTrigger,
 )
 from deployer.blueprint.schedule import Cron, Every, parse_schedule
+from deployer.resources.compile import CompileContext, FunctionRef
+from deployer.resources.graph import Owner, Resource
 
 # Limits of the names GCP checks (see docs/gcp.md).
 FUNCTION_NAME_MAX = 48      # a gen2 function is a Cloud Run service: < 49 characters, lowercase
@@ -25,12 +31,27 @@ DATABASE_ID_MAX = 63
 SCHEDULER_JOB_MAX = 500
 GATEWAY_ID_MAX = 63
 API_ID_MAX = 63
+SECRET_ID_MAX = 255
+
+#: The APIs a resource's module needs enabled first (its create call goes to them).
+APIS_OF = {"apigateway": ("apigateway", "servicemanagement", "servicecontrol"),
+           "cloudfunctionsv2": ("cloudfunctions", "cloudbuild", "artifactregistry", "run"),
+           "cloudrunv2": ("run",), "cloudscheduler": ("cloudscheduler",), "eventarc": ("eventarc",),
+           "firestore": ("firestore",), "projects": ("cloudresourcemanager",), "pubsub": ("pubsub",),
+           "secretmanager": ("secretmanager",), "serviceaccount": ("iam",), "storage": ("storage",)}
 
 RUN_INVOKER = "roles/run.invoker"
+PLACEHOLDER_PROJECT = "gcp-project-not-set"
 
-if TYPE_CHECKING:  # pulumi is imported by the program only, so `validate --cloud gcp` stays light
-    import pulumi
-    from pulumi_gcp import serviceaccount
+#: Paths of the function URL that only Pub/Sub push and Cloud Scheduler call (never routed by the
+#: gateway's OpenAPI document); the shim verifies the caller's OIDC token on them.
+PUSH_PATH = "/_deployer/push"
+SCHEDULE_PATH = "/_deployer/schedule"
+
+
+def compact(inputs: dict) -> dict:
+    """A nested input without its None values (the graph builder drops top-level ones only)."""
+    return {k: v for k, v in inputs.items() if v is not None}
 
 
 def runtime(fn: Function) -> str:
@@ -83,54 +104,14 @@ def event_sources(fn: Function) -> list[tuple[str, str]]:
 
 
 @dataclass
-class StoreRef:
-    """A declared store: its kind, its main resource and its locator (DEPLOYER_STORE_<NAME>)."""
+class GcpContext(CompileContext):
+    """The shared context plus the project, the region and the APIs every resource waits for."""
 
-    kind: str
-    resource: pulumi.CustomResource
-    locator: pulumi.Output[str]
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class FunctionRef:
-    """A declared function: the function, its runtime identity and (when something calls it) its invoker."""
-
-    function: Any
-    account: serviceaccount.Account
-    invoker: serviceaccount.Account | None = None
-
-    @property
-    def uri(self) -> pulumi.Output[str]:
-        """The Cloud Run URL of the function (also the OIDC audience of its callers).
-
-        `service_config` holds the secret environment too, so Pulumi marks all of it secret; the URL
-        and the service name are not, and unsecret keeps them readable in outputs and the API config."""
-        import pulumi
-
-        return pulumi.Output.unsecret(self.function.service_config.apply(lambda c: c.uri))
-
-    @property
-    def service(self) -> pulumi.Output[str]:
-        """The Cloud Run service behind the function (invoker roles are granted on it)."""
-        import pulumi
-
-        # The API returns the full name (projects/P/locations/R/services/S) or the short one: keep S.
-        return pulumi.Output.unsecret(self.function.service_config.apply(lambda c: c.service.rsplit("/", 1)[-1]))
-
-
-@dataclass
-class Gcp:
-    """Everything the program's steps share: blueprint, project, region and what was declared so far."""
-
-    bp: Blueprint
-    project: str
-    region: str
-    apis: list[pulumi.Resource] = field(default_factory=list)
-    stores: dict[str, StoreRef] = field(default_factory=dict)
-    functions: dict[str, FunctionRef] = field(default_factory=dict)
-    storage_agent_granted: bool = False
-    _project_number: pulumi.Output[str] | None = None
+    project: str = PLACEHOLDER_PROJECT
+    region: str = "us-central1"
+    apis: dict[str, Resource] = field(default_factory=dict)
+    shared: dict[str, Resource] = field(default_factory=dict)  # app-level resources declared once
+    build_grants: list[Resource] = field(default_factory=list)  # the build account's roles
 
     # ------------------------------------------------------------------ names
     @property
@@ -142,8 +123,10 @@ class Gcp:
         return naming.physical_name(self.bp.name, self.bp.stage, *parts, max_length=max_length)
 
     def global_name(self, *parts: str, max_length: int = BUCKET_NAME_MAX) -> str:
-        """A globally unique name (buckets): the project's short hash keeps two projects apart."""
-        return self.name(*parts, naming.short_hash(self.project), max_length=max_length)
+        """A name unique worldwide (buckets): `<app>-<parts>-<project id>`. Project ids are unique
+        worldwide, so two projects never compete for one name; the app part is cut to leave room."""
+        room = max_length - len(self.project) - 1
+        return f"{self.name(*parts, max_length=room)}-{self.project}"
 
     def function_name(self, function: str) -> str:
         return self.name(function, max_length=FUNCTION_NAME_MAX)
@@ -151,31 +134,27 @@ class Gcp:
     def labels(self, **extra: str) -> dict[str, str]:
         return {"deployer-app": self.app[:63], **extra}
 
-    # ---------------------------------------------------------------- options
-    def opts(self, *, stateful: bool = False, depends_on: list | None = None) -> pulumi.ResourceOptions:
-        """Every resource waits for the APIs; stores are retained on destroy unless --delete-data."""
-        import pulumi
+    # ---------------------------------------------------------------- resources
+    def add(self, type_: str, logical: str, owner: Owner, /, *, stateful: bool = False, shared: bool = False,
+            depends_on: tuple = (), **inputs: Any) -> Resource:
+        """A resource that waits for the APIs. Stores are kept on destroy unless --delete-data; grants
+        every stack of a project shares (`shared`) are always kept: another stack may rely on them."""
+        module = type_.split(":")[1].split("/")[0]
+        needed = [self.apis[api] for api in APIS_OF.get(module, ()) if api in self.apis]
+        if type_ == "gcp:projects/serviceIdentity:ServiceIdentity":
+            needed.append(self.apis[inputs["service"].split(".", 1)[0]])
+        return self.g.add(type_, logical, owner, depends_on=[*needed, *depends_on],
+                          retain=(stateful and self.keep_data) or shared, **inputs)
 
-        from deployer.providers import keep_data
-
-        return pulumi.ResourceOptions(depends_on=[*self.apis, *(depends_on or [])],
-                                      retain_on_delete=keep_data() if stateful else None)
-
-    # --------------------------------------------------------------- lookups
-    def store(self, name: str) -> StoreRef:
-        return self.stores[name]
-
-    def function(self, name: str) -> FunctionRef:
+    def fn(self, name: str) -> FunctionRef:
         return self.functions[name]
 
-    def project_number(self) -> pulumi.Output[str]:
-        """The project NUMBER (service agents' emails carry it), read once through an invoke."""
-        if self._project_number is None:
-            from pulumi_gcp import organizations
 
-            self._project_number = organizations.get_project_output(project_id=self.project).number
-        return self._project_number
+def account(ref: FunctionRef) -> Resource:
+    """The function's runtime service account."""
+    return ref.extra["account"]
 
-    def pubsub_agent(self) -> pulumi.Output[str]:
-        return self.project_number().apply(
-            lambda n: f"serviceAccount:service-{n}@gcp-sa-pubsub.iam.gserviceaccount.com")
+
+def invoker(ref: FunctionRef) -> Resource | None:
+    """The account that calls the function for its non-HTTP triggers (None when only routes call it)."""
+    return ref.extra.get("invoker")

@@ -1,128 +1,172 @@
-"""Identities and role bindings, each on the narrowest resource GCP allows.
+"""Identities and role bindings, each on the narrowest resource GCP allows, as graph data.
 
-Identities: every function runs as its own service account (`<app>-<fn>-run`), and everything that
-calls a function (Cloud Scheduler, a Pub/Sub push subscription, an Eventarc trigger) calls as that
-function's invoker account (`<app>-<fn>-inv`), which holds `roles/run.invoker` on that function's
-Cloud Run service and nothing else. API Gateway calls as one gateway account with run.invoker on each
-HTTP function.
+Identities: every function runs as its own service account (`<app>-<fn>-run`); everything that calls a
+function for a non-HTTP trigger (Cloud Scheduler, a Pub/Sub push subscription, an Eventarc trigger)
+calls as that function's invoker account (`<app>-<fn>-inv`), which holds `roles/run.invoker` on that
+function's Cloud Run service and nothing else. API Gateway calls as one gateway account. Cloud Build
+builds as the app's build account (`<app>-build`): projects created after mid-2024, or with automatic
+grants turned off, give the default build account no rights.
 
-Resource-level bindings: buckets (`storage.BucketIAMMember`), topics (`pubsub.TopicIAMMember`),
-subscriptions (`pubsub.SubscriptionIAMMember`), functions (`cloudrunv2.ServiceIamMember`), service
-accounts (`serviceaccount.IAMMember`). Project-level bindings exist only where GCP offers no smaller
-grain, each documented in docs/gcp.md and listed in PROJECT_LEVEL:
-- Firestore data roles (the smallest grain is the database: an IAM condition limits it to this app's);
-- eventarc.eventReceiver for the invoker account of a function with a bucket trigger (Eventarc's
-  direct Cloud Storage events require it on the project);
-- pubsub.publisher for the Cloud Storage service agent (it publishes to the topics Eventarc creates
-  for bucket triggers, which this program cannot name in advance).
+Resource-level bindings: buckets, topics, subscriptions, secrets, Cloud Run services, service accounts.
+Project-level bindings exist only where GCP offers no smaller grain (PROJECT_LEVEL, docs/gcp.md).
+
+One binding per (role, member, condition) in a stack: two identical project bindings in one stack
+would be one binding in GCP, and deleting either deletes it for both. The one grant every stack of a
+project shares (the Cloud Storage service agent's publisher role) is kept on destroy (`shared`), so
+destroying one stage never breaks another's bucket triggers.
 """
 
 from __future__ import annotations
 
-import pulumi
-from pulumi_gcp import cloudrunv2, projects, pubsub, serviceaccount, storage
-
 from deployer.blueprint.refs import grants
-from providers.gcp.context import ACCOUNT_ID_MAX, RUN_INVOKER, Gcp
+from deployer.resources.compile import FunctionRef
+from deployer.resources.graph import APP, Owner, Resource, function as fn_owner
+from deployer.resources.values import Out
+from providers.gcp.context import ACCOUNT_ID_MAX, RUN_INVOKER, GcpContext, account as runtime_account
 
-PROJECT_LEVEL = ("roles/datastore.user", "roles/datastore.viewer", "roles/eventarc.eventReceiver",
-                 "roles/pubsub.publisher")
-
-BUCKET_ROLES = {frozenset({"read"}): "roles/storage.objectViewer"}  # write needs delete to overwrite
-BUCKET_WRITE = "roles/storage.objectUser"
+PROJECT_LEVEL = ("roles/artifactregistry.writer", "roles/datastore.user", "roles/datastore.viewer",
+                 "roles/eventarc.eventReceiver", "roles/logging.logWriter", "roles/pubsub.publisher",
+                 "roles/storage.objectAdmin")
+BUCKET_READ = "roles/storage.objectViewer"
+BUCKET_WRITE = "roles/storage.objectUser"  # write needs delete to overwrite
+SECRET_ACCESSOR = "roles/secretmanager.secretAccessor"
+BUILD_ROLES = ("roles/logging.logWriter", "roles/artifactregistry.writer")
 
 
 def short(role: str) -> str:
     return role.split("/", 1)[1].replace(".", "-").lower()
 
 
-def account(gcp: Gcp, logical: str, *parts: str, description: str) -> serviceaccount.Account:
-    return serviceaccount.Account(
-        logical, account_id=gcp.name(*parts, max_length=ACCOUNT_ID_MAX), project=gcp.project,
-        display_name=description[:100], opts=gcp.opts())
+def account(ctx: GcpContext, logical: str, owner: Owner, *parts: str, description: str) -> Resource:
+    return ctx.add("gcp:serviceaccount/account:Account", logical, owner,
+                   account_id=ctx.name(*parts, max_length=ACCOUNT_ID_MAX), project=ctx.project,
+                   display_name=description[:100])
 
 
-def member(account: serviceaccount.Account) -> pulumi.Output[str]:
-    return account.email.apply(lambda e: f"serviceAccount:{e}")
+def member(res: Resource) -> Out:
+    """`serviceAccount:<email>` of an account (or of a service identity)."""
+    return res.out("member")
 
 
-def invoker(gcp: Gcp, logical: str, function: str, who: pulumi.Input[str]) -> cloudrunv2.ServiceIamMember:
-    """run.invoker on ONE function's Cloud Run service (gen2 functions are invoked through Cloud Run)."""
-    ref = gcp.function(function)
-    return cloudrunv2.ServiceIamMember(logical, name=ref.service, location=gcp.region, project=gcp.project,
-                                       role=RUN_INVOKER, member=who, opts=gcp.opts())
+def run_invoker(ctx: GcpContext, logical: str, function: str, who) -> Resource:
+    """run.invoker on ONE function's Cloud Run service (gen2: the service has the function's name)."""
+    ref = ctx.fn(function)
+    return ctx.add("gcp:cloudrunv2/serviceIamMember:ServiceIamMember", logical, fn_owner(function),
+                   depends_on=(ref.resource,), name=ctx.function_name(function), location=ctx.region,
+                   project=ctx.project, role=RUN_INVOKER, member=who)
 
 
-def grant_stores(gcp: Gcp, function: str) -> None:
+def grant_stores(ctx: GcpContext, function: str) -> list[Resource]:
     """What `uses` (and a queue trigger) grant, translated into roles on each store."""
-    who = member(gcp.function(function).account)
-    for grant in grants(gcp.bp, function):
-        ref = gcp.store(grant.store)
+    who, owner = member(runtime_account(ctx.fn(function))), fn_owner(function)
+    made: list[Resource] = []
+    table_roles: set[str] = set()
+    for grant in grants(ctx.bp, function):
+        ref = ctx.store(grant.store)
         prefix = f"fn-{function}-{grant.store}"
         match grant.kind:
             case "bucket":
-                role = BUCKET_ROLES.get(grant.rights, BUCKET_WRITE)
-                storage.BucketIAMMember(f"{prefix}-{short(role)}", bucket=ref.resource.name, role=role,
-                                        member=who, opts=gcp.opts())
+                role = BUCKET_READ if grant.rights == {"read"} else BUCKET_WRITE
+                made.append(ctx.add("gcp:storage/bucketIAMMember:BucketIAMMember", f"{prefix}-{short(role)}", owner,
+                                    bucket=ref.resource.out("name"), role=role, member=who))
             case "table":
-                role = "roles/datastore.viewer" if grant.rights == {"read"} else "roles/datastore.user"
-                firestore_role(gcp, f"{prefix}-{short(role)}", role, who)
+                table_roles.add("roles/datastore.viewer" if grant.rights == {"read"} else "roles/datastore.user")
             case "topic" | "queue":
                 if "publish" in grant.rights:
-                    pubsub.TopicIAMMember(f"{prefix}-pubsub-publisher", topic=ref.resource.name,
-                                          project=gcp.project, role="roles/pubsub.publisher", member=who,
-                                          opts=gcp.opts())
+                    made.append(ctx.add("gcp:pubsub/topicIAMMember:TopicIAMMember", f"{prefix}-pubsub-publisher",
+                                        owner, topic=ref.resource.out("name"), project=ctx.project,
+                                        role="roles/pubsub.publisher", member=who))
                 # "consume": the queue is pushed to the function; its invoker account is what is granted.
             case _:
                 raise TypeError(f"unsupported store kind {grant.kind!r}")
+    if table_roles:  # one binding for every table: Firestore's grain is the database
+        role = "roles/datastore.user" if "roles/datastore.user" in table_roles else "roles/datastore.viewer"
+        made.append(firestore_role(ctx, f"fn-{function}-{short(role)}", owner, role, who))
+    return made
 
 
-def firestore_role(gcp: Gcp, logical: str, role: str, who: pulumi.Input[str]) -> projects.IAMMember:
+def firestore_role(ctx: GcpContext, logical: str, owner: Owner, role: str, who) -> Resource:
     """A Firestore data role: project-level (GCP's smallest grain) with a condition on the database."""
     from providers.gcp.tables import database_id
 
-    database = f"projects/{gcp.project}/databases/{database_id(gcp)}"
-    return projects.IAMMember(
-        logical, project=gcp.project, role=role, member=who,
-        condition=projects.IAMMemberConditionArgs(
-            title=f"only {gcp.app} database"[:100],
-            description="deployer: Firestore roles have no grain below the database",
-            expression=f'resource.name == "{database}"'),
-        opts=gcp.opts())
+    database = f"projects/{ctx.project}/databases/{database_id(ctx)}"
+    return ctx.add("gcp:projects/iAMMember:IAMMember", logical, owner, project=ctx.project, role=role, member=who,
+                   condition={"title": f"only {ctx.app} database"[:100],
+                              "description": "deployer: Firestore roles have no grain below the database",
+                              "expression": f'resource.name == "{database}"'})
 
 
-def pubsub_agent_roles(gcp: Gcp, queue: str, subscription: pubsub.Subscription, dlq: pubsub.Topic | None) -> None:
-    """The Pub/Sub service agent forwards failed messages: publisher on the DLQ, subscriber on the source.
-
-    It also mints the push subscription's OIDC tokens as the invoker account (token creator on that
-    one account: required in projects created before April 2021, harmless after)."""
-    agent = gcp.pubsub_agent()
-    if dlq is not None:
-        pubsub.TopicIAMMember(f"store-{queue}-dlq-agent-publisher", topic=dlq.name, project=gcp.project,
-                              role="roles/pubsub.publisher", member=agent, opts=gcp.opts())
-        pubsub.SubscriptionIAMMember(f"store-{queue}-push-agent-subscriber", subscription=subscription.name,
-                                     project=gcp.project, role="roles/pubsub.subscriber", member=agent,
-                                     opts=gcp.opts())
+def secret_accessor(ctx: GcpContext, function: str, secret: str, secret_res: Resource,
+                    ref: FunctionRef) -> Resource:
+    """secretAccessor on ONE secret for ONE function's runtime account."""
+    slug = secret.lower().replace("_", "-")
+    return ctx.add("gcp:secretmanager/secretIamMember:SecretIamMember", f"fn-{function}-secret-{slug}",
+                   fn_owner(function), secret_id=secret_res.out("secret_id"), project=ctx.project,
+                   role=SECRET_ACCESSOR, member=member(runtime_account(ref)))
 
 
-def token_creator(gcp: Gcp, function: str) -> serviceaccount.IAMMember:
-    """The Pub/Sub service agent may mint OIDC tokens for this function's invoker account only."""
-    return serviceaccount.IAMMember(
-        f"fn-{function}-invoker-pubsub-token-creator", service_account_id=gcp.function(function).invoker.name,
-        role="roles/iam.serviceAccountTokenCreator", member=gcp.pubsub_agent(), opts=gcp.opts())
+def pubsub_agent(ctx: GcpContext) -> Resource:
+    """The Pub/Sub service agent, as a service identity (no project-number lookup needed): it forwards
+    dead letters and mints push and Eventarc OIDC tokens."""
+    if "pubsub-agent" not in ctx.shared:
+        ctx.shared["pubsub-agent"] = ctx.add("gcp:projects/serviceIdentity:ServiceIdentity", "app-pubsub-agent", APP,
+                                             project=ctx.project, service="pubsub.googleapis.com")
+    return ctx.shared["pubsub-agent"]
 
 
-def event_receiver(gcp: Gcp, function: str) -> projects.IAMMember:
+def dead_letter_agent_publisher(ctx: GcpContext, queue: str, dlq: Resource) -> Resource:
+    """The Pub/Sub service agent forwards failed messages: publisher on the dead-letter topic."""
+    return ctx.add("gcp:pubsub/topicIAMMember:TopicIAMMember", f"store-{queue}-dlq-agent-publisher",
+                   Owner("store", queue), topic=dlq.out("name"), project=ctx.project, role="roles/pubsub.publisher",
+                   member=member(pubsub_agent(ctx)))
+
+
+def dead_letter_agent_subscriber(ctx: GcpContext, queue: str, subscription: Resource) -> Resource:
+    """... and subscriber on the push subscription it takes them from."""
+    return ctx.add("gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember", f"store-{queue}-push-agent-subscriber",
+                   Owner("store", queue), subscription=subscription.out("name"), project=ctx.project,
+                   role="roles/pubsub.subscriber", member=member(pubsub_agent(ctx)))
+
+
+def token_creator(ctx: GcpContext, function: str, invoker_account: Resource) -> Resource:
+    """The Pub/Sub service agent may mint OIDC tokens for this function's invoker account only (push
+    subscriptions and Eventarc triggers authenticate with them; required in projects created before
+    April 2021)."""
+    return ctx.add("gcp:serviceaccount/iAMMember:IAMMember", f"fn-{function}-invoker-pubsub-token-creator",
+                   fn_owner(function), service_account_id=invoker_account.out("name"),
+                   role="roles/iam.serviceAccountTokenCreator", member=member(pubsub_agent(ctx)))
+
+
+def event_receiver(ctx: GcpContext, function: str, invoker_account: Resource) -> Resource:
     """Eventarc's direct (Cloud Storage) events require eventReceiver on the project for the trigger account."""
-    return projects.IAMMember(f"fn-{function}-invoker-eventarc-eventreceiver", project=gcp.project,
-                              role="roles/eventarc.eventReceiver", member=member(gcp.function(function).invoker),
-                              opts=gcp.opts())
+    return ctx.add("gcp:projects/iAMMember:IAMMember", f"fn-{function}-invoker-eventarc-eventreceiver",
+                   fn_owner(function), project=ctx.project, role="roles/eventarc.eventReceiver",
+                   member=member(invoker_account))
 
 
-def storage_agent_publisher(gcp: Gcp) -> projects.IAMMember:
-    """The Cloud Storage service agent publishes bucket events to Eventarc's (unnamed) topics."""
-    from pulumi_gcp import storage as gcs
+def storage_agent_publisher(ctx: GcpContext) -> Resource:
+    """The Cloud Storage service agent publishes bucket events to Eventarc's (unnamed) topics. Every
+    stack of the project declares this same binding: it is kept on destroy."""
+    if "gcs-agent" not in ctx.shared:
+        agent = ctx.g.call("gcp:storage/getProjectServiceAccount:getProjectServiceAccount", project=ctx.project)
+        ctx.shared["gcs-agent"] = ctx.add("gcp:projects/iAMMember:IAMMember", "app-gcs-agent-pubsub-publisher", APP,
+                                          shared=True, project=ctx.project, role="roles/pubsub.publisher",
+                                          member=agent.out("member"))
+    return ctx.shared["gcs-agent"]
 
-    agent = gcs.get_project_service_account_output(project=gcp.project).email_address
-    return projects.IAMMember("app-gcs-agent-pubsub-publisher", project=gcp.project, role="roles/pubsub.publisher",
-                              member=agent.apply(lambda e: f"serviceAccount:{e}"), opts=gcp.opts())
+
+def build_account(ctx: GcpContext, source_bucket: str) -> tuple[Resource, list[Resource]]:
+    """The app's Cloud Build account with the roles Google documents for a function's build: logs,
+    images in Artifact Registry, and objects of the source buckets (this app's and the gcf-v2-sources
+    bucket Cloud Functions copies the source to), narrowed by a condition."""
+    build = account(ctx, "app-build-account", APP, "build", description=f"deployer {ctx.app}: builds functions")
+    grants_ = [ctx.add("gcp:projects/iAMMember:IAMMember", f"app-build-{short(role)}", APP, project=ctx.project,
+                       role=role, member=member(build)) for role in BUILD_ROLES]
+    grants_.append(ctx.add(
+        "gcp:projects/iAMMember:IAMMember", "app-build-storage-objectadmin", APP, project=ctx.project,
+        role="roles/storage.objectAdmin", member=member(build),
+        condition={"title": "function sources only",
+                   "description": "deployer: the build reads the function's source",
+                   "expression": f'resource.name.startsWith("projects/_/buckets/{source_bucket}") || '
+                                 'resource.name.startsWith("projects/_/buckets/gcf-v2-sources-")'}))
+    return build, grants_

@@ -1,13 +1,16 @@
-"""GcpProvider: compiles a blueprint into a Pulumi program for Cloud Functions (2nd gen) and friends.
+"""GcpProvider: compiles a blueprint into a resource graph for Cloud Functions (2nd gen) and friends.
 
-The provider only orders the steps (APIs, stores, functions, triggers, grants, the HTTP API, outputs)
-and dispatches each blueprint kind to its module; see the package docstring and docs/gcp.md. Pulumi
-and pulumi_gcp are imported when a program is built, not when `validate --cloud gcp` runs `check`.
+The provider implements the shared driver's hooks (deployer/resources/compile.py): the context (APIs
+first), one module per store kind, functions, then triggers, grants and the HTTP API. No module here
+imports Pulumi: `plan` renders the graph and `up` runs the shared executor over it.
+
+Without `clouds.gcp.project`, `plan` and `eject` build the graph with a placeholder project and warn
+(checks.py); `up`, `preview` and `destroy` refuse with exit 2 (`engine`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from deployer.blueprint.model import (
     BucketStore, BucketTrigger, HttpTrigger, QueueStore, QueueTrigger, ScheduleTrigger, TableStore, TopicStore,
@@ -15,11 +18,17 @@ from deployer.blueprint.model import (
 )
 from deployer.errors import Diagnostic, UsageError
 from deployer.providers import Artifact, Provider
+from deployer.resources.checks import NameRule, Ordering, Rules
 from providers.gcp.settings import GcpSettings
 
 if TYPE_CHECKING:
     from deployer.blueprint.model import Blueprint
-    from providers.gcp.context import Gcp
+    from deployer.resources.compile import FunctionRef, StoreRef
+    from providers.gcp.context import GcpContext
+
+BUCKET = r"[a-z0-9][a-z0-9._-]*[a-z0-9]"
+INVOKER_BINDING = "gcp:cloudrunv2/serviceIamMember:ServiceIamMember"
+
 
 class GcpProvider(Provider):
     name = "gcp"
@@ -40,112 +49,112 @@ class GcpProvider(Provider):
     def package(self, bp: "Blueprint", function: str) -> Artifact:
         """Code + runtime + shim + requirements.txt; Cloud Build installs the requirements remotely."""
         from deployer import bundle, packaging
+        from providers.gcp import checks
 
-        extra = [*bundle.client_requirements(bp, function, self.name), "functions-framework>=3.5"]
+        extra = [*bundle.client_requirements(bp, function, self.name), *checks.shim_requirements(bp, function),
+                 "functions-framework>=3.5"]
         python = bp.functions[function].runtime.removeprefix("python")  # no vendoring: informational
         return packaging.package(bp, function, cloud=self.name, target=packaging.Target(None, python),
-                                 extra_requirements=extra)
+                                 extra_requirements=sorted(set(extra)))
 
     def stack_config(self, bp: "Blueprint") -> dict[str, str]:
+        from providers.gcp.context import PLACEHOLDER_PROJECT
+
         settings = bp.clouds.gcp
-        return {"gcp:region": settings.region, **({"gcp:project": settings.project} if settings.project else {})}
+        return {"gcp:project": settings.project or PLACEHOLDER_PROJECT, "gcp:region": settings.region}
 
-    def program(self, bp: "Blueprint", artifacts: dict[str, Artifact]) -> Callable[[], None]:
+    def engine(self, bp: "Blueprint", options: Any) -> Any:
+        """Deploying needs a real project: the placeholder is for offline plans only (exit 2)."""
         if not bp.clouds.gcp.project:
-            raise UsageError("clouds.gcp.project is not set", hint="run `deployer validate --cloud gcp`")
-        missing = sorted(set(bp.functions) - set(artifacts))
-        if missing:
-            raise UsageError(f"no package for function(s) {', '.join(missing)}")
+            raise UsageError("clouds.gcp.project is not set: GCP needs the project to deploy into",
+                             hint='add `clouds: {gcp: {project: "${env:GCP_PROJECT}"}}` and export GCP_PROJECT')
+        return super().engine(bp, options)
 
-        def run() -> None:
-            from providers.gcp.context import Gcp
+    # -- the resource graph -----------------------------------------------------------------------------
+    def context(self, bp: "Blueprint", artifacts: dict[str, Artifact], keep_data: bool) -> "GcpContext":
+        from deployer.resources.graph import Builder
+        from providers.gcp import apis
+        from providers.gcp.context import PLACEHOLDER_PROJECT, GcpContext
 
-            declare(Gcp(bp, bp.clouds.gcp.project, bp.clouds.gcp.region), artifacts)
+        ctx = GcpContext(bp, artifacts, Builder(self.name, bp.name, bp.stage, self.stack_config(bp)), keep_data,
+                         project=bp.clouds.gcp.project or PLACEHOLDER_PROJECT, region=bp.clouds.gcp.region)
+        apis.enable(ctx)
+        return ctx
 
-        return run
+    def declare_store(self, ctx: "GcpContext", name: str, store: Any) -> "StoreRef":
+        from providers.gcp import buckets, queues, tables, topics
 
-    def mock_resource(self, typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        from providers.gcp import mocks
+        match store:
+            case BucketStore():
+                return buckets.declare(ctx, name, store)
+            case TableStore():
+                return tables.declare(ctx, name, store)
+            case QueueStore():
+                return queues.declare(ctx, name, store)
+            case TopicStore():
+                return topics.declare(ctx, name, store)
+        raise TypeError(f"the GCP provider does not support store kind {type(store).__name__}")
 
-        return mocks.resource(typ, name, inputs)
+    def declare_function(self, ctx: "GcpContext", name: str) -> "FunctionRef":
+        from providers.gcp import functions
 
-    def mock_call(self, token: str, args: dict[str, Any]) -> dict[str, Any]:
-        from providers.gcp import mocks
+        return functions.declare(ctx, name)
 
-        return mocks.call(token, args)
+    def declare_triggers(self, ctx: "GcpContext") -> None:
+        from providers.gcp import http, iam
 
+        for name in ctx.bp.functions:
+            declare_function_triggers(ctx, name)
+            iam.grant_stores(ctx, name)
+        keep_unconsumed_queues(ctx)
+        http.declare(ctx)
 
-def declare(gcp: "Gcp", artifacts: dict[str, Artifact]) -> None:
-    """The whole program: APIs, stores, functions, triggers, grants, HTTP API, outputs."""
-    import pulumi
-
-    from providers.gcp import apis, functions, http, iam
-
-    apis.enable(gcp)
-    for name, store in gcp.bp.stores.items():
-        gcp.stores[name] = declare_store(gcp, name, store)
-    if gcp.bp.functions:
-        bucket = functions.source_bucket(gcp)
-        for name in gcp.bp.functions:
-            gcp.functions[name] = functions.declare(gcp, name, artifacts[name], bucket)
-    for name in gcp.bp.functions:
-        declare_triggers(gcp, name)
-        iam.grant_stores(gcp, name)
-    keep_unconsumed_queues(gcp)
-    api_url = http.declare(gcp)
-    if api_url is not None:
-        pulumi.export("api_url", api_url)
-    pulumi.export("functions", {n: ref.uri for n, ref in gcp.functions.items()})
-    pulumi.export("stores", {n: ref.locator for n, ref in gcp.stores.items()})
-
-
-def declare_store(gcp: "Gcp", name: str, store):
-    from providers.gcp import buckets, queues, tables, topics
-
-    match store:
-        case BucketStore():
-            return buckets.declare(gcp, name, store)
-        case TableStore():
-            return tables.declare(gcp, name, store)
-        case QueueStore():
-            return queues.declare(gcp, name, store)
-        case TopicStore():
-            return topics.declare(gcp, name, store)
-    raise TypeError(f"unsupported store kind {type(store).__name__}")
+    def graph_rules(self) -> Rules:
+        project = ("gcp:project",)
+        return Rules(
+            names={"gcp:storage/bucket:Bucket": NameRule("name", 63, BUCKET, worldwide=True, unique_config=project,
+                                                          description="bucket"),
+                   "gcp:cloudfunctionsv2/function:Function": NameRule("name", 48, r"[a-z][a-z0-9-]*",
+                                                                      description="function"),
+                   "gcp:serviceaccount/account:Account": NameRule("account_id", 30, r"[a-z][a-z0-9-]{4,28}[a-z0-9]",
+                                                                  description="service account"),
+                   "gcp:pubsub/topic:Topic": NameRule("name", 255, r"[A-Za-z][\w.~+%-]{2,254}", description="topic"),
+                   "gcp:pubsub/subscription:Subscription": NameRule("name", 255, r"[A-Za-z][\w.~+%-]{2,254}",
+                                                                    description="subscription"),
+                   "gcp:secretmanager/secret:Secret": NameRule("secret_id", 255, r"[\w-]+", description="secret")},
+            orderings=(Ordering("gcp:pubsub/subscription:Subscription", INVOKER_BINDING),
+                       Ordering("gcp:cloudscheduler/job:Job", INVOKER_BINDING)))
 
 
-def declare_triggers(gcp: "Gcp", function: str) -> None:
-    """Who may call the function, and the triggers that are resources of their own."""
+def declare_function_triggers(ctx: "GcpContext", function: str) -> None:
+    """Who may call the function, and the triggers that are resources of their own; each trigger is
+    created after the run.invoker (and token creator) it needs."""
     from providers.gcp import events, iam, queues, schedules
+    from providers.gcp.context import invoker
 
-    ref = gcp.function(function)
-    events.declare(gcp, function)
-    if ref.invoker is not None:
-        iam.invoker(gcp, f"fn-{function}-invoker-run-invoker", function, iam.member(ref.invoker))
-    fn = gcp.bp.functions[function]
+    ref, fn = ctx.fn(function), ctx.bp.functions[function]
+    who = invoker(ref)
+    after = []
+    if who is not None:
+        after.append(iam.run_invoker(ctx, f"fn-{function}-invoker-run-invoker", function, iam.member(who)))
+        if f"fn-{function}-invoker-pubsub-token-creator" in ctx.g:
+            after.append(ctx.g.get(f"fn-{function}-invoker-pubsub-token-creator"))
+    events.declare(ctx, function, after)
     for index, trigger in enumerate(fn.triggers):
         match trigger:
             case QueueTrigger():
-                queues.consume(gcp, function, trigger)
+                queues.consume(ctx, function, trigger, after)
             case ScheduleTrigger():
-                schedules.declare(gcp, function, index, trigger)
+                schedules.declare(ctx, function, index, trigger, after)
             case HttpTrigger() | TopicTrigger() | BucketTrigger():
                 pass  # HTTP: http.declare; topics and buckets: the function's event_trigger
             case _:
                 raise TypeError(f"unsupported trigger {type(trigger).__name__}")
-    if any(isinstance(t, QueueTrigger) for t in fn.triggers):
-        iam.token_creator(gcp, function)
-    if any(isinstance(t, BucketTrigger) for t in fn.triggers):
-        iam.event_receiver(gcp, function)
-        if not gcp.storage_agent_granted:
-            iam.storage_agent_publisher(gcp)
-            gcp.storage_agent_granted = True
 
 
-def keep_unconsumed_queues(gcp: "Gcp") -> None:
-    from deployer.blueprint.refs import consumers
+def keep_unconsumed_queues(ctx: "GcpContext") -> None:
     from providers.gcp import queues
 
-    for name, store in gcp.bp.stores.items():
-        if isinstance(store, QueueStore) and not consumers(gcp.bp, name):
-            queues.keep_unconsumed(gcp, name)
+    for name, store in ctx.bp.stores.items():
+        if isinstance(store, QueueStore) and not ctx.consumers(name):
+            queues.keep_unconsumed(ctx, name)

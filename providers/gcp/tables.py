@@ -6,43 +6,33 @@ DEPLOYER_STORE_<NAME>). Location and type cannot change once created; the databa
 unless `--delete-data` (then deletion_policy DELETE actually deletes it, data included).
 
 Access: GCP has no IAM grain below the database for Firestore data, so a function that uses a table is
-granted `roles/datastore.user` (or `datastore.viewer` for read-only) on the PROJECT with an IAM
-condition that limits it to this app's database (see iam.py and docs/gcp.md).
+granted `roles/datastore.user` (or `datastore.viewer` when it only reads) on the PROJECT with an IAM
+condition that limits it to this app's database: one binding per function (iam.grant_stores).
 """
 
 from __future__ import annotations
 
-import pulumi
-from pulumi_gcp import firestore
-
 from deployer.blueprint.model import TableStore
-from providers.gcp.context import DATABASE_ID_MAX, Gcp, StoreRef
+from deployer.resources.compile import StoreRef
+from deployer.resources.graph import Resource, store
+from providers.gcp.context import DATABASE_ID_MAX, GcpContext
 
 
-def database_id(gcp: Gcp) -> str:
-    return gcp.name("db", max_length=DATABASE_ID_MAX)
+def database_id(ctx: GcpContext) -> str:
+    return ctx.name("db", max_length=DATABASE_ID_MAX)
 
 
-def database(gcp: Gcp) -> firestore.Database:
-    """The app's Firestore database, declared once (on the first table)."""
-    from deployer.providers import keep_data
-
-    found = next((s.extra["database"] for s in gcp.stores.values() if "database" in s.extra), None)
-    if found is not None:
-        return found
-    return firestore.Database(
-        "app-firestore",
-        name=database_id(gcp),
-        project=gcp.project,
-        location_id=gcp.region,
-        type="FIRESTORE_NATIVE",
-        deletion_policy="ABANDON" if keep_data() else "DELETE",
-        opts=gcp.opts(stateful=True),
-    )
+def database(ctx: GcpContext, table: str) -> Resource:
+    """The app's Firestore database, declared once, owned by the first table (so `destroy` reports that
+    table's data as kept with it)."""
+    if "database" not in ctx.shared:
+        ctx.shared["database"] = ctx.add(
+            "gcp:firestore/database:Database", "app-firestore", store(table), stateful=True, name=database_id(ctx),
+            project=ctx.project, location_id=ctx.region, type="FIRESTORE_NATIVE",
+            deletion_policy="ABANDON" if ctx.keep_data else "DELETE")
+    return ctx.shared["database"]
 
 
-def declare(gcp: Gcp, name: str, store: TableStore) -> StoreRef:
-    db = database(gcp)
-    collection = gcp.name(name)
-    return StoreRef("table", db, pulumi.Output.from_input(collection),
-                    extra={"database": db, "key": store.key})
+def declare(ctx: GcpContext, name: str, spec: TableStore) -> StoreRef:
+    db = database(ctx, name)
+    return StoreRef(name, "table", db, db.out("name"), ctx.name(name), extra={"key": spec.key})
