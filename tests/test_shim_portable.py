@@ -173,6 +173,11 @@ class Gcp(Adapter):
             app.config["PROPAGATE_EXCEPTIONS"] = True  # what the shim raises reaches the test, not a bare 500
             self.clients[fn] = app.test_client()
 
+    def close(self) -> None:
+        """Stop the certificates server now: left to the garbage collector at interpreter exit, its
+        shutdown() waits forever for a serving thread that no longer runs (a failed run would hang)."""
+        self._certs.__exit__(None, None, None)
+
     def http(self, method, path, body=b"", headers=None, query=""):
         headers = dict(headers or {})
         client = self.clients["api"]
@@ -384,10 +389,14 @@ def clouds(tmp_path_factory):
     os.environ.update(env)
     for module in (aws, azure, gcp):
         module.reset()
+    made = {}
     try:
         with mock_aws():
-            yield make_clouds(tmp, bp, conn)
+            made = make_clouds(tmp, bp, conn)
+            yield made
     finally:
+        if "gcp" in made:
+            made["gcp"].close()
         for key, value in old.items():
             os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
         for module in (aws, azure, gcp):
