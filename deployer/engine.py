@@ -42,9 +42,6 @@ if TYPE_CHECKING:
 INSTALL_HINT = ("install the pulumi CLI (https://www.pulumi.com/docs/install/); on Linux and macOS: "
                 "`curl -fsSL https://get.pulumi.com | sh`, then add ~/.pulumi/bin to PATH")
 
-#: Provider name -> the Python SDK distribution whose plugin it needs (a provider may instead set
-#: `plugins = ("pulumi-xyz", ...)` on its class).
-SDK_PACKAGES = {"aws": ("pulumi-aws",), "gcp": ("pulumi-gcp",), "azure": ("pulumi-azure-native",)}
 EventSink = Callable[[dict], None] | None
 
 
@@ -86,10 +83,10 @@ def cli_version(path: str) -> str | None:
     return done.stdout.strip() or None if done.returncode == 0 else None
 
 
-def sdk_versions() -> dict[str, str | None]:
-    """Installed versions of the Pulumi SDK and the provider SDKs (None when absent)."""
+def sdk_versions(dists: "tuple[str, ...] | list[str]" = ()) -> dict[str, str | None]:
+    """Installed versions of the SDK distributions the providers declare (None when absent)."""
     out: dict[str, str | None] = {}
-    for dist in ("pulumi", *sorted({d for ds in SDK_PACKAGES.values() for d in ds})):
+    for dist in dists:
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -98,8 +95,10 @@ def sdk_versions() -> dict[str, str | None]:
 
 
 def plugins_for(provider: Provider) -> list[tuple[str, str]]:
-    """(plugin name, "vX.Y.Z") for each SDK the provider uses, from the installed package versions."""
-    dists = getattr(provider, "plugins", None) or SDK_PACKAGES.get(provider.name, ())
+    """(plugin name, "vX.Y.Z") for each SDK the provider uses, from the installed package versions: the
+    `plugins` it declares, else the pulumi-* distributions among its `requirements` (prerequisites.py)."""
+    dists = getattr(provider, "plugins", None) or [
+        d for d in getattr(provider, "requirements", ()) if d.startswith("pulumi-")]
     plugins = []
     for dist in dists:
         try:
@@ -350,6 +349,9 @@ class PulumiEngine:
 
     def _call(self, fn: Callable[[], Any]) -> Any:
         """Run one Automation API call with deployer's error mapping and Ctrl-C handling."""
+        from deployer import prerequisites
+
+        prerequisites.require(self.provider)  # every missing SDK and the CLI in one message (exit 3)
         with graceful_interrupts() as flags:
             try:
                 return fn()

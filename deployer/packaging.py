@@ -6,10 +6,12 @@ and files that are not code (VCS folders, bytecode, virtualenvs, `.env*`, build 
 Two checkouts of the same code give byte-identical zips, and `plan`/`up` stay "no changes" after a
 fresh clone.
 
-Dependencies are vendored from the function's `requirements.txt` with pip for the cloud's platform
-(`--platform manylinux2014_aarch64 --only-binary=:all:`), never for this machine. They are cached by
-the hash of (requirements, platform, python version) under `~/.cache/deployer/deps` (`DEPLOYER_CACHE`
-overrides), so a second package of unchanged requirements costs a directory walk. Zips are written
+Dependencies come from the function's requirements.txt, pyproject.toml or uv.lock (deployer/depfiles.py
+reads and reconciles them) and are vendored with uv or pip (deployer/installers.py) for the cloud's
+platform and Python (every manylinux tag the runtime's glibc takes, binary wheels only), never for
+this machine. They are cached by the hash of (canonical requirements, platform, python version) under
+`~/.cache/deployer/deps` (`DEPLOYER_CACHE` overrides), so a second package of unchanged requirements
+costs a directory walk; uv and pip fill the cache with the same files. Zips are written
 under `<blueprint>/.deployer/build/<stage>/<cloud>/<function>-<sha12>.zip`, named by their content
 digest: an unchanged function is neither recompressed nor rewritten, and within one process it is not
 even re-read (the in-process cache is keyed by the code tree's names, sizes and mtimes).
@@ -20,15 +22,13 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from deployer import bundle
+from deployer import bundle, depfiles, installers
 from deployer.blueprint.model import Blueprint
 from deployer.errors import EXIT_FAILURE, EXIT_USAGE, DeployerError, Location
 from deployer.providers import Artifact
@@ -38,11 +38,15 @@ EXCLUDED_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".venv", "venv"
                            "node_modules", ".pytest_cache", ".mypy_cache", ".tox"})
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 REQUIREMENTS = "requirements.txt"
+CONSTRAINTS = "deployer-constraints.txt"
+#: Bumped when the content of a vendored folder changes for the same requirements (v2: no installer metadata).
+CACHE_FORMAT = "v2"
 
 
 @dataclass(frozen=True)
 class Target:
-    """Where the package runs: pip's platform tag (None: no vendoring), Python version, deps folder."""
+    """Where the package runs: the newest manylinux tag its Linux takes, e.g. `manylinux_2_34_aarch64`
+    (installers.tags lists the older ones it takes too; None: no vendoring), Python version, deps folder."""
 
     platform: str | None
     python_version: str
@@ -94,19 +98,6 @@ def tree(root: Path) -> list[tuple[str, Path]]:
     return sorted(found)
 
 
-def requirements_text(code_dir: Path, extra: Iterable[str] = ()) -> str:
-    """The function's requirements.txt plus extra requirements, one per line ("" when none)."""
-    own = code_dir / REQUIREMENTS
-    lines = own.read_text(encoding="utf-8").splitlines() if own.is_file() else []
-    lines += [e for e in extra if e not in lines]
-    text = "\n".join(line.rstrip() for line in lines).strip()
-    return text + "\n" if text else ""
-
-
-def _has_requirements(text: str) -> bool:
-    return any(line.strip() and not line.strip().startswith("#") for line in text.splitlines())
-
-
 def package(bp: Blueprint, function: str, *, cloud: str, target: Target,
             extra_files: Mapping[str, bytes] = {}, extra_requirements: Iterable[str] = ()) -> Artifact:
     """Build (or reuse) the deterministic zip of one function for one cloud. See the module docstring."""
@@ -114,17 +105,17 @@ def package(bp: Blueprint, function: str, *, cloud: str, target: Target,
     if not code_dir.is_dir():
         raise PackagingError(f"function {function!r}: code folder {code_dir} does not exist", exit_code=EXIT_USAGE)
     files = tree(code_dir)
-    requirements = requirements_text(code_dir, extra_requirements)
+    deps = depfiles.read(code_dir, depfiles.environment(target.platform, target.python_version), extra_requirements)
     runtime = bundle.runtime_files(bp, function, cloud)
-    key = (str(code_dir), function, cloud, bp.stage, target, requirements,
+    key = (str(code_dir), function, cloud, bp.stage, target, deps,
            tuple((n, p.stat().st_size, p.stat().st_mtime_ns, _mode(p)) for n, p in files),
            _digest_bytes({**runtime, **dict(extra_files)}))
     cached = _ARTIFACTS.get(key)
     if cached is not None and cached.path.is_file():
         return cached
-    entries = _entries(files, runtime, extra_files, requirements)
-    if target.platform and _has_requirements(requirements):
-        entries = _merge_deps(entries, vendor(requirements, target, source=code_dir / REQUIREMENTS), target)
+    entries = _entries(files, runtime, extra_files, deps)
+    if target.platform and deps:
+        entries = _merge_deps(entries, vendor(deps, target), target)
     digest, unzipped = content_digest(entries)
     out_dir = bp.root / ".deployer" / "build" / bp.stage / cloud
     path = out_dir / f"{function}-{digest[:12]}.zip"
@@ -138,13 +129,18 @@ def package(bp: Blueprint, function: str, *, cloud: str, target: Target,
 
 
 def _entries(files: list[tuple[str, Path]], runtime: Mapping[str, bytes], extra: Mapping[str, bytes],
-             requirements: str) -> list[Entry]:
-    """User code, then the runtime and shim, then extra files, then requirements.txt; later ones win."""
+             deps: depfiles.Dependencies) -> list[Entry]:
+    """User code, then the runtime and shim, then extra files, then the flattened requirements.txt (what
+    was vendored, or what a cloud that builds remotely installs); later ones win."""
     merged: dict[str, Entry] = {name: (name, _mode(path), path) for name, path in files}
     for name, data in list(runtime.items()) + list(extra.items()):
         merged[name] = (name, 0o644, bytes(data))
-    if requirements:
-        merged[REQUIREMENTS] = (REQUIREMENTS, 0o644, requirements.encode())
+    text = deps.text()
+    if deps.constraints:
+        merged[CONSTRAINTS] = (CONSTRAINTS, 0o644, deps.constraints_text().encode())
+        text += f"-c {CONSTRAINTS}\n"
+    if deps:
+        merged[REQUIREMENTS] = (REQUIREMENTS, 0o644, text.encode())
     return [merged[name] for name in sorted(merged)]
 
 
@@ -209,38 +205,48 @@ def _file_sha256(path: Path) -> str:
 # ------------------------------------------------------------------------------------------ vendoring
 
 
-def deps_key(requirements: str, target: Target) -> str:
-    text = f"{requirements}\0{target.platform}\0{target.python_version}"
+def deps_key(requirements: "str | depfiles.Dependencies", target: Target) -> str:
+    """The cache folder's name: a hash of the canonical requirements (with constraints and whether they
+    are a lock's pins), the target's platform and Python version, and the cache format."""
+    if isinstance(requirements, depfiles.Dependencies):
+        deps = requirements
+        requirements = deps.text() + (f"\0c:{deps.constraints_text()}" if deps.constraints else "") + \
+            ("\0locked" if deps.locked else "")
+    text = f"{CACHE_FORMAT}\0{requirements}\0{target.platform}\0{target.python_version}"
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-def vendor(requirements: str, target: Target, *, source: Path | None = None) -> list[Entry]:
-    """Entries of the requirements installed for the target platform, from the cache or pip."""
-    key = deps_key(requirements, target)
+def vendor(deps: depfiles.Dependencies, target: Target) -> list[Entry]:
+    """Entries of the dependencies installed for the target platform, from the cache or an installer."""
+    key = deps_key(deps, target)
     if key in _DEPS:
         return _DEPS[key]
     folder = cache_root() / "deps" / key
     if not (folder / ".complete").is_file():
-        _pip_install(requirements, target, folder, source)
+        _install(deps, target, folder)
     entries = [(name, _mode(path), path) for name, path in tree(folder) if name != ".complete"]
     _DEPS[key] = entries
     return entries
 
 
-def _pip_install(requirements: str, target: Target, folder: Path, source: Path | None) -> None:
+def _install(deps: depfiles.Dependencies, target: Target, folder: Path) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=folder.parent))
     try:
-        (work / REQUIREMENTS).write_text(requirements, encoding="utf-8")
+        (work / REQUIREMENTS).write_text(deps.text(), encoding="utf-8")
+        constraints = work / CONSTRAINTS if deps.constraints else None
+        if constraints is not None:
+            constraints.write_text(deps.constraints_text(), encoding="utf-8")
         site = work / "site"
-        command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                   "--no-compile", "--no-input", "--target", str(site), "--platform", str(target.platform),
-                   "--only-binary=:all:", "--python-version", target.python_version, "--implementation", "cp",
-                   "-r", str(work / REQUIREMENTS)]
-        done = subprocess.run(command, capture_output=True, text=True)
+        tool, uv = installers.choose()
+        command = installers.command(tool, uv, site=site, requirements=work / REQUIREMENTS,
+                                     constraints=constraints, platform=str(target.platform),
+                                     python_version=target.python_version, no_deps=deps.locked)
+        done = installers.run(command, tool, work)
         if done.returncode != 0:
-            raise _pip_error(done.stderr or done.stdout, target, source)
-        (site / ".complete").write_text(requirements, encoding="utf-8")
+            raise _install_error(tool, done.stderr or done.stdout, target, deps.sources)
+        installers.strip_metadata(site)
+        (site / ".complete").write_text(deps.text(), encoding="utf-8")
         try:
             os.replace(site, folder)
         except OSError:  # another process finished first: theirs is as good as ours
@@ -250,17 +256,17 @@ def _pip_install(requirements: str, target: Target, folder: Path, source: Path |
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _pip_error(output: str, target: Target, source: Path | None) -> PackagingError:
+def _install_error(tool: str, output: str, target: Target, sources: tuple[Path, ...]) -> PackagingError:
     lines = [line for line in output.strip().splitlines() if line.strip()]
-    detail = "\n".join(lines[-6:]) or "pip failed without output"
-    where = Location(file=source) if source is not None and source.is_file() else None
-    if "No matching distribution" in output or "Could not find a version" in output:
+    detail = "\n".join(lines[-8:]) or f"{tool} failed without output"
+    where = Location(file=sources[0]) if sources else None
+    if installers.no_wheel(output):
         return PackagingError(
             f"a requirement has no wheel for {target.platform} / Python {target.python_version}:\n{detail}",
             hint="pin a version that publishes a binary wheel for this platform (see its files on PyPI), "
                  "or choose another architecture in the blueprint's cloud settings",
             location=where, exit_code=EXIT_USAGE)
-    return PackagingError(f"pip could not vendor the requirements for {target.platform}:\n{detail}",
+    return PackagingError(f"{tool} could not vendor the requirements for {target.platform}:\n{detail}",
                           hint="check the network and the requirement names; run again with --debug",
                           location=where, exit_code=EXIT_FAILURE)
 

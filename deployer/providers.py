@@ -68,6 +68,10 @@ class Provider:
     #: (deployer/runtime/clients/<cloud>.py), and lines added whenever any of them is.
     client_packages: ClassVar[dict[str, str]] = {}
     client_always: ClassVar[tuple[str, ...]] = ()
+    #: The Python distributions deploying to this cloud needs, and the extra of deployer that installs
+    #: them: a command missing any stops with exit 3 and the pip line (deployer/prerequisites.py).
+    requirements: ClassVar[tuple[str, ...]] = ()
+    extra: ClassVar[str | None] = None
 
     def check(self, bp: "Blueprint") -> list[Diagnostic]:
         """Cloud rules: limits, names, what this cloud cannot do for this blueprint."""

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e .
+.venv/bin/python -m pip install -q -e .   # the core: the local cloud needs no cloud SDK
 BP=blueprints/orders/deployer.yaml
 
 .venv/bin/deployer up --cloud local -f "$BP"

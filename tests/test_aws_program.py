@@ -228,9 +228,9 @@ def test_architecture_and_packaging_platform_match(tmp_path):
     bp = tiny_blueprint(tmp_path, "name: arch\nclouds: {aws: {architecture: x86_64}}\n"
                                   "functions: {f: {code: fn, handler: main.run, runtime: python3.11}}\n")
     aws = providers.get("aws")
-    assert aws.target(bp, "f") == packaging_target("manylinux2014_x86_64", "3.11")
+    assert aws.target(bp, "f") == packaging_target("manylinux_2_26_x86_64", "3.11")  # Amazon Linux 2
     default = load_blueprint(ROOT / "blueprints" / "orders" / "deployer.yaml")
-    assert aws.target(default, "api") == packaging_target("manylinux2014_aarch64", "3.12")
+    assert aws.target(default, "api") == packaging_target("manylinux_2_34_aarch64", "3.12")  # AL2023
     assert one(plan_example("orders"), "fn-api_function").inputs["architectures"] == ["arm64"]
 
 

@@ -193,7 +193,7 @@ def test_missing_cli_exits_3_with_install_instructions(cli, run, tmp_path, monke
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     code, out, err = run(*command)
     assert code == 3
-    assert "error: the pulumi CLI is not installed" in err
+    assert "needs 1 prerequisite this machine does not have" in err and "  - the pulumi CLI: " in err
     assert "https://www.pulumi.com/docs/install/" in err and "curl -fsSL https://get.pulumi.com | sh" in err
     assert cli.provider.packaged == []  # stopped before packaging anything
 

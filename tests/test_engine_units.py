@@ -178,19 +178,23 @@ def test_other_mappings():
 # -- plugins, CLI -------------------------------------------------------------------------------------
 
 def test_plugins_match_the_installed_sdk_versions():
-    class Aws(Provider):
-        name = "aws"
+    from deployer import providers
 
-    class Azure(Provider):
-        name = "azure"
+    class Named(Provider):  # the core knows no cloud by name: a provider declares what it needs
+        name = "aws"
 
     class Custom(Provider):
         name = "custom"
+        requirements = ("pulumi", "pulumi-aws")
         plugins = ("pulumi-gcp",)
 
-    assert engine.plugins_for(Aws()) == [("aws", f"v{metadata.version('pulumi-aws')}")]
-    assert engine.plugins_for(Azure()) == [("azure-native", f"v{metadata.version('pulumi-azure-native')}")]
+    assert engine.plugins_for(providers.get("aws")) == [("aws", f"v{metadata.version('pulumi-aws')}")]
+    assert engine.plugins_for(providers.get("azure")) == [
+        ("azure-native", f"v{metadata.version('pulumi-azure-native')}")]
+    assert engine.plugins_for(Named()) == []
     assert engine.plugins_for(Custom()) == [("gcp", f"v{metadata.version('pulumi-gcp')}")]
+    Custom.plugins = ()
+    assert engine.plugins_for(Custom()) == [("aws", f"v{metadata.version('pulumi-aws')}")]
     Custom.plugins = ("pulumi-nonexistent-sdk",)
     with pytest.raises(PrerequisiteError, match="pulumi-nonexistent-sdk is not installed"):
         engine.plugins_for(Custom())

@@ -110,7 +110,7 @@ def test_extra_files_and_requirements_are_added(tmp_path):
     art = build(blueprint, extra_files={"host.json": b"{}"}, extra_requirements=("azure-functions",))
     with zipfile.ZipFile(art.path) as zf:
         assert zf.read("host.json") == b"{}"
-        assert zf.read("requirements.txt") == b"# none yet\nazure-functions\n"
+        assert zf.read("requirements.txt") == b"azure-functions\n"  # flattened: comments and includes resolved
 
 
 def test_missing_code_folder_is_a_usage_error(tmp_path):
@@ -184,3 +184,87 @@ def test_requirement_without_a_wheel_is_a_clear_error(tmp_path, deps_cache):
     assert "markupsafe==0.0.99" in err.value.message
     assert err.value.location.file == tmp_path / "functions" / "fn" / "requirements.txt"
     assert not list((deps_cache / "deps").glob(packaging.deps_key("markupsafe==0.0.99\n", AARCH64) + "*"))
+
+
+# ------------------------------------------------------------------- wheel tags, uv and pip, dependency files
+
+def fake_wheel(folder: Path, name: str, platform: str) -> Path:
+    """A real (tiny) wheel that only the given platform tag takes, for a local --find-links index."""
+    folder.mkdir(parents=True, exist_ok=True)
+    module, dist = name.replace("-", "_"), f"{name.replace('-', '_')}-1.0"
+    path = folder / f"{dist}-py3-none-{platform}.whl"
+    files = {f"{module}/__init__.py": f"TAG = {platform!r}\n",
+             f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n",
+             f"{dist}.dist-info/WHEEL": f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\n"
+                                        f"Tag: py3-none-{platform}\n"}
+    files[f"{dist}.dist-info/RECORD"] = "".join(f"{n},,\n" for n in files) + f"{dist}.dist-info/RECORD,,\n"
+    with zipfile.ZipFile(path, "w") as zf:
+        for arcname, text in files.items():
+            zf.writestr(arcname, text)
+    return path
+
+
+def write_runtime_app(root: Path, runtime: str, requirements: str) -> Path:
+    path = write_app(root, requirements)
+    path.write_text(f"name: pack\nfunctions:\n  fn: {{code: functions/fn, handler: main.handle, runtime: {runtime}, "
+                    "triggers: [{http: GET /}]}\n")
+    return path
+
+
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+def test_python312_lambda_takes_manylinux_2_28_wheels_and_python311_refuses_them(tmp_path, monkeypatch, installer):
+    from deployer import providers
+
+    monkeypatch.setenv("DEPLOYER_INSTALLER", installer)
+    monkeypatch.setenv("DEPLOYER_CACHE", str(tmp_path / "cache"))
+    wheels = tmp_path / "wheels"
+    fake_wheel(wheels, "tagged-lib", "manylinux_2_28_aarch64")
+    requirements = f"--no-index\n--find-links {wheels}\ntagged-lib==1.0\n"
+    aws = providers.get("aws")
+    packaging.clear_cache()
+    bp = load_blueprint(write_runtime_app(tmp_path / "new", "python3.12", requirements))
+    with zipfile.ZipFile(aws.package(bp, "fn").path) as zf:
+        assert zf.read("tagged_lib/__init__.py") == b"TAG = 'manylinux_2_28_aarch64'\n"
+        assert not [n for n in zf.namelist() if n.endswith(("/INSTALLER", "/RECORD"))]
+    old = load_blueprint(write_runtime_app(tmp_path / "old", "python3.11", requirements))
+    with pytest.raises(PackagingError) as err:  # Amazon Linux 2 (glibc 2.26) cannot load it
+        aws.package(old, "fn")
+    assert err.value.exit_code == EXIT_USAGE and "no wheel for manylinux_2_26_aarch64 / Python 3.11" in err.value.message
+
+
+def test_installer_tags_cover_older_manylinux_levels():
+    from deployer import installers
+
+    assert installers.tags("manylinux_2_34_aarch64")[:2] == ["manylinux_2_34_aarch64", "manylinux_2_33_aarch64"]
+    assert installers.tags("manylinux_2_34_aarch64")[-2:] == ["manylinux_2_17_aarch64", "manylinux2014_aarch64"]
+    assert installers.tags("manylinux_2_26_x86_64")[0] == "manylinux_2_17_x86_64"  # the level uv knows
+    assert installers.tags("manylinux2014_x86_64")[-1] == "manylinux1_x86_64"
+    assert installers.uv_platform("manylinux_2_34_aarch64") == "aarch64-manylinux_2_34"
+    assert installers.uv_platform("manylinux_2_26_x86_64") == "x86_64-manylinux_2_17"
+
+
+@needs_pypi
+def test_uv_and_pip_give_the_same_zip_for_the_same_lock(tmp_path, monkeypatch):
+    fixture = Path(__file__).resolve().parent / "fixtures" / "deps" / "locked"
+    zips = {}
+    for installer in ("uv", "pip"):
+        root = tmp_path / installer
+        write_app(root)
+        shutil.rmtree(root / "functions" / "fn")
+        shutil.copytree(fixture, root / "functions" / "fn")
+        monkeypatch.setenv("DEPLOYER_INSTALLER", installer)
+        monkeypatch.setenv("DEPLOYER_CACHE", str(tmp_path / f"cache-{installer}"))
+        art = build(root / "deployer.yaml", target=Target("manylinux_2_34_aarch64", "3.12"))
+        with zipfile.ZipFile(art.path) as zf:
+            zips[installer] = {i.filename: zf.read(i) for i in zf.infolist()}
+            assert art.meta["content"] and zf.read("requirements.txt").decode().splitlines()[0].startswith("idna==")
+    assert any(n.startswith("markupsafe/_speedups.cpython-312-aarch64-linux-gnu") for n in zips["uv"])
+    assert not [n for n in zips["uv"] if n.startswith("colorama")]  # a win32-only edge of the lock
+    assert zips["uv"] == zips["pip"]  # same names, same bytes: installer metadata is not packaged
+
+
+def test_a_dependency_file_error_stops_packaging_with_exit_2(tmp_path):
+    blueprint = write_app(tmp_path, requirements="requests\n-r missing.txt\n")
+    with pytest.raises(packaging.depfiles.DependencyError) as err:
+        build(blueprint, target=AARCH64)
+    assert err.value.exit_code == EXIT_USAGE and err.value.location.line == 2

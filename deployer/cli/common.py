@@ -169,6 +169,10 @@ def report(exc: BaseException) -> int:
     """Render any exception for the user and return the exit code (the CLI's one error boundary)."""
     if STATE.debug:
         traceback.print_exception(exc)
+    if isinstance(exc, ModuleNotFoundError):  # a cloud SDK that the cloud's extra installs
+        from deployer import prerequisites
+
+        exc = prerequisites.from_import_error(exc, sys.argv[1:]) or exc
     if isinstance(exc, BlueprintError):
         for diag in exc.diagnostics:
             render_diagnostic(diag)

@@ -40,9 +40,10 @@ class Context:
 
         self.json = json_
         if package and type(providers.get(cloud)).engine is Provider.engine:
-            from deployer.engine import require_cli
+            from deployer import prerequisites
 
-            require_cli()  # the Pulumi engine: stop (exit 3) before packaging, not after
+            # the Pulumi engine: stop (exit 3) before packaging, naming every missing SDK and the CLI
+            prerequisites.require(providers.get(cloud), cli=True)
         self.prepared = prepare(file, stage, cloud, package=package)
         self.bp, self.provider, self.cloud, self.stage = self.prepared.bp, self.prepared.provider, cloud, stage
         for diag in self.prepared.warnings:

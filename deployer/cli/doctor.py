@@ -43,6 +43,13 @@ def blueprint_root(file: Path | None) -> Path:
     return path.resolve() if path.is_dir() else path.resolve().parent  # -f DIR means DIR/deployer.yaml
 
 
+def declared_sdks() -> list[str]:
+    """Every SDK distribution an installed provider declares (deployer.prerequisites), sorted."""
+    from deployer import prerequisites, providers
+
+    return sorted({d for name in providers.available() for d in prerequisites.requirements(providers.get(name))})
+
+
 def collect(file: Path | None, cloud: str, backend: str | None) -> dict[str, Any]:
     from deployer import engine, state
 
@@ -56,7 +63,7 @@ def collect(file: Path | None, cloud: str, backend: str | None) -> dict[str, Any
         "backend": {"url": be.url, "local": be.local, "writable": state.writable(be),
                     "ci_warning": state.ci_warning(be)},
         "credentials": credentials(os.environ),
-        "sdks": engine.sdk_versions(),
+        "sdks": engine.sdk_versions(declared_sdks()),
         "passphrase": {"source": phrase.source,
                        "exists": True if not phrase.env else Path(phrase.source).is_file()},
         "ci": bool(os.environ.get("CI")),

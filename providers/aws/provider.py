@@ -17,7 +17,17 @@ from deployer.providers import Artifact, Provider
 from providers.aws import names, rules
 from providers.aws.settings import AwsSettings
 
-PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
+MACHINES = {"arm64": "aarch64", "x86_64": "x86_64"}
+#: glibc of the Lambda runtimes' Linux: python3.12 and later run on Amazon Linux 2023 (glibc 2.34), older
+#: ones on Amazon Linux 2 (glibc 2.26), which cannot load manylinux_2_28 wheels.
+AL2023_FROM = (3, 12)
+
+
+def platform(architecture: str, runtime: str) -> str:
+    """The newest manylinux tag a Lambda runtime takes (deployer.installers lists the older ones)."""
+    version = tuple(int(p) for p in runtime.removeprefix("python").split(".")[:2])
+    glibc = 34 if version >= AL2023_FROM else 26
+    return f"manylinux_2_{glibc}_{MACHINES[architecture]}"
 
 
 class AwsProvider(Provider):
@@ -27,6 +37,9 @@ class AwsProvider(Provider):
     services = {"api": "API Gateway HTTP API", "schedule": "EventBridge Scheduler", "function": "Lambda",
                 "bucket": "S3", "table": "DynamoDB", "queue": "SQS", "topic": "SNS",
                 "dead-letter": "SQS dead-letter queue"}
+    #: What deploying needs (deployer.prerequisites): installed by `pip install 'deployer[aws]'`.
+    requirements = ("pulumi", "pulumi-aws")
+    extra = "aws"
 
     def check(self, bp: Blueprint) -> list[Diagnostic]:
         return rules.check(bp)
@@ -35,7 +48,7 @@ class AwsProvider(Provider):
         from deployer.packaging import Target
 
         runtime = bp.functions[function].runtime
-        return Target(PLATFORMS[bp.clouds.aws.architecture], runtime.removeprefix("python"))
+        return Target(platform(bp.clouds.aws.architecture, runtime), runtime.removeprefix("python"))
 
     def package(self, bp: Blueprint, function: str) -> Artifact:
         from deployer import packaging

@@ -30,6 +30,9 @@ class AzureProvider(Provider):
     client_packages = {"bucket": "azure-storage-blob>=12.19,<13", "table": "azure-data-tables>=12.5,<13",
                        "queue": "azure-storage-queue>=12.9,<13", "topic": "azure-servicebus>=7.11,<8"}
     client_always = ("azure-identity>=1.15,<2",)
+    #: What deploying needs (deployer.prerequisites): installed by `pip install 'deployer[azure]'`.
+    requirements = ("pulumi", "pulumi-azure-native")
+    extra = "azure"
 
     def check(self, bp: Blueprint) -> list[Diagnostic]:
         return checks.check(bp)

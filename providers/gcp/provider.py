@@ -39,7 +39,9 @@ class GcpProvider(Provider):
                 "topic": "Pub/Sub", "dead-letter": "Pub/Sub dead-letter topic"}
     client_packages = {"bucket": "google-cloud-storage>=2.14,<4", "table": "google-cloud-firestore>=2.14,<3",
                        "queue": "google-cloud-pubsub>=2.19,<3", "topic": "google-cloud-pubsub>=2.19,<3"}
-    plugins = ("pulumi-gcp",)
+    #: What deploying needs (deployer.prerequisites): installed by `pip install 'deployer[gcp]'`.
+    requirements = ("pulumi", "pulumi-gcp")
+    extra = "gcp"
 
     def check(self, bp: "Blueprint") -> list[Diagnostic]:
         from providers.gcp import checks

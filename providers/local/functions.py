@@ -6,8 +6,9 @@ with `DEPLOYER_LOCAL_STATE` pointing at the stage's state folder. It does not in
 environment (only what Python itself needs: PATH, HOME, locale), so a function that works here does not
 depend on a variable that only exists on the developer's machine.
 
-A function's requirements.txt is installed once per distinct content (hash) into a shared cache folder
-with `pip install --target`, and put on the worker's sys.path.
+A function's dependencies (requirements.txt, pyproject.toml or uv.lock, read as for a cloud package by
+deployer.depfiles, for this machine) are installed once per distinct content (hash) into a shared cache
+folder with `pip install --target`, and put on the worker's sys.path.
 """
 
 from __future__ import annotations
@@ -73,11 +74,14 @@ def function_env(bp, name: str, state: Path, environ=os.environ) -> dict[str, st
 
 
 def install_requirements(code: Path, log=print) -> str:
-    """Install code/requirements.txt once per content hash; return the folder to put on sys.path."""
-    req = code / "requirements.txt"
-    if not req.is_file() or not req.read_text().strip():
+    """Install the function's dependencies once per content hash; return the folder to put on sys.path."""
+    from deployer import depfiles
+
+    deps = depfiles.read(code, depfiles.host_environment())
+    if not deps:
         return ""
-    digest = hashlib.sha256(req.read_bytes()).hexdigest()[:16]
+    text = deps.text() + deps.constraints_text() + ("locked\n" if deps.locked else "")
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     target = cache_dir() / "deps" / f"py{sys.version_info[0]}{sys.version_info[1]}-{digest}"
     if (target / ".complete").exists():
         return str(target)
@@ -86,13 +90,19 @@ def install_requirements(code: Path, log=print) -> str:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (target / ".complete").exists():
             return str(target)
-        log(f"installing {req} into {target} (once)")
+        source = deps.sources[0]
+        log(f"installing {source} into {target} (once)")
         tmp = target.with_name(target.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        (tmp / ".requirements.txt").write_text(deps.text())
+        (tmp / ".constraints.txt").write_text(deps.constraints_text())
         proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                               "--target", str(tmp), "-r", str(req)], capture_output=True, text=True)
+                               "--target", str(tmp), "-r", str(tmp / ".requirements.txt"),
+                               "-c", str(tmp / ".constraints.txt"), *(["--no-deps"] if deps.locked else [])],
+                              capture_output=True, text=True)
         if proc.returncode != 0:
-            raise DeploymentError(f"pip could not install {req}:\n{proc.stderr.strip()[-2000:]}",
+            raise DeploymentError(f"pip could not install {source}:\n{proc.stderr.strip()[-2000:]}",
                                   hint="check the requirement names and your network access to PyPI")
         shutil.rmtree(target, ignore_errors=True)
         tmp.rename(target)
