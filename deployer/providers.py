@@ -16,7 +16,7 @@ import functools
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -24,6 +24,7 @@ from deployer.errors import Diagnostic, UsageError
 
 if TYPE_CHECKING:
     from deployer.blueprint.model import Blueprint
+    from deployer.remote import Event, InvokeResult, LogRecord, RemoteOptions
     from deployer.resources.checks import Rules
     from deployer.resources.compile import CompileContext
     from deployer.resources.graph import Graph
@@ -160,6 +161,18 @@ class Provider:
         from deployer.engine import PulumiEngine
 
         return PulumiEngine(self, bp, options)
+
+    # Operating what is deployed (`deployer invoke` / `deployer logs`; deployer/remote.py). Each provider
+    # turns the portable event into its shim's native one and its cloud's log entries into LogRecords.
+    def invoke(self, bp: "Blueprint", function: str, event: "Event", options: "RemoteOptions") -> "InvokeResult":
+        """Run the deployed `function` once with `event`; physical names from `options.outputs()`."""
+        raise UsageError(f"`deployer invoke` is not supported by the {self.name!r} cloud")
+
+    def logs(self, bp: "Blueprint", function: str, since: float | None, follow: bool, filter: str | None,
+             options: "RemoteOptions") -> Iterator["LogRecord"]:
+        """The function's log records from `since` (epoch seconds; None: the provider's default window),
+        oldest first, keeping only those containing `filter`; with `follow`, new ones until interrupted."""
+        raise UsageError(f"`deployer logs` is not supported by the {self.name!r} cloud")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ app = typer.Typer(
 )
 
 #: Command modules under deployer/cli/, each registering its commands on `app` when imported.
-COMMAND_MODULES = ["validate", "schema", "init", "deploy", "doctor", "graph", "plan", "eject", "cost", "local"]
+COMMAND_MODULES = ["validate", "schema", "init", "deploy", "doctor", "graph", "plan", "eject", "cost", "local",
+                   "remote"]
 
 
 def _version(value: bool) -> None:

@@ -62,6 +62,17 @@ class AwsProvider(Provider):
     def stack_config(self, bp: Blueprint) -> dict[str, str]:
         return {"aws:region": bp.clouds.aws.region}
 
+    # `deployer invoke` / `deployer logs` (providers/aws/remote.py, imported on use)
+    def invoke(self, bp, function, event, options):
+        from providers.aws import remote
+
+        return remote.invoke(bp, function, event, options)
+
+    def logs(self, bp, function, since, follow, filter, options):
+        from providers.aws import remote
+
+        return remote.logs(bp, function, since, follow, filter, options)
+
     # -- the resource graph ----------------------------------------------------------------------------
 
     def context(self, bp: Blueprint, artifacts: dict[str, Artifact], keep_data: bool):

@@ -45,6 +45,17 @@ class AzureProvider(Provider):
     def stack_config(self, bp: Blueprint) -> dict[str, str]:
         return {"azure-native:location": bp.clouds.azure.location}
 
+    # `deployer invoke` / `deployer logs` (providers/azure/remote.py, imported on use)
+    def invoke(self, bp, function, event, options):
+        from providers.azure import remote
+
+        return remote.invoke(bp, function, event, options)
+
+    def logs(self, bp, function, since, follow, filter, options):
+        from providers.azure import remote
+
+        return remote.logs(bp, function, since, follow, filter, options)
+
     def program(self, bp: Blueprint, artifacts: dict[str, Artifact]) -> Callable[[], None]:
         def run() -> None:
             declare(bp, artifacts)

@@ -65,6 +65,17 @@ class GcpProvider(Provider):
         settings = bp.clouds.gcp
         return {"gcp:project": settings.project or PLACEHOLDER_PROJECT, "gcp:region": settings.region}
 
+    # `deployer invoke` / `deployer logs` (providers/gcp/remote.py, imported on use)
+    def invoke(self, bp, function, event, options):
+        from providers.gcp import remote
+
+        return remote.invoke(bp, function, event, options)
+
+    def logs(self, bp, function, since, follow, filter, options):
+        from providers.gcp import remote
+
+        return remote.logs(bp, function, since, follow, filter, options)
+
     def engine(self, bp: "Blueprint", options: Any) -> Any:
         """Deploying needs a real project: the placeholder is for offline plans only (exit 2)."""
         if not bp.clouds.gcp.project:

@@ -1,7 +1,10 @@
 """LocalProvider: the local cloud as a provider. It compiles nothing and deploys nothing through Pulumi;
 its engine runs the blueprint on this machine (providers.local.lifecycle.LocalEngine).
 
-Functions run with the interpreter deployer runs on, whatever their `runtime` says (docs/local.md)."""
+Functions run with the interpreter deployer runs on, whatever their `runtime` says (docs/local.md).
+`invoke` runs a function once in a fresh worker (no running local cloud needed) and `logs` reads the
+function's log file (providers/local/records.py); neither needs stack outputs.
+"""
 
 from __future__ import annotations
 
@@ -28,3 +31,16 @@ class LocalProvider(Provider):
         from providers.local.lifecycle import LocalEngine
 
         return LocalEngine.detached(file, stage, options)
+
+    def invoke(self, bp, function, event, options):
+        from providers.local.invoke import invoke
+
+        return invoke(bp, function, event)
+
+    def logs(self, bp, function, since, follow, filter, options):
+        from providers.local import records
+        from providers.local.functions import state_dir
+
+        state = state_dir(bp)
+        path = state / "logs" / f"{function}.log" if function else state / "cloud.log"
+        return records.read(path, since, follow, filter, lines=options.lines, poll=min(options.poll, 0.2))
