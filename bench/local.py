@@ -2,6 +2,7 @@
 and durable queue throughput (messages/s from `send` to handler done).
 
     .venv/bin/python bench/local.py [--duration 10] [--messages 5000] [--rounds 3] [--install-serverless]
+                                    [--against main]
 
 Side by side with serverless-offline: when Serverless Framework v3 and serverless-offline 13 are installed
 under bench/.node (`npm install --prefix bench/.node serverless@3 serverless-offline@13`, done by
@@ -9,6 +10,12 @@ under bench/.node (`npm install --prefix bench/.node serverless@3 serverless-off
 offline` (an httpApi route, python3.11 runtime, no AWS account: fake credentials, 127.0.0.1 only) and
 measured with the same load, interleaved round by round with the local cloud's runs so that a neighbour's
 burst hits both; the table and the JSON give both and the ratio local / serverless-offline.
+
+Against another version of deployer: `--against REF` exports that git ref (`main`: today's code) into
+the temporary folder and serves the same blueprint with ITS local cloud too, measured with the same load
+in the same rounds (this checkout, serverless-offline, REF, round by round), so a change shows its cost
+or gain against the code it replaces on the same machine at the same moment: the JSON's `against` has
+REF's figures and the ratios this / REF.
 
 HTTP load comes from `wrk` when it is installed (apt-get install wrk), else from an asyncio httpx client
 (slower: it shares the 2 cores with the server). Results are printed as a table and written to
@@ -140,6 +147,32 @@ def http_bench(url: str, concurrency: int, duration: int) -> dict:
     return asyncio.run(_httpx_load(url, concurrency, duration))
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process `pid` and its live children (a local cloud and
+    its workers), from /proc; 0 where there is no /proc."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def cloud_bench(url: str, pid: int, concurrency: int, duration: int) -> dict:
+    """http_bench plus the CPU the local cloud (gateway and workers) spent per request: a figure the
+    neighbours' load moves far less than requests per second, since it counts only this cloud's work."""
+    before = tree_cpu(pid)
+    result = http_bench(url, concurrency, duration)
+    spent = tree_cpu(pid) - before
+    return {**result, "cpu_us_per_req": round(spent / max(result["requests"], 1) * 1e6, 1)}
+
+
 def install_serverless() -> None:
     NODE.mkdir(parents=True, exist_ok=True)
     subprocess.run(["npm", "install", "--silent", "--prefix", str(NODE), "serverless@3", "serverless-offline@13"],
@@ -231,6 +264,63 @@ class ServerlessOffline:
             self.proc.wait()
 
 
+class Against:
+    """The local cloud of another git ref (exported with `git archive`) serving the same blueprint, as a
+    daemon of its own (`python -m providers.local.server` from the exported tree), in its own group."""
+
+    def __init__(self, ref: str, folder: Path):
+        self.ref, self.folder = ref, folder
+        self.code = folder / "code"
+        self.proc: subprocess.Popen | None = None
+        self.log = folder / "cloud.log"
+
+    def start(self, timeout: float = 90) -> str:
+        self.code.mkdir(parents=True)
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", self.ref], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(self.code)], input=archive.stdout, check=True)
+        self.commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", self.ref], capture_output=True,
+                                     text=True, check=True).stdout.strip()
+        (self.folder / "fn").mkdir()
+        (self.folder / "fn" / "main.py").write_text(CODE)
+        (self.folder / "deployer.yaml").write_text(BLUEPRINT)
+        self.state = self.folder / ".deployer" / "local" / "dev"
+        port = free_port()
+        env = {**os.environ, "PYTHONPATH": str(self.code)}
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "providers.local.server", "--file",
+                                          str(self.folder / "deployer.yaml"), "--port", str(port)],
+                                         cwd=self.code, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the local cloud of {self.ref} exited:\n{self.log.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(url + "/_deployer/health", timeout=10) as response:
+                    if response.status == 200:
+                        return url + "/hello"
+            except OSError:
+                pass
+            time.sleep(0.25)
+        raise RuntimeError(f"the local cloud of {self.ref} did not answer within {timeout:.0f}s")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)  # its graceful stop ends its workers
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+def median(values: list[float]) -> float:
+    values = sorted(values)
+    return values[len(values) // 2] if values else 0.0
+
+
 def median_run(runs: list[dict]) -> dict:
     runs = sorted(runs, key=lambda r: r["rps"])
     return {**runs[len(runs) // 2], "runs": runs}
@@ -256,6 +346,26 @@ def queue_bench(state: Path, count: int) -> dict:
             "send_per_s": round(count / sent, 1)}
 
 
+def compare_against(against: Against, results: dict, ours: dict[str, list[dict]], rounds: dict[str, list[dict]],
+                    queues: list[dict]) -> dict:
+    """REF's medians and this / REF ratios (per round too: the rounds were interleaved, in this order)."""
+    out: dict = {"ref": against.ref, "commit": against.commit, "http": {}, "ratio": {}}
+    for name, runs in rounds.items():
+        out["http"][name] = base = median_run(runs)
+        out["ratio"][name] = {
+            "rps": round(results["http"][name]["rps"] / max(base["rps"], 0.1), 2),
+            "rps_per_round": [round(a["rps"] / max(b["rps"], 0.1), 2) for a, b in zip(ours[name], runs)],
+            "p99_ms": round(results["http"][name]["p99_ms"] / max(base["p99_ms"], 0.001), 3),
+            "cpu_us_per_req": round(median([r["cpu_us_per_req"] for r in ours[name]])
+                                    / max(median([r["cpu_us_per_req"] for r in runs]), 0.1), 3),
+            "cpu_per_round": [round(a["cpu_us_per_req"] / max(b["cpu_us_per_req"], 0.1), 2)
+                              for a, b in zip(ours[name], runs)]}
+    queues = sorted(queues, key=lambda r: r["msgs_per_s"])
+    out["queue"] = {**queues[len(queues) // 2], "runs": queues}
+    out["ratio"]["queue"] = round(results["queue"]["msgs_per_s"] / max(out["queue"]["msgs_per_s"], 0.1), 2)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=10)
@@ -264,6 +374,7 @@ def main() -> None:
     parser.add_argument("--install-serverless", action="store_true",
                         help="npm install serverless@3 serverless-offline@13 into bench/.node first")
     parser.add_argument("--no-offline", action="store_true", help="skip the serverless-offline comparison")
+    parser.add_argument("--against", metavar="REF", help="also measure the local cloud of this git ref (e.g. main)")
     args = parser.parse_args()
     if args.install_serverless:
         install_serverless()
@@ -279,8 +390,11 @@ def main() -> None:
         (Path(tmp) / "deployer.yaml").write_text(BLUEPRINT)
         engine = LocalEngine(load_blueprint(Path(tmp) / "deployer.yaml"))
         url = engine.up().outputs["api_url"] + "/hello"
+        pid = json.loads((engine.state / "cloud.json").read_text())["pid"]
         sls = ServerlessOffline(Path(tmp) / "offline") if versions else None
+        against = Against(args.against, Path(tmp) / "against") if args.against else None
         try:
+            base_url = against.start() if against else None
             sls_url = None
             if sls:
                 try:
@@ -292,12 +406,20 @@ def main() -> None:
             http_bench(url, 32, 2)  # warm up: the pool grows to its size
             if sls_url:
                 http_bench(sls_url, 32, 2)  # the same for serverless-offline (one python process per connection)
+            if base_url:
+                http_bench(base_url, 32, 2)
             rounds: dict[str, list[tuple[dict, dict | None]]] = {}
+            base_rounds: dict[str, list[dict]] = {}
             for c in (1, 32):
-                # interleaved, round by round: a neighbour's burst hits both sides alike
-                rounds[f"c{c}"] = [(http_bench(url, c, args.duration),
-                                    http_bench(sls_url, c, args.duration) if sls_url else None)
-                                   for _ in range(args.rounds)]
+                # interleaved, round by round: a neighbour's burst hits every side alike
+                rounds[f"c{c}"], base_rounds[f"c{c}"] = [], []
+                for n in range(args.rounds):
+                    if base_url and n % 2:  # every other round REF goes first: no side always follows the other
+                        base_rounds[f"c{c}"].append(cloud_bench(base_url, against.proc.pid, c, args.duration))
+                    rounds[f"c{c}"].append((cloud_bench(url, pid, c, args.duration),
+                                            http_bench(sls_url, c, args.duration) if sls_url else None))
+                    if base_url and not n % 2:
+                        base_rounds[f"c{c}"].append(cloud_bench(base_url, against.proc.pid, c, args.duration))
             if sls:
                 sls.stop()
             for name, pairs in rounds.items():
@@ -308,12 +430,23 @@ def main() -> None:
                         "rps": round(results["http"][name]["rps"] / max(other["rps"], 0.1), 2),
                         "rps_per_round": [round(local["rps"] / max(theirs["rps"], 0.1), 2) for local, theirs in pairs],
                         "p99_ms": round(results["http"][name]["p99_ms"] / max(other["p99_ms"], 0.001), 3)}
-            queues = sorted((queue_bench(engine.state, args.messages) for _ in range(args.rounds)),
-                            key=lambda r: r["msgs_per_s"])
+            queues, base_queues = [], []
+            for n in range(args.rounds):
+                if against and n % 2:
+                    base_queues.append(queue_bench(against.state, args.messages))
+                queues.append(queue_bench(engine.state, args.messages))
+                if against and not n % 2:
+                    base_queues.append(queue_bench(against.state, args.messages))
+            queues.sort(key=lambda r: r["msgs_per_s"])
             results["queue"] = {**queues[len(queues) // 2], "runs": queues}
+            if against:
+                ours = {name: [local for local, _ in pairs] for name, pairs in rounds.items()}
+                results["against"] = compare_against(against, results, ours, base_rounds, base_queues)
         finally:
             if sls:
                 sls.stop()
+            if against:
+                against.stop()
             engine.destroy()
     results["serverless_offline"] = offline
     results["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
@@ -340,6 +473,17 @@ def main() -> None:
         print(f"serverless-offline {offline['serverless-offline']} failed to start, no comparison:\n{offline['error']}")
     elif not args.no_offline:
         print(ENABLE_OFFLINE)
+    if "against" in results:
+        base = results["against"]
+        for name, r in base["http"].items():
+            ratio = base["ratio"][name]
+            print(row(f"http {name} {args.against} ({base['commit']})", r)
+                  + f"   this/{args.against} req/s {ratio['rps']:.2f}x per round {ratio['rps_per_round']}, "
+                  f"p99 {ratio['p99_ms']:.2f}x; CPU per request (median) {ratio['cpu_us_per_req']:.2f}x "
+                  f"per round {ratio['cpu_per_round']}")
+        bq = base["queue"]
+        print(f"{'queue ' + args.against:<28}{bq['msgs_per_s']:>10.0f} msgs/s end to end; this/{args.against} "
+              f"{base['ratio']['queue']:.2f}x")
     out = ROOT / "bench" / "results" / "local.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")

@@ -13,7 +13,7 @@ import threading
 
 import httpx
 import pytest
-from test_local_helpers import copy_example, wait_for, write_blueprint
+from test_local_helpers import copy_example, objects, wait_for, write_blueprint
 
 from conftest import run_cli
 
@@ -50,8 +50,8 @@ def test_invoke_without_a_running_cloud_uses_the_same_state(tmp_path):
     assert json.loads(r.stdout)["status"] == 201
     r = run_cli("invoke", "nightly", "-f", file, "--json", "--data", '{"time": "2026-05-01T03:00:00+02:00"}')
     assert r.returncode == 0 and json.loads(r.stdout)["result"] == "nightly-2026-05-01.json"
-    report = tmp_path / "report/.deployer/local/report/dev/buckets/reports/reports/nightly-2026-05-01.json"
-    assert json.loads(report.read_text())["total"] == 9
+    report = objects(tmp_path / "report/.deployer/local/report/dev", "reports")["reports/nightly-2026-05-01.json"]
+    assert json.loads(report)["total"] == 9
     r = run_cli("invoke", "read-report", "-f", file, "--data",
                 json.dumps({"method": "GET", "params": {"name": "nightly-2026-05-01.json"}}), "--json")
     assert json.loads(r.stdout)["body"]["by_product"] == {"tea": 9}

@@ -53,6 +53,21 @@ def test_bucket_keys_cannot_escape_the_bucket(state, key):
         local.Bucket("up", "up").put(key, b"x")
 
 
+def test_a_bucket_written_with_keys_as_paths_is_converted_once_and_nothing_is_lost(state):
+    old = state / "buckets" / "up"
+    files = {"incoming/a.jpg": b"A", "top": b"T", "deep/er/x.txt": b"X", ".dot": b"D", "100%.txt": b"P"}
+    for key, data in files.items():
+        (old / key).parent.mkdir(parents=True, exist_ok=True)
+        (old / key).write_bytes(data)
+    (old / ".top.0a1b2c3d.tmp").write_bytes(b"an interrupted write")  # not an object: left alone
+    bucket = local.Bucket("up", "up")
+    assert bucket.list() == sorted(files)
+    assert {key: bucket.get(key) for key in files} == files
+    assert not (old / "incoming").exists() and (old / local.LAYOUT).exists()
+    assert local.migrate_bucket(old) == 0  # once only: encoded names are never taken for old keys
+    assert local.Bucket("up", "up").list() == sorted(files)
+
+
 def test_table_put_get_scan_delete(state):
     table = local.Table("orders", "orders", "id")
     table.put("b2", {"total": 2})

@@ -75,6 +75,23 @@ class Stage:
         return path.read_text() if path.exists() else ""
 
 
+def objects(state: Path, bucket: str, prefix: str = "") -> dict[str, bytes]:
+    """A bucket's objects under `prefix`, read from its folder (files named by encoded keys)."""
+    import os
+
+    from deployer.runtime.clients.local import path_key
+
+    root = state / "buckets" / bucket
+    found = {}
+    for folder, _, files in os.walk(root):
+        for name in files:
+            if not name.startswith("."):
+                key = path_key(root, Path(folder, name))
+                if key.startswith(prefix):
+                    found[key] = Path(folder, name).read_bytes()
+    return found
+
+
 def wait_for(check, timeout: float = 20.0, interval: float = 0.05, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

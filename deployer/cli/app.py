@@ -9,6 +9,7 @@ commands on `app`; they import heavy things (Pulumi, cloud SDKs) inside the comm
 from __future__ import annotations
 
 import importlib
+from importlib import metadata
 import os
 import sys
 
@@ -26,8 +27,10 @@ app = typer.Typer(
 )
 
 #: Command modules under deployer/cli/, each registering its commands on `app` when imported.
-COMMAND_MODULES = ["validate", "schema", "init", "deploy", "doctor", "graph", "plan", "eject", "cost", "local",
-                   "remote"]
+COMMAND_MODULES = ["validate", "schema", "init", "deploy", "doctor", "graph", "plan", "eject", "cost", "remote"]
+#: Entry point group of modules that providers ship to add commands of their own (the local cloud's `dev`
+#: and `status`); each registers its commands on `app` when imported, like the modules above.
+COMMANDS_GROUP = "deployer.commands"
 
 
 def _version(value: bool) -> None:
@@ -47,6 +50,8 @@ def _global(
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"deployer.cli.{_name}")
+for _entry in sorted(metadata.entry_points(group=COMMANDS_GROUP), key=lambda e: e.name):
+    importlib.import_module(_entry.value)
 
 
 def main(argv: list[str] | None = None) -> None:

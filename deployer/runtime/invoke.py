@@ -33,7 +33,7 @@ from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl
 
 from deployer.runtime.stores import env_name
-from deployer.runtime.types import BadJSON, Context, Message, Response
+from deployer.runtime.types import BadJSON, BadResponse, Context, Message, Response
 
 FUNCTION_FILE = "deployer_function.json"
 log = logging.getLogger("deployer.runtime")
@@ -107,11 +107,17 @@ class Function:
         """The handler's answer as a Response; an exception is logged and becomes a bare 500, except a
         malformed JSON body met by `request.json()` (400, as the local cloud answers too)."""
         try:
-            return Response.of(self.call(request, context))
+            return Response.of(self.call(request, context)).check()
         except BadJSON as exc:
             log.warning("function %s: malformed JSON body on %s %s (request %s): %s", self.name, request.method,
                         request.path, context.request_id, exc)
             return Response(400, {"error": f"malformed JSON body: {exc}"})
+        except MemoryError:  # the platform's business: Lambda and the local cloud end the instance (502)
+            raise
+        except BadResponse as exc:
+            log.error("function %s returned a bad response to %s %s (request %s): %s", self.name, request.method,
+                      request.path, context.request_id, exc)
+            return error_response(context.request_id)
         except Exception:  # noqa: BLE001 - the boundary between user code and the platform
             log.exception("function %s failed on %s %s (request %s)", self.name, request.method,
                           request.path, context.request_id)

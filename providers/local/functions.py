@@ -41,6 +41,7 @@ class FunctionSpec:
     log: Path
     deps: str = ""
     max_workers: int = 4
+    memory: int = 0  # MB; 0 = not limited
     triggers: list = field(default_factory=list)
 
 
@@ -123,5 +124,6 @@ def specs(bp, state: Path, environ=os.environ, log=print, only: str | None = Non
         out[name] = FunctionSpec(
             name=name, code=code, handler=fn.handler, timeout=float(fn.timeout),
             env=function_env(bp, name, state, environ), log=state / "logs" / f"{name}.log",
-            deps=installed[code], max_workers=min(fn.max_instances or DEFAULT_WORKERS, 8), triggers=list(fn.triggers))
+            deps=installed[code], max_workers=min(fn.max_instances or DEFAULT_WORKERS, 8), triggers=list(fn.triggers),
+            memory=fn.memory)
     return out

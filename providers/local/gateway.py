@@ -9,6 +9,16 @@ the outcome: the handler's response (a raise is already the runtime's 500 `{"err
 "request_id"}`, as on every cloud), 502 when its worker crashed, 504 when it timed out. The gateway itself
 never runs user code, so a bad handler cannot take it down.
 
+Routing is API Gateway's: `{name}` is one path segment, a greedy `{name+}` (last) takes the rest of the
+path (one or more segments: `/files/{path+}` serves `/files/a/b`), a literal path wins over a `{name}`
+path and both over a greedy one, whatever their order in the blueprint. Routing looks at the path as
+the client sent it: an encoded slash (`%2F`) inside a segment stays inside that segment
+(`/echo/a%2Fb` matches `/echo/{id}` with id `a/b`), and path parameters are decoded after matching.
+
+A handler's answer that HTTP cannot carry (a status outside 200-599, a body on 204/304, a header with
+CR/LF or outside Latin-1, a body of another type) is refused by the runtime (Response.check) in the
+worker: a 500 with the request id, and the function's log says what was wrong.
+
 Query strings and CORS follow deployer.runtime.invoke, the rules every cloud's shim uses: a repeated
 query name's values are joined with "," (API Gateway's rule), and `http.cors` is applied by `Cors` below
 with the same functions the GCP shim uses (a preflight for a served path is answered 204 before
@@ -18,22 +28,65 @@ without an Origin header, like every request of the benchmark, passes through it
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
-import itertools
+import re
 import uuid
+from urllib.parse import unquote
 
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.routing import Match, Route, Router
 
 from deployer.runtime.invoke import cors_headers, error_response, is_preflight, merge_cors, parse_query, preflight
 from deployer.runtime.types import Headers
 from providers.local import spin
-from providers.local.workers import HandlerFailed, InvocationError, Pool
+from providers.local.workers import HandlerFailed, InvocationError, Pool, log_line
 
 MAX_BODY = int(os.environ.get("DEPLOYER_LOCAL_MAX_BODY", str(6 * 1024 * 1024)))  # Lambda's payload limit
 JSON = [(b"content-type", b"application/json")]
 _BOOT = uuid.uuid4().hex[:12]
 _COUNTER = itertools.count(1)
+
+
+GREEDY = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\+\}")
+RAW_PATH = "deployer.path"  # scope key: the decoded path, when routing used the encoded one
+
+
+class Greedy(Convertor):
+    """`{name+}`: one or more whole segments (API Gateway's greedy path variable)."""
+
+    regex = ".+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("deployer_greedy", Greedy())
+
+
+def route_path(path: str) -> str:
+    """A blueprint path in Starlette's syntax: `{path+}` -> `{path:deployer_greedy}`."""
+    return GREEDY.sub(r"{\1:deployer_greedy}", path)
+
+
+def specificity(path: str) -> int:
+    """API Gateway's precedence: literal paths, then `{name}` paths, then greedy ones."""
+    return 2 if GREEDY.search(path) else 1 if "{" in path else 0
+
+
+def encoded_slashes(scope) -> dict | None:
+    """For a path with `%2F` in it, a scope whose `path` keeps each segment's slashes encoded (and
+    `%` as `%25`), so routing sees the client's segments; None for every other path."""
+    raw = scope.get("raw_path") or b""
+    if b"%2" not in raw or (b"%2F" not in raw and b"%2f" not in raw):
+        return None
+    segments = raw.split(b"?", 1)[0].decode("latin-1").split("/")
+    path = "/".join(unquote(s).replace("%", "%25").replace("/", "%2F") for s in segments)
+    return {**scope, "path": path, RAW_PATH: scope["path"]}
 
 
 def request_id() -> str:
@@ -78,13 +131,16 @@ class FunctionEndpoint:
                 return await send_json(send, 413, {"error": f"request body larger than {MAX_BODY} bytes"})
         try:
             body = await read_body(receive, MAX_BODY)
-        except ConnectionResetError:  # the client left mid-body: nobody to answer, nothing to log
+        except ConnectionResetError:  # the client left (or was answered 408) mid-body: nothing to answer or log
             return
         if body is None:
             return await send_json(send, 413, {"error": f"request body larger than {MAX_BODY} bytes"})
         rid = request_id()
+        params = scope.get("path_params", {})
+        if RAW_PATH in scope:  # routed on the encoded path: decode each parameter now
+            params = {name: unquote(value) for name, value in params.items()}
         payload = {
-            "method": scope["method"], "path": scope["path"], "params": dict(scope.get("path_params", {})),
+            "method": scope["method"], "path": scope.get(RAW_PATH, scope["path"]), "params": dict(params),
             "query": parse_query(scope["query_string"]),
             "headers": [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]], "body": body,
         }
@@ -95,8 +151,12 @@ class FunctionEndpoint:
         except InvocationError as exc:
             return await send_json(send, exc.status, {"error": str(exc), "request_id": rid},
                                    [(b"x-deployer-request-id", rid.encode())])
-        raw = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()
-               if k.lower() != "content-length"]
+        try:
+            raw = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()
+                   if k.lower() != "content-length"]
+        except (UnicodeError, AttributeError) as exc:  # Response.check in the worker should have said so
+            log_line(pool.spec, f"BAD RESPONSE {rid}: a header HTTP cannot carry ({exc}): answered 500")
+            return await send_json(send, 500, error_response(rid).body, [(b"x-deployer-request-id", rid.encode())])
         raw.append((b"content-length", str(len(data)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": raw})
         await send({"type": "http.response.body", "body": data if scope["method"] != "HEAD" else b""})
@@ -109,7 +169,8 @@ class FunctionRoute(Route):
     async def handle(self, scope, receive, send) -> None:
         if self.methods and scope["method"] not in self.methods:
             allow = ", ".join(sorted(self.methods))
-            return await send_json(send, 405, {"error": f"method {scope['method']} not allowed for {scope['path']}",
+            path = scope.get(RAW_PATH, scope["path"])
+            return await send_json(send, 405, {"error": f"method {scope['method']} not allowed for {path}",
                                                "allow": sorted(self.methods)}, [(b"allow", allow.encode())])
         await super().handle(scope, receive, send)
 
@@ -126,7 +187,7 @@ class Health:
 
 async def not_found(scope, receive, send) -> None:
     if scope["type"] == "http":
-        await send_json(send, 404, {"error": f"no route for {scope['method']} {scope['path']}"})
+        await send_json(send, 404, {"error": f"no route for {scope['method']} {scope.get(RAW_PATH, scope['path'])}"})
 
 
 class Cors:
@@ -163,6 +224,7 @@ class Cors:
 
     def serves(self, scope) -> bool:
         """Is the path one of the blueprint's (any method)? Preflights of other paths get the 404."""
+        scope = encoded_slashes(scope) or scope
         return any(isinstance(r.endpoint, FunctionEndpoint) and r.matches(scope)[0] is not Match.NONE
                    for r in self.router.routes)
 
@@ -187,6 +249,8 @@ class StaticRoutes:
                 self.static.setdefault(route.path, (route.endpoint, route.methods))
 
     async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and (encoded := encoded_slashes(scope)) is not None:
+            return await self.router(encoded, receive, send)
         if scope["type"] == "http" and not scope.get("root_path"):
             hit = self.static.get(scope["path"])
             if hit is not None and (hit[1] is None or scope["method"] in hit[1]):
@@ -203,9 +267,9 @@ def build(bp, pools: dict[str, Pool], info: dict):
     by_path: dict[str, dict[str, Pool]] = {}
     for method, path, function in http_routes(bp):
         by_path.setdefault(path, {})[method] = pools[function]
-    for path, methods in by_path.items():
+    for path, methods in sorted(by_path.items(), key=lambda item: specificity(item[0])):  # stable
         allowed = None if "ANY" in methods else list(methods)
-        routes.append(FunctionRoute(path, FunctionEndpoint(methods), methods=allowed))
+        routes.append(FunctionRoute(route_path(path), FunctionEndpoint(methods), methods=allowed))
     router = Router(routes, redirect_slashes=False, default=not_found)
     app = StaticRoutes(router)
     cors = bp.http.cors

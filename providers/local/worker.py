@@ -12,8 +12,16 @@ The handler is called through `deployer.runtime.invoke.Function`, the helper of 
 rule, and a raising HTTP handler answers 500 `{"error": "internal error", "request_id"}` with the trace
 in the function's log only (routing, query parsing and CORS are the gateway's, with the same helpers).
 
-Frames in: (kind, payload, request_id, deadline). Frames out: ("ok", value) or ("error", text), with a
-third item True when the invocation sent or published messages (so the dispatcher wakes at once).
+The function's `memory` is enforced as on a cloud: the worker's data segment (RLIMIT_DATA: the private
+writable memory a process allocates, heap and anonymous mappings, which is what a handler's objects
+take; RLIMIT_AS would also count reserved-but-unused address space such as glibc's per-thread malloc
+arenas and shared libraries, and fail threaded handlers far below their memory) is limited to `memory`
+MB before the handler loads. Going over it raises MemoryError in the handler; the worker answers
+("oom", text) and the local cloud kills and replaces it, as Lambda ends a sandbox that ran out of memory.
+
+Frames in: (kind, payload, request_id, deadline). Frames out: ("ok", value), ("error", text) or
+("oom", text), with a third item True when the invocation sent or published messages (so the dispatcher
+wakes at once).
 kinds: "http" -> (status, headers, body); "messages" -> [(row, error)] of the failed messages;
 "call" (schedule or any single event, for `deployer invoke`) -> repr-safe value.
 """
@@ -34,6 +42,7 @@ import traceback
 from datetime import datetime, timezone
 
 HEADER = struct.Struct("!I")
+_memory_mb = 0  # the enforced `memory` limit, for the out-of-memory answer
 
 
 def load_function(code: str, deps: str, handler: str, function: str, runtime: str = ""):
@@ -84,6 +93,8 @@ class Runner:
         for item in payload["items"]:
             try:
                 self.call(self.event_of(payload["source"], item), request_id, deadline)
+            except MemoryError:  # the whole worker is out of memory, not this message: see serve()
+                raise
             except Exception as exc:  # noqa: BLE001 - a failed message, retried by the local cloud
                 log_error(f"{request_id} message {item['msg_id']} attempt {item['attempt']}", exc)
                 failed.append((item["row"], f"{type(exc).__name__}: {exc}"))
@@ -165,6 +176,8 @@ def serve(sock: socket.socket, runner: Runner) -> None:
                 reply = ("ok", jsonable(runner.schedule(payload, request_id, deadline)))
             else:
                 reply = ("error", f"unknown invocation kind {kind!r}")
+        except MemoryError as exc:
+            reply = out_of_memory(request_id, exc)
         except BaseException as exc:  # noqa: BLE001 - the handler failed; report, keep serving
             log_error(request_id, exc)
             reply = ("error", f"{type(exc).__name__}: {exc}")
@@ -174,9 +187,37 @@ def serve(sock: socket.socket, runner: Runner) -> None:
             reply += (True,)
         try:
             data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+        except MemoryError as exc:  # the answer itself does not fit in `memory`
+            reply = None
+            data = pickle.dumps(out_of_memory(request_id, exc))
         except Exception as exc:  # noqa: BLE001
             data = pickle.dumps(("error", f"unpicklable result: {exc}"))
         send(HEADER.pack(len(data)) + data)
+
+
+def out_of_memory(request_id: str, exc: MemoryError) -> tuple:
+    del exc  # its traceback holds the frames that hold the memory
+    limit = _memory_mb or "?"
+    sys.stderr.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} ERROR {request_id} MemoryError: the handler went "
+                     f"over its memory limit ({limit} MB, the function's `memory`)\n")
+    sys.stderr.flush()
+    return ("oom", f"out of memory (memory: {limit} MB)")
+
+
+def limit_memory(megabytes: int) -> None:
+    """Cap this process's data segment at the function's `memory` (see the module doc)."""
+    if megabytes <= 0:
+        return
+    try:
+        import resource
+
+        which = resource.RLIMIT_DATA if sys.platform.startswith("linux") else resource.RLIMIT_AS
+        limit = megabytes * 1024 * 1024
+        resource.setrlimit(which, (limit, limit))
+    except (ImportError, AttributeError, ValueError, OSError):  # no rlimits here: not enforced
+        return
+    global _memory_mb
+    _memory_mb = megabytes
 
 
 def die_with_parent() -> None:
@@ -195,8 +236,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     for name in ("--fd", "--code", "--deps", "--handler", "--function", "--runtime"):
         parser.add_argument(name, default="")
+    parser.add_argument("--memory", type=int, default=0)
     args = parser.parse_args()
     die_with_parent()
+    limit_memory(args.memory)
     signal.signal(signal.SIGINT, lambda *_: None)  # Ctrl-C in `deployer dev` reaches the terminal's whole
     # process group: the local cloud stops its workers itself, so no KeyboardInterrupt traceback in the log
     sock = socket.socket(fileno=int(args.fd))

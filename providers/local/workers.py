@@ -3,10 +3,20 @@
 Each worker is a separate process (providers/local/worker.py) with the function's own environment,
 talking to the local cloud over a private unix socket pair (length-prefixed pickle frames: no HTTP,
 no serialisation beyond pickle, one round trip per invocation). Workers are kept warm and reused; a
-pool grows on demand up to `max_workers`. The blueprint's timeout is enforced here: a worker that
-does not answer in time is killed (SIGKILL) and replaced lazily, and the invocation fails with
-InvocationTimeout (HTTP 504). A worker that dies mid-invocation (os._exit, segfault) fails it with
-WorkerCrashed (HTTP 502); the local cloud itself never runs user code.
+pool grows on demand up to `max_workers`.
+
+Each worker leads its own process group (in the local cloud's session: a session of its own would also
+be a scheduler autogroup of its own on Linux, and change how the CPU is shared between the gateway and
+its workers), so whatever a handler forks belongs to the group, and every kill here is a kill of the
+group: a forked child cannot outlive its worker's timeout, crash or `down`, nor hold the worker's
+socket open. The blueprint's timeout is enforced here: when the
+deadline passes before the reply is in, the invocation fails at once with InvocationTimeout (HTTP 504)
+and the group is killed (SIGKILL); a reply that is already in wins, and a worker that was killed is never
+put back in the pool, so the next request cannot inherit a dead worker's 504. A worker that exits
+mid-invocation (os._exit, segfault, or a handler that forks and lets the parent exit) fails it with
+WorkerCrashed (HTTP 502): its exit is watched through a pidfd, not only as EOF on a socket that a child
+may still hold. A worker that ran out of its `memory` (see worker.py) answers "oom": OutOfMemory (502),
+and the worker is replaced. The local cloud itself never runs user code.
 """
 
 from __future__ import annotations
@@ -47,6 +57,11 @@ class WorkerCrashed(InvocationError):
 
 class HandlerFailed(InvocationError):
     status = 500
+
+
+class OutOfMemory(InvocationError):
+    """The handler went over its `memory`: like Lambda's Runtime.OutOfMemory, a 502 (API Gateway's answer)."""
+    status = 502
 
 
 def log_line(spec: FunctionSpec, text: str) -> None:
@@ -100,11 +115,14 @@ class Worker:
         self.spec = spec
         self.proc: subprocess.Popen | None = None
         self.channel: Channel | None = None
-        self.dead = False
+        self.dead = False  # killed and reaped: never to be used again
+        self.exited = False  # the process ended on its own (seen through its pidfd)
         self.timed_out = False
         self.generation = 0
         self.deadline: float | None = None  # loop time by which the current invocation must answer
         self.timer: asyncio.TimerHandle | None = None
+        self.pidfd: int | None = None
+        self.on_exit = None  # the pool's callback for a worker that exits while idle
 
     async def start(self) -> "Worker":
         spec = self.spec
@@ -114,11 +132,13 @@ class Worker:
             self.proc = subprocess.Popen(
                 [sys.executable, WORKER_SCRIPT, "--fd", str(child.fileno()), "--code", str(spec.code),
                  "--deps", spec.deps, "--handler", spec.handler, "--function", spec.name,
-                 "--runtime", RUNTIME_ROOT],
+                 "--runtime", RUNTIME_ROOT, "--memory", str(spec.memory)],
                 pass_fds=[child.fileno()], env=spec.env, cwd=str(spec.code), stdin=subprocess.DEVNULL,
-                stdout=log, stderr=log)
+                stdout=log, stderr=log, process_group=0)
         child.close()
-        _, self.channel = await asyncio.get_running_loop().create_connection(Channel, sock=parent)
+        loop = asyncio.get_running_loop()
+        _, self.channel = await loop.create_connection(Channel, sock=parent)
+        self._watch(loop)
         try:
             status, value = await asyncio.wait_for(self.channel.request(None), START_TIMEOUT)
         except (asyncio.TimeoutError, EOFError, asyncio.IncompleteReadError, ConnectionError) as exc:
@@ -128,6 +148,33 @@ class Worker:
             self.kill()
             raise HandlerFailed(str(value))
         return self
+
+    def _watch(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Learn of the worker's exit the moment it happens (Linux pidfd); elsewhere EOF on its socket."""
+        try:
+            self.pidfd = os.pidfd_open(self.proc.pid)
+            loop.add_reader(self.pidfd, self._exited)
+        except (AttributeError, OSError, NotImplementedError):
+            self._unwatch()
+
+    def _unwatch(self) -> None:
+        if self.pidfd is not None:
+            try:
+                self.channel.loop.remove_reader(self.pidfd)
+            except (AttributeError, RuntimeError):  # no channel yet, or the loop is closed
+                pass
+            os.close(self.pidfd)
+            self.pidfd = None
+
+    def _exited(self) -> None:
+        self._unwatch()
+        self.exited = True
+        self.channel.closed = True
+        waiter = self.channel.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(EOFError("worker process exited"))
+        if self.on_exit is not None:
+            self.on_exit(self)
 
     async def call(self, kind: str, payload, request_id: str, timeout: float):
         """One invocation; its timeout kills the worker (see _arm: no timer per call)."""
@@ -139,19 +186,26 @@ class Worker:
         if self.timer is None:
             self._arm()
         try:
-            return await waiter
+            reply = await waiter
         except (asyncio.IncompleteReadError, ConnectionError, EOFError):
             code = self.kill()
             if self.timed_out:
                 log_line(self.spec, f"TIMEOUT {request_id} after {timeout:g}s: worker killed and replaced")
                 raise InvocationTimeout(f"{self.spec.name!r} timed out after {timeout:g}s") from None
-            log_line(self.spec, f"CRASH {request_id}: worker exited (code {code}) and is replaced")
+            limit = f"; its memory limit is {self.spec.memory} MB" if self.spec.memory else ""
+            log_line(self.spec, f"CRASH {request_id}: worker exited (code {code}) and is replaced{limit}")
             raise WorkerCrashed(f"{self.spec.name!r} crashed (worker exit code {code})") from None
         except BaseException:  # cancelled mid-call: the worker's state is unknown
             self.kill()
             raise
         finally:
             self.deadline = None
+        if reply[0] == "oom":
+            self.kill()
+            log_line(self.spec, f"OUT OF MEMORY {request_id}: {self.spec.name!r} went over its memory limit "
+                                f"(memory: {self.spec.memory} MB): worker killed and replaced")
+            raise OutOfMemory(f"{self.spec.name!r} ran out of memory (memory: {self.spec.memory} MB)")
+        return reply
 
     def _arm(self) -> None:
         """A timer at the current deadline. It outlives the call: when it fires, it kills the worker only
@@ -170,24 +224,40 @@ class Worker:
             self._arm()
 
     def _expire(self) -> None:
+        """The deadline passed. A reply already read wins (the call returns it, the worker stays good);
+        else the invocation fails now, not when the socket closes (a forked child may hold it), and the
+        worker's group is killed."""
+        waiter = self.channel.waiter
+        if waiter is None or waiter.done():
+            return
         self.timed_out = True
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
+        self._kill_group()
+        waiter.set_exception(EOFError("deadline passed"))
+
+    def _kill_group(self) -> None:
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # the worker leads its group: it and all it forked
+        except (ProcessLookupError, PermissionError):
+            pass
+        if self.proc.poll() is None:
+            try:
+                self.proc.send_signal(signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     def kill(self) -> int | None:
         self.dead = True
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+        self._unwatch()
         if self.channel is not None and self.channel.transport is not None:
             self.channel.transport.close()
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            try:
-                self.proc.send_signal(signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        self._kill_group()
         try:
             return self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -229,8 +299,15 @@ class Pool:
             self.count -= 1
             self._wake()
             raise
+        worker.on_exit = self._exited
         self.all.add(worker)
         return worker
+
+    def _exited(self, worker: Worker) -> None:
+        """A worker exited on its own while idle: drop it now, not on the next request (a 502 unearned)."""
+        if worker in self.idle:
+            self.idle.remove(worker)
+            self.release(worker)
 
     async def acquire(self) -> Worker:
         while True:
@@ -258,7 +335,7 @@ class Pool:
         return False
 
     def release(self, worker: Worker) -> None:
-        if worker.generation != self.generation and not worker.dead:
+        if (worker.exited or worker.generation != self.generation) and not worker.dead:
             worker.kill()
         if worker.dead:
             self.all.discard(worker)

@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from deployer.runtime.messages import encode_message
-from deployer.runtime.types import encode_data
+from deployer.runtime.types import encode_data, object_key, table_key
 
 ENCODING_ATTRIBUTE = "deployer-encoding"
 _clients: dict[str, Any] = {}
@@ -74,9 +74,11 @@ class Bucket:
         self.name, self.bucket = name, locator
 
     def put(self, key: str, data: bytes) -> None:
+        key = object_key(key)
         client("s3").put_object(Bucket=self.bucket, Key=key, Body=bytes(data))
 
     def get(self, key: str) -> bytes | None:
+        key = object_key(key)
         s3 = client("s3")
         try:
             return s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
@@ -86,6 +88,7 @@ class Bucket:
             raise
 
     def delete(self, key: str) -> None:
+        key = object_key(key)
         client("s3").delete_object(Bucket=self.bucket, Key=key)
 
     def list(self, prefix: str = "") -> list[str]:
@@ -128,14 +131,17 @@ class Table:
         self.name, self.table, self.key = name, locator, key
 
     def put(self, key: str, item: dict) -> None:
+        key = table_key(key)
         client("dynamodb").put_item(TableName=self.table, Item=to_dynamo({**item, self.key: key}))
 
     def get(self, key: str) -> dict | None:
+        key = table_key(key)
         found = client("dynamodb").get_item(TableName=self.table, Key={self.key: {"S": key}},
                                             ConsistentRead=True)
         return from_dynamo(found["Item"]) if "Item" in found else None
 
     def delete(self, key: str) -> None:
+        key = table_key(key)
         client("dynamodb").delete_item(TableName=self.table, Key={self.key: {"S": key}})
 
     def scan(self, prefix: str = "") -> list[dict]:

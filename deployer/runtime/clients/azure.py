@@ -24,6 +24,7 @@ import re
 from typing import Any
 
 from deployer.runtime.messages import encode_message
+from deployer.runtime.types import object_key, table_key
 
 _clients: dict[str, Any] = {}
 ROW_KEY = "item"
@@ -113,11 +114,13 @@ class Bucket:
         return blob_service().get_container_client(self.container)
 
     def put(self, key: str, data: bytes) -> None:
+        key = object_key(key)
         self._container().upload_blob(key, bytes(data), overwrite=True)
 
     def get(self, key: str) -> bytes | None:
         from azure.core.exceptions import ResourceNotFoundError
 
+        key = object_key(key)
         try:
             return self._container().download_blob(key).readall()
         except ResourceNotFoundError:
@@ -126,6 +129,7 @@ class Bucket:
     def delete(self, key: str) -> None:
         from azure.core.exceptions import ResourceNotFoundError
 
+        key = object_key(key)
         try:
             self._container().delete_blob(key)
         except ResourceNotFoundError:
@@ -154,20 +158,23 @@ class Table:
         return table_service().get_table_client(self.table)
 
     def put(self, key: str, item: dict) -> None:
-        entity = {"PartitionKey": entity_key(key), "RowKey": ROW_KEY, "item": json.dumps({**item, self.key: key})}
+        partition = entity_key(table_key(key))
+        entity = {"PartitionKey": partition, "RowKey": ROW_KEY, "item": json.dumps({**item, self.key: key})}
         self._client().upsert_entity(entity, mode="replace")
 
     def get(self, key: str) -> dict | None:
         from azure.core.exceptions import ResourceNotFoundError
 
+        partition = entity_key(table_key(key))
         try:
-            entity = self._client().get_entity(entity_key(key), ROW_KEY)
+            entity = self._client().get_entity(partition, ROW_KEY)
         except ResourceNotFoundError:
             return None
         return json.loads(entity["item"])
 
     def delete(self, key: str) -> None:
-        self._client().delete_entity(entity_key(key), ROW_KEY)  # absent: no error
+        partition = entity_key(table_key(key))
+        self._client().delete_entity(partition, ROW_KEY)  # absent: no error
 
     def scan(self, prefix: str = "") -> list[dict]:
         client = self._client()

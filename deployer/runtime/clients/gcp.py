@@ -8,8 +8,8 @@ variables: STORAGE_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST, PUBSUB_EMULATOR_HOST.
 
 A queue is a Pub/Sub topic with a push subscription (see the GCP shim), so `send` and `publish` are
 the same call. Firestore document ids may not contain `/`: keys are stored percent-encoded (`/` and
-`%` only, which keeps key order and prefixes), and the key attribute is kept in the document too, so
-`scan(prefix)` is a range query on it.
+`%`, plus the ids Firestore reserves: `.`, `..`, `__...__`), and the key attribute is kept in the
+document too, so `scan(prefix)` is a range query on it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import os
 from typing import Any
 
 from deployer.runtime.messages import encode_message
+from deployer.runtime.types import object_key, table_key
 
 _clients: dict[str, Any] = {}
 PUBLISH_TIMEOUT = 30.0
@@ -62,6 +63,7 @@ class Bucket:
         self.name, self.bucket = name, locator
 
     def _blob(self, key: str):
+        key = object_key(key)
         return storage_client().bucket(self.bucket).blob(key)
 
     def put(self, key: str, data: bytes) -> None:
@@ -88,7 +90,14 @@ class Bucket:
 
 
 def document_id(key: str) -> str:
-    return key.replace("%", "%25").replace("/", "%2F")
+    """The Firestore document id of a table key (injective: `%` is always escaped): `/` and `%` escaped,
+    and the ids Firestore reserves (`.`, `..`, `__...__`) escaped too."""
+    doc = table_key(key).replace("%", "%25").replace("/", "%2F")
+    if doc in (".", ".."):
+        return doc.replace(".", "%2E")
+    if len(doc) >= 4 and doc.startswith("__") and doc.endswith("__"):
+        return "%5F" + doc[1:]
+    return doc
 
 
 class Table:
@@ -96,7 +105,8 @@ class Table:
         self.name, self.collection, self.key = name, locator, key
 
     def _doc(self, key: str):
-        return firestore_client().collection(self.collection).document(document_id(key))
+        doc = document_id(key)
+        return firestore_client().collection(self.collection).document(doc)
 
     def put(self, key: str, item: dict) -> None:
         self._doc(key).set({**item, self.key: key})

@@ -11,6 +11,15 @@ Schema (queues.db): `messages` (one row per pending delivery, `queue` is an inte
 `subscriptions` (topic ->
 delivery queues), `bucket_triggers` (bucket event filters -> delivery queues), `dead_letters`.
 The local cloud (providers.local) fills `subscriptions` and `bucket_triggers` from the blueprint.
+
+Keys follow the rules every cloud's client enforces (deployer.runtime.types: `table_key`, `object_key`),
+so a key that works here works everywhere. An object's file is named by an encoding of its key, not by
+the key as a path: the key percent-encoded (everything but letters, digits, `_` and `-`), cut into
+chunks of 200 characters (a file name's limit is 255 bytes) where every chunk but the last is a folder
+whose name ends with `~` (which the encoding never produces). So any key the clouds take is a file here
+(`c1` beside `c1/x`, `.hidden`, `...`, 1,024-byte keys), a key can never name a path outside its bucket,
+and a file name starting with `.` is never an object (temporary files are). Buckets written with the
+earlier layout (keys as paths) are moved to this one by `migrate_bucket`, once, when the local cloud starts.
 """
 
 from __future__ import annotations
@@ -18,13 +27,16 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import sqlite3
 import threading
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 from deployer.runtime.messages import encode_message
+from deployer.runtime.types import object_key, table_key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -103,11 +115,53 @@ def enqueue(conn: sqlite3.Connection, queues: list[str], data: bytes, attributes
     return msg_id
 
 
-def _safe_key(key: str) -> str:
-    if not isinstance(key, str) or not key or key.startswith("/") or "\\" in key or "\x00" in key \
-            or any(part in ("", ".", "..") for part in key.split("/")):
-        raise ValueError(f"bad object key {key!r}: use relative names like 'incoming/a.jpg' without '..'")
-    return key
+CHUNK = 200  # characters of an encoded key per file or folder name
+LAYOUT = ".layout-keys-encoded"  # marker: this bucket folder holds encoded keys
+
+
+def key_path(root: Path, key: str) -> Path:
+    """Where the object `key` lives under a bucket's folder (see the module doc)."""
+    encoded = quote(object_key(key), safe="").replace(".", "%2E").replace("~", "%7E")
+    chunks = [encoded[i:i + CHUNK] for i in range(0, len(encoded), CHUNK)]
+    return root.joinpath(*(c + "~" for c in chunks[:-1]), chunks[-1])
+
+
+def path_key(root: Path, path: Path) -> str:
+    """The key of an object's file (the inverse of key_path)."""
+    return unquote("".join(part.rstrip("~") for part in path.relative_to(root).parts))
+
+
+_TEMPORARY = re.compile(r"\..+\.[0-9a-f]{8}\.tmp")  # write_file's temporary files
+
+
+def migrate_bucket(root: Path) -> int:
+    """Make a bucket folder hold encoded keys: create it, or move the objects of one written with keys
+    as paths (an earlier layout) to their encoded names; returns how many moved. Idempotent (a marker
+    file says it is done) and safe to interrupt or to run twice at once: each object is one rename."""
+    if (root / LAYOUT).exists():
+        return 0
+    root.mkdir(parents=True, exist_ok=True)
+    moved = 0
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and not _TEMPORARY.fullmatch(p.name)):
+        try:
+            target = key_path(root, path.relative_to(root).as_posix())
+        except ValueError:  # a name no cloud would take as a key: left where it is
+            continue
+        if target != path:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.replace(path, target)
+                moved += 1
+            except FileNotFoundError:  # another process moved it first
+                pass
+    for folder in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        if not folder.name.endswith("~"):
+            try:
+                folder.rmdir()  # an emptied folder of the old layout
+            except OSError:
+                pass
+    (root / LAYOUT).write_text("object files are named by encoded keys (deployer.runtime.clients.local)\n")
+    return moved
 
 
 def write_file(path: Path, data: bytes) -> None:
@@ -124,28 +178,40 @@ def write_file(path: Path, data: bytes) -> None:
 
 
 class Bucket:
-    """Objects are files under `<state>/buckets/<name>/`; writes and deletes raise bucket events."""
+    """Objects are files under `<state>/buckets/<name>/`, named by their encoded keys (see the module
+    doc); writes and deletes raise bucket events."""
 
     def __init__(self, name: str, locator: str):
         self.name, self.locator = name, locator
         self.root = state_dir() / "buckets" / locator
+        self.ready = False
+
+    def _layout(self) -> None:
+        if not self.ready:
+            migrate_bucket(self.root)
+            self.ready = True
 
     def _path(self, key: str) -> Path:
-        return self.root / _safe_key(key)
+        self._layout()
+        return key_path(self.root, key)
 
     def put(self, key: str, data: bytes) -> None:
+        path = self._path(key)
         data = data.encode() if isinstance(data, str) else bytes(data)
         try:
-            write_file(self._path(key), data)
+            write_file(path, data)
             self._event(key, "created", len(data))
         except (OSError, sqlite3.Error) as exc:
             raise _wrap(exc, f"writing {key!r} to bucket {self.name!r}") from exc
 
     def get(self, key: str) -> bytes | None:
+        path = self._path(key)
         try:
-            return self._path(key).read_bytes()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return path.read_bytes()
+        except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise _wrap(exc, f"reading {key!r} from bucket {self.name!r}") from exc
 
     def delete(self, key: str) -> None:
         path = self._path(key)
@@ -154,13 +220,25 @@ class Bucket:
             path.unlink()
         except FileNotFoundError:
             return
+        except OSError as exc:
+            raise _wrap(exc, f"deleting {key!r} from bucket {self.name!r}") from exc
+        for folder in path.parents:  # the chunk folders of a long key, once empty
+            if folder == self.root or not folder.name.endswith("~"):
+                break
+            try:
+                folder.rmdir()
+            except OSError:
+                break
         self._event(key, "deleted", size)
 
     def list(self, prefix: str = "") -> list[str]:
         if not self.root.is_dir():
             return []
-        keys = (p.relative_to(self.root).as_posix() for p in self.root.rglob("*")
-                if p.is_file() and not p.name.startswith("."))
+        self._layout()
+        keys = []
+        for folder, dirs, files in os.walk(self.root):
+            dirs[:] = [d for d in dirs if d.endswith("~")]
+            keys += [path_key(self.root, Path(folder, f)) for f in files if not f.startswith(".")]
         return sorted(k for k in keys if k.startswith(prefix))
 
     def _event(self, key: str, kind: str, size: int) -> None:
@@ -182,20 +260,20 @@ class Table:
         return connect(state_dir() / "tables.db", TABLE_SCHEMA)
 
     def put(self, key: str, item: dict) -> None:
-        item = {**item, self.key: item.get(self.key, key)}
+        item = {**item, self.key: table_key(key)}  # the key attribute is the key, as on every cloud
         try:
             self._db().execute("INSERT OR REPLACE INTO items (tbl, key, item) VALUES (?, ?, ?)",
-                               (self.locator, str(key), json.dumps(item)))
+                               (self.locator, key, json.dumps(item)))
         except (OSError, sqlite3.Error) as exc:
             raise _wrap(exc, f"writing {key!r} to table {self.name!r}") from exc
 
     def get(self, key: str) -> dict | None:
         row = self._db().execute("SELECT item FROM items WHERE tbl = ? AND key = ?",
-                                 (self.locator, str(key))).fetchone()
+                                 (self.locator, table_key(key))).fetchone()
         return json.loads(row[0]) if row else None
 
     def delete(self, key: str) -> None:
-        self._db().execute("DELETE FROM items WHERE tbl = ? AND key = ?", (self.locator, str(key)))
+        self._db().execute("DELETE FROM items WHERE tbl = ? AND key = ?", (self.locator, table_key(key)))
 
     def scan(self, prefix: str = "") -> list[dict]:
         rows = self._db().execute("SELECT key, item FROM items WHERE tbl = ? ORDER BY key", (self.locator,))

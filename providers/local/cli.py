@@ -6,7 +6,9 @@ says whether it runs and, per delivery queue (a queue store, or one consuming tr
 bucket), the consumer, pending and dead-lettered messages. A row without a consumer holds messages no
 trigger of the blueprint takes any more (a trigger removed or changed): the local cloud keeps them and
 says so at start (providers/local/queues.py), and `status` keeps them visible.
-The work lives in providers/local; this module only parses options and prints.
+The work lives in providers/local; this module only parses options and prints. It is the local
+provider's own CLI module, registered under the entry point group `deployer.commands` exactly as a
+third-party provider would register its commands; deployer/cli/app.py imports it at start.
 """
 
 from __future__ import annotations
