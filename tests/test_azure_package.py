@@ -15,13 +15,13 @@ import jsonschema
 import pytest
 
 from deployer.blueprint.load import load_blueprint
-from deployer.blueprint.model import QueueTrigger
+from deployer.blueprint.model import BucketTrigger, QueueTrigger
 from deployer.errors import DeployerError
 from providers.azure import names, package, schedules
 from conftest import tiny_blueprint
 
 ROOT = Path(__file__).resolve().parent.parent
-ENTRY_POINTS = {"http", "queue", "blob", "eventgrid", "timer", "servicebus"}
+ENTRY_POINTS = {"http", "queue", "bucketevent", "timer", "servicebus"}
 
 
 def schema(name: str) -> dict:
@@ -56,9 +56,11 @@ def test_generated_files_follow_the_rules_and_the_schemas(example_name):
         assert host["functionTimeout"] == {10: "00:00:10", 15: "00:00:15", 20: "00:00:20", 30: "00:00:30",
                                            60: "00:01:00", 120: "00:02:00"}[fn.timeout]
         queue_triggers = [t for t in fn.triggers if isinstance(t, QueueTrigger)]
-        if queue_triggers:
-            assert host["extensions"]["queues"] == {"batchSize": queue_triggers[0].batch,
+        if queue_triggers:  # newBatchThreshold 0: at most `batch` messages at once per instance
+            assert host["extensions"]["queues"] == {"batchSize": queue_triggers[0].batch, "newBatchThreshold": 0,
                                                     "maxDequeueCount": bp.stores[queue_triggers[0].queue].retries}
+        elif any(isinstance(t, BucketTrigger) for t in fn.triggers):
+            assert host["extensions"]["queues"] == {"batchSize": 16, "newBatchThreshold": 0, "maxDequeueCount": 5}
         assert len(files) == len(fn.triggers)
         for name, spec in files.items():
             FUNCTION_SCHEMA.validate(spec)
@@ -72,14 +74,14 @@ def test_http_bindings_of_orders():
     files = generated(load("orders"), "api")
     assert files["http1/function.json"] == {
         "scriptFile": "../deployer_shim.py", "entryPoint": "http",
-        "bindings": [{"type": "httpTrigger", "direction": "in", "name": "req", "authLevel": "anonymous",
+        "bindings": [{"type": "httpTrigger", "direction": "in", "name": "req", "authLevel": "function",
                       "methods": ["get"], "route": "orders/{id}"},
                      {"type": "http", "direction": "out", "name": "$return"}]}
     assert files["http0/function.json"]["bindings"][0]["methods"] == ["post"]
     assert files["http0/function.json"]["bindings"][0]["route"] == "orders"
 
 
-def test_queue_topic_and_blob_bindings():
+def test_queue_topic_and_bucket_event_bindings():
     orders, images = load("orders"), load("images")
     assert generated(orders, "worker")["queue0/function.json"]["bindings"] == [
         {"type": "queueTrigger", "direction": "in", "name": "msg", "queueName": "orders-dev-fulfilment",
@@ -87,12 +89,15 @@ def test_queue_topic_and_blob_bindings():
     assert generated(orders, "notify")["topic0/function.json"]["bindings"] == [
         {"type": "serviceBusTrigger", "direction": "in", "name": "msg", "topicName": "orders-dev-events",
          "subscriptionName": "notify", "connection": "DeployerServiceBus"}]
-    resize = generated(images, "resize")
-    assert resize["blob0/function.json"]["bindings"][0]["path"] == "images-dev-uploads/incoming/{name}.jpg"
-    assert resize["blob1/function.json"]["bindings"][0]["path"] == "images-dev-uploads/incoming/{name}.png"
-    assert generated(images, "cleanup")["deleted0/function.json"] == {
-        "scriptFile": "../deployer_shim.py", "entryPoint": "eventgrid",
-        "bindings": [{"type": "eventGridTrigger", "direction": "in", "name": "event"}]}
+    resize = generated(images, "resize")  # bucket events arrive through Event Grid on the trigger's queue
+    assert resize["bucket0/function.json"]["bindings"][0]["queueName"] == "images-dev-resize-events0"
+    assert resize["bucket1/function.json"]["bindings"][0]["queueName"] == "images-dev-resize-events1"
+    assert generated(images, "cleanup")["bucket0/function.json"] == {
+        "scriptFile": "../deployer_shim.py", "entryPoint": "bucketevent",
+        "bindings": [{"type": "queueTrigger", "direction": "in", "name": "msg", "queueName": "images-dev-cleanup-events0",
+                      "connection": "DeployerStorage"}]}
+    assert not any(b["type"] in ("blobTrigger", "eventGridTrigger") for f in ("resize", "cleanup")
+                   for spec in generated(images, f).values() for b in spec.get("bindings", []))
 
 
 def test_schemas_are_not_vacuous():
@@ -159,11 +164,15 @@ def test_ncrontab_refuses_what_azure_cannot_run(cron, message):
         schedules.ncrontab(cron)
 
 
+SUB = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
+
+
 def test_names_fit_azure_rules():
     long = "a-very-long-blueprint-nm"
-    assert re.fullmatch(r"[a-z0-9]{3,24}", names.storage_account(long, "production"))
-    assert names.storage_account("orders", "dev") != names.storage_account("orders", "prod")
-    site = names.site(long, "production", "a-long-function-name-here")
+    assert re.fullmatch(r"[a-z0-9]{3,24}", names.storage_account(SUB, long, "production"))
+    assert names.storage_account(SUB, "orders", "dev") != names.storage_account(SUB, "orders", "prod")
+    assert names.storage_account(SUB, "orders", "dev") != names.storage_account(SUB.replace("3f", "4f"), "orders", "dev")
+    site = names.site(SUB, long, "production", "a-long-function-name-here")
     assert re.fullmatch(r"[a-z0-9-]{2,32}", site) and not site.endswith("-")
     assert names.host_id(site) == site
     queue = names.queue(long, "production", "a-long-queue-name-with-many-words-x")
@@ -171,9 +180,12 @@ def test_names_fit_azure_rules():
     assert re.fullmatch(r"[a-z][a-z0-9]{2,62}", names.table("orders", "dev", "orders"))
     assert re.fullmatch(r"[a-z][a-z0-9]{2,62}", names.table(long, "production", "a-table-name-of-forty-characters-xxxxxx"))
     assert names.container("bp", "dev", "a--b-") == "bp-dev-a-b" and names.queue("bp", "dev", "x---y") == "bp-dev-x-y"
-    assert len(names.blob_scan_queue(site)) <= 63
-    assert 6 <= len(names.servicebus(long, "production")) <= 50
-    assert len(names.apim(long, "production")) <= 50
+    assert len(names.deployment_container(site)) <= 63
+    assert len(names.poison_queue(names.event_queue(long, "production", "a-long-function-name-here", 12))) <= 63
+    assert 6 <= len(names.servicebus(SUB, long, "production")) <= 50
+    assert len(names.apim(SUB, long, "production")) <= 50
+    assert re.fullmatch(r"[a-z][a-z0-9-]{1,22}[a-z0-9]", names.vault(SUB, long, "production"))
+    assert len(names.workspace(long, "a-stage-name-that-is-rather-long-indeed-x")) <= 63
 
 
 def test_route_conversion():
@@ -183,6 +195,7 @@ def test_route_conversion():
     assert http.route("/") == ""
     assert http.route("/files/{path+}") == "files/{*path}"
     assert http.params("/a/{x}/b/{y}") == ["x", "y"]
+    assert http.template("/files/{path+}") == "/files/{*path}" and http.params("/files/{*path}") == ["path"]
 
 
 def test_gateway_operation_ids_are_stable_and_any_is_expanded(tmp_path):
@@ -190,7 +203,7 @@ def test_gateway_operation_ids_are_stable_and_any_is_expanded(tmp_path):
 
     base = "name: gw\nfunctions:\n  f:\n    code: f\n    handler: main.run\n    triggers:\n"
     ops = http.operations(tiny_blueprint(tmp_path, base + "      - http: GET /a\n      - http: ANY /b/{rest+}\n", code="f"))
-    assert [(m, t) for _, m, t, _ in ops] == [("GET", "/a")] + [(m, "/b/{rest}") for m in http.ANY_METHODS]
+    assert [(m, t) for _, m, t, _ in ops] == [("GET", "/a")] + [(m, "/b/{*rest}") for m in http.ANY_METHODS]
     (tmp_path / "deployer.yaml").write_text(base + "      - http: POST /new\n      - http: GET /a\n")
     again = http.operations(load_blueprint(tmp_path / "deployer.yaml"))
     assert again[1][0] == ops[0][0]  # GET /a keeps its operation id after a route is inserted before it

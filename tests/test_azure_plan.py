@@ -1,254 +1,318 @@
-"""Azure provider: golden resource graphs of every example, scoped roles, outputs, app settings, diagnostics.
+"""Azure provider: the resource graph of every example (golden), Flex Consumption apps, names, identity,
+secrets, bucket events, the gateway, outputs and what the executor registers.
 
-The program runs under Pulumi's mock runtime (deployer.plan) with fixed fake artifacts, so the graphs
-depend on the blueprint and the provider only. Regenerate with `pytest --update-golden`.
+The graph is compiled with fixed fake artifacts and a fixed subscription, so it depends on the
+blueprint and the provider only. Regenerate goldens with `pytest --update-golden` and review the diff.
 """
 
 from __future__ import annotations
 
-import re
+import json
+import uuid
 from pathlib import Path
 
+import pytest
 
-from deployer import plan, plan_mocks, secrets
+from deployer import plan, secrets
 from deployer.blueprint.load import load_blueprint
+from deployer.errors import PrerequisiteError
 from deployer.providers import Artifact
+from graph_support import assert_executor_matches_plan
 from providers.azure.provider import AzureProvider
 
+ROOT = Path(__file__).resolve().parent.parent
 PROVIDER = AzureProvider()
-_PLANS: dict[str, plan.Plan] = {}
+SUBSCRIPTION = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
+OTHER_SUBSCRIPTION = "9b2d7c1a-5e4f-4a3b-8c6d-2f1e0a9b8c7d"
+ROLE = "azure-native:authorization:RoleAssignment"
+_PLANS: dict[tuple[str, str], plan.Plan] = {}
+
+
+@pytest.fixture(autouse=True)
+def subscription(monkeypatch):
+    monkeypatch.delenv("AZURE_SUBSCRIPTION_ID", raising=False)
+    monkeypatch.setenv("ARM_SUBSCRIPTION_ID", SUBSCRIPTION)
 
 
 def fake_artifacts(bp) -> dict[str, Artifact]:
     return {f: Artifact(f, Path(f"/build/{f}.zip"), f"{len(f):02d}" * 32, 1000) for f in bp.functions}
 
 
-def planned(example: str) -> tuple[object, plan.Plan]:
-    bp = load_blueprint(Path(__file__).parent.parent / "blueprints" / example / "deployer.yaml")
-    if example not in _PLANS:
+def load(example: str):
+    return load_blueprint(ROOT / "blueprints" / example / "deployer.yaml")
+
+
+def planned(example: str, subscription: str = SUBSCRIPTION) -> plan.Plan:
+    key = (example, subscription)
+    if key not in _PLANS:
+        bp = load(example)
         with secrets.placeholders():
-            _PLANS[example] = plan.run(PROVIDER, bp, fake_artifacts(bp))
-    return bp, _PLANS[example]
+            _PLANS[key] = plan.run(PROVIDER, bp, fake_artifacts(bp))
+    return _PLANS[key]
 
 
 def by_name(p: plan.Plan) -> dict[str, plan.PlannedResource]:
     return {r.name: r for r in p.resources}
 
 
+def settings(app: plan.PlannedResource) -> dict[str, object]:
+    return {s["name"]: s["value"] for s in app.inputs["siteConfig"]["appSettings"]}
+
+
+def write_blueprint(tmp_path: Path, text: str):
+    (tmp_path / "deployer.yaml").write_text(text)
+    (tmp_path / "functions" / "f").mkdir(parents=True)
+    (tmp_path / "functions" / "f" / "main.py").write_text("def run(event):\n    return None\n")
+    return load_blueprint(tmp_path / "deployer.yaml")
+
+
 def test_golden_graph(example, golden):
-    _, p = planned(example.parent.name)
+    p = planned(example.parent.name)
     graph = sorted((r.to_json() for r in p.resources), key=lambda r: (r["group"], r["name"]))
-    golden(f"azure/{example.parent.name}.json", graph)
+    golden(f"azure/{example.parent.name}.json", {"resources": graph, "outputs": p.outputs})
 
 
-def test_golden_app_settings(example, golden, monkeypatch):
-    """The app settings, which the plan masks whole (they hold the package's SAS URL, a secret)."""
-    monkeypatch.setenv("INGEST_TOKEN", "token-value")
-    every = app_settings(example.parent.name)
-    shown = {fn: {k: ("[secret]" if isinstance(v, tuple) else v) for k, v in values.items()}
-             for fn, values in every.items()}
-    golden(f"azure/{example.parent.name}-settings.json", shown)
+def test_executor_registers_exactly_the_plan(example):
+    bp = load_blueprint(example)
+    with secrets.placeholders():
+        assert_executor_matches_plan(PROVIDER, bp, fake_artifacts(bp))
 
 
-SCOPE = re.compile(r"/storageAccounts/[a-z0-9]+/(blobServices/default/containers|queueServices/default/queues|"
-                   r"tableServices/default/tables)/[a-z0-9-]+$|/namespaces/[a-z0-9-]+/topics/[a-z0-9-]+"
-                   r"(/subscriptions/[a-z0-9-]+)?$")
+def test_plan_imports_no_pulumi():
+    import subprocess
+    import sys
+
+    code = ("import sys; from pathlib import Path; from deployer import plan, secrets;"
+            "from deployer.blueprint.load import load_blueprint; from deployer.providers import Artifact;"
+            "from providers.azure.provider import AzureProvider;"
+            "bp = load_blueprint(Path('blueprints/orders/deployer.yaml'));"
+            "arts = {f: Artifact(f, Path(f'/b/{f}.zip'), 'a' * 64, 1) for f in bp.functions};"
+            "secrets.placeholders().__enter__(); p = plan.run(AzureProvider(), bp, arts);"
+            "print(len(p.resources), any(m.startswith('pulumi') for m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    count, imported = done.stdout.split()
+    assert int(count) > 40 and imported == "False"
 
 
-def test_every_role_assignment_is_scoped_to_one_store(example):
-    _, p = planned(example.parent.name)
-    roles = [r for r in p.resources if r.type == "azure-native:authorization:RoleAssignment"]
-    assert roles
+def test_apps_run_on_flex_consumption_with_identity_based_deployment():
+    res = by_name(planned("orders"))
+    for fn, memory in (("api", 512), ("worker", 512), ("notify", 512)):
+        assert res[f"fn-{fn}-plan"].inputs["sku"] == {"name": "FC1", "tier": "FlexConsumption"}
+        app = res[f"fn-{fn}-app"].inputs
+        assert app["serverFarmId"] == f"${{fn-{fn}-plan.id}}" and app["kind"] == "functionapp,linux"
+        identity = (f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-orders-dev/providers/"
+                    f"Microsoft.ManagedIdentity/userAssignedIdentities/orders-dev-{fn}-identity")
+        assert app["identity"] == {"type": "UserAssigned", "userAssignedIdentities": [identity]}
+        config = app["functionAppConfig"]
+        assert config["runtime"] == {"name": "python", "version": "3.12"}
+        assert config["scaleAndConcurrency"] == {"instanceMemoryMB": memory, "maximumInstanceCount": 100}
+        storage = config["deployment"]["storage"]
+        container = res[f"fn-{fn}-deployment"].inputs["containerName"]
+        assert storage == {"type": "blobContainer",
+                           "value": f"https://{res['app-storage'].inputs['accountName']}.blob.core.windows.net/{container}",
+                           "authentication": {"type": "UserAssignedIdentity", "userAssignedIdentityResourceId": identity}}
+        values = settings(res[f"fn-{fn}-app"])
+        assert not {"FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION", "WEBSITE_RUN_FROM_PACKAGE"} & set(values)
+        assert values["AzureWebJobsStorage__credential"] == "managedidentity"
+        assert values["AzureWebJobsStorage__clientId"] == f"${{fn-{fn}-identity.client_id}}" == values["AZURE_CLIENT_ID"]
+
+
+def test_memory_rounds_up_and_max_instances_carry_over(tmp_path):
+    bp = write_blueprint(tmp_path, "name: sizes\nfunctions:\n"
+                         "  small: {code: functions/f, handler: main.run, memory: 128, triggers: [{http: GET /a}]}\n"
+                         "  mid: {code: functions/f, handler: main.run, memory: 1536, max_instances: 250,"
+                         " triggers: [{http: GET /b}]}\n"
+                         "  big: {code: functions/f, handler: main.run, memory: 4096, max_instances: 40,"
+                         " triggers: [{http: GET /c}]}\n")
+    res = by_name(plan.run(PROVIDER, bp, fake_artifacts(bp)))
+    scale = {fn: res[f"fn-{fn}-app"].inputs["functionAppConfig"]["scaleAndConcurrency"] for fn in ("small", "mid", "big")}
+    assert scale == {"small": {"instanceMemoryMB": 512, "maximumInstanceCount": 100},
+                     "mid": {"instanceMemoryMB": 2048, "maximumInstanceCount": 250},
+                     "big": {"instanceMemoryMB": 4096, "maximumInstanceCount": 40}}
+
+
+def test_no_account_key_no_sas_and_shared_keys_off(example):
+    p = planned(example.parent.name)
+    account = by_name(p)["app-storage"].inputs
+    assert account["allowSharedKeyAccess"] is False and account["defaultToOAuthAuthentication"] is True
+    text = json.dumps([r.to_json() for r in p.resources])
+    for forbidden in ("AccountKey", "sig=", "SharedAccessSignature", "listStorageAccount", "WEBSITE_RUN_FROM_PACKAGE"):
+        assert forbidden not in text
+    assert not [r for r in p.resources if r.type == "azure-native:storage:Blob"]
+
+
+WORLDWIDE = {"azure-native:storage:StorageAccount": "accountName", "azure-native:web:WebApp": "name",
+             "azure-native:servicebus:Namespace": "namespaceName",
+             "azure-native:apimanagement:ApiManagementService": "serviceName",
+             "azure-native:keyvault:Vault": "vaultName"}
+
+
+def worldwide_names(p: plan.Plan) -> dict[str, str]:
+    return {r.name: r.inputs[WORLDWIDE[r.type]] for r in p.resources if r.type in WORLDWIDE}
+
+
+def test_worldwide_names_differ_per_subscription(monkeypatch):
+    mine = worldwide_names(planned("iot"))
+    assert set(mine) >= {"app-storage", "fn-ingest-app", "app-servicebus", "app-gateway", "app-vault"}
+    monkeypatch.setenv("ARM_SUBSCRIPTION_ID", OTHER_SUBSCRIPTION)
+    theirs = worldwide_names(planned("iot", OTHER_SUBSCRIPTION))
+    assert set(mine) == set(theirs)
+    for name in mine:
+        assert mine[name] != theirs[name], name
+    # sha256("subscription/<id>")[:6] = 9aec69, then sha256("iot/dev")[:4] = 8478
+    assert mine["app-storage"] == "iotdev9aec698478" and len(mine["fn-ingest-app"]) <= 32
+    assert mine["fn-ingest-app"].startswith("iot-dev-ingest-9aec69")
+
+
+def test_a_worldwide_name_without_the_subscription_tag_is_a_located_error(monkeypatch):
+    from deployer.resources import checks
+
+    bp = load("orders")
+    graph = PROVIDER.compile(bp, fake_artifacts(bp))
+    assert checks.check(graph, PROVIDER.sdk_index(), PROVIDER.graph_rules(), bp) == []
+    monkeypatch.setenv("ARM_SUBSCRIPTION_ID", OTHER_SUBSCRIPTION)  # rules of another subscription
+    found = checks.check(graph, PROVIDER.sdk_index(), PROVIDER.graph_rules(), bp)
+    assert {d.message.split(":")[0] for d in found} == {
+        "app-storage", "app-servicebus", "app-gateway", "fn-api-app", "fn-notify-app", "fn-worker-app"}
+    assert all("must be unique worldwide but holds nothing specific to this account" in d.message for d in found)
+    assert next(d for d in found if d.message.startswith("fn-api-app")).location.path == "functions.api"
+
+
+def test_log_analytics_workspace_name_fits_63(tmp_path):
+    write_blueprint(tmp_path, "name: a-long-application-name1\n"
+                    "functions:\n  f: {code: functions/f, handler: main.run, triggers: [{http: GET /a}]}\n")
+    stage = "production-west-europe-one-two-three"
+    bp = load_blueprint(tmp_path / "deployer.yaml", stage=stage)
+    graph = PROVIDER.compile(bp, fake_artifacts(bp))
+    name = graph.by_name()["app-logs"].inputs["workspace_name"]
+    assert len("a-long-application-name1-" + stage + "-logs") > 63
+    assert len(name) <= 63 and name.startswith("a-long-application-name1-production-west-europe-one-two")
+    plan.check_graph(PROVIDER, bp, graph)
+
+
+def test_role_assignment_names_come_from_scope_principal_and_role(example):
+    p = planned(example.parent.name)
+    roles = [r.inputs for r in p.resources if r.type == ROLE]
+    namespace = uuid.UUID("5f1f4e4e-9a59-4d8e-9d0e-6d6570c0ae01")
+    identities = {r.inputs["resourceName"]: r.name for r in p.resources
+                  if r.type == "azure-native:managedidentity:UserAssignedIdentity"}
     for role in roles:
-        scope = role.inputs["scope"]
-        assert SCOPE.search(scope), f"{role.name}: scope {scope} is not a container, queue, table or topic"
-        assert role.inputs["principalType"] == "ServicePrincipal"
+        principal = role["principalId"].removeprefix("${").removesuffix(".principal_id}")
+        identity_name = next(n for n, logical in identities.items() if logical == principal)
+        identity_id = (f"/subscriptions/{SUBSCRIPTION}/resourcegroups/rg-{example.parent.name}-dev/providers/"
+                       f"microsoft.managedidentity/userassignedidentities/{identity_name}").lower()
+        role_id = role["roleDefinitionId"].rsplit("/", 1)[-1]
+        assert role["roleAssignmentName"] == str(uuid.uuid5(namespace, f"{role['scope'].lower()}|{identity_id}|{role_id}"))
+        assert role["scope"].startswith(f"/subscriptions/{SUBSCRIPTION}/resourceGroups/")
+    assert len({r["roleAssignmentName"] for r in roles}) == len(roles)
 
 
-def test_roles_of_orders_are_least_privilege():
-    _, p = planned("orders")
-    roles = {r.name: (r.inputs["scope"].rsplit("/", 2)[-2:], r.inputs["roleDefinitionId"].rsplit("/", 1)[-1])
-             for r in p.resources if r.type == "azure-native:authorization:RoleAssignment"}
-    worker = {k: v for k, v in roles.items() if k.startswith("fn-worker-") and "webjobs" not in k}
-    assert worker == {
-        "fn-worker-role-fulfilment-queue-reader": (["queues", "orders-dev-fulfilment"], "19e7f393-937e-4f77-808e-94535e297925"),
-        "fn-worker-role-fulfilment-queue-processor": (["queues", "orders-dev-fulfilment"], "8a0f0c08-91a1-4084-bc3d-661d67233fed"),
-        "fn-worker-role-fulfilment-poison-queue-contributor": (["queues", "orders-dev-fulfilment-poison"], "974c5e8b-45b9-4653-ba55-5f855dd0fb88"),
-        "fn-worker-role-orders-table-contributor": (["tables", "ordersdevorders"], "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"),
-    }
-    assert roles["fn-api-role-events-bus-sender"] == (["topics", "orders-dev-events"], "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39")
-    assert roles["fn-api-role-fulfilment-queue-sender"][1] == "c6a89b2d-59bc-44d0-9896-0f6e12d7b80a"
-    assert roles["fn-notify-role-events-subscription-bus-receiver"] == (
-        ["subscriptions", "notify"], "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0")
-    assert roles["fn-notify-role-events-subscription-bus-owner"] == (  # the trigger's documented pair
-        ["subscriptions", "notify"], "090c5cfd-751d-490a-894a-3ce6f1109419")
+def test_host_keys_are_readable_by_their_own_app_only():
+    res = by_name(planned("orders"))
+    for fn in ("api", "worker", "notify"):
+        role = res[f"fn-{fn}-role-azure-webjobs-secrets-blob-owner"].inputs
+        host_id = res[f"fn-{fn}-app"].inputs["name"]
+        assert role["scope"].endswith("/blobServices/default/containers/azure-webjobs-secrets")
+        assert role["conditionVersion"] == "2.0"
+        assert role["condition"].endswith(
+            "OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] "
+            f"StringStartsWith '{host_id}/'))")
+        for action in ("read", "write", "delete"):
+            assert f"blobs/{action}'}})" in role["condition"]
+    assert "condition" not in res["fn-api-role-azure-webjobs-hosts-blob-owner"].inputs
 
 
-def test_bucket_roles_of_images():
-    _, p = planned("images")
-    roles = {r.name: r.inputs for r in p.resources if r.type == "azure-native:authorization:RoleAssignment"}
-    assert roles["fn-resize-role-uploads-blob-owner"]["scope"].endswith("/containers/images-dev-uploads")
-    assert roles["fn-resize-role-thumbnails-blob-contributor"]["scope"].endswith("/containers/images-dev-thumbnails")
-    assert roles["fn-api-role-thumbnails-blob-reader"]["roleDefinitionId"].endswith("2a2b9908-6ea1-4ae2-8e65-a410df84e7d1")
-    # the polling blob trigger's scan queue of this app, in the host storage
-    assert roles["fn-resize-role-blobscan-queue-contributor"]["scope"].endswith(
-        "/queues/azure-webjobs-blobtrigger-images-dev-resize-" + roles["fn-resize-role-blobscan-queue-contributor"]["scope"][-6:])
+def test_secrets_live_in_key_vault_readable_by_granted_functions_only():
+    res = by_name(planned("iot"))
+    vault = res["app-vault"].inputs
+    assert vault["properties"]["enableRbacAuthorization"] is True
+    assert vault["properties"]["tenantId"] == "${getClientConfig.tenant_id}"
+    assert res["app-secret-INGEST_TOKEN"].inputs["properties"] == {"value": "[secret]"}
+    reference = (f"@Microsoft.KeyVault(SecretUri=https://{vault['vaultName']}.vault.azure.net/secrets/"
+                 "INGEST-TOKEN/)")
+    assert settings(res["fn-ingest-app"])["INGEST_TOKEN"] == reference
+    assert res["fn-ingest-app"].inputs["keyVaultReferenceIdentity"].endswith("/iot-dev-ingest-identity")
+    readers = {r.name: r.inputs for r in res.values() if r.type == ROLE
+               and r.inputs["roleDefinitionId"].endswith("4633458b-17de-408a-b874-0445c86b69e6")}
+    assert list(readers) == ["fn-ingest-role-secret-INGEST_TOKEN-secrets-user"]
+    only = readers["fn-ingest-role-secret-INGEST_TOKEN-secrets-user"]
+    assert only["scope"].endswith(f"/providers/Microsoft.KeyVault/vaults/{vault['vaultName']}/secrets/INGEST-TOKEN")
+    for fn in ("analyse", "alert"):
+        assert "INGEST_TOKEN" not in settings(res[f"fn-{fn}-app"])
 
 
-def test_deleted_trigger_is_an_event_grid_subscription_to_the_function():
-    _, p = planned("images")
-    res = by_name(p)
-    sub = res["fn-cleanup-deleted0-events"].inputs
-    assert sub["filter"]["includedEventTypes"] == ["Microsoft.Storage.BlobDeleted"]
-    assert sub["filter"]["subjectBeginsWith"] == "/blobServices/default/containers/images-dev-uploads/blobs/incoming/"
-    site = res["fn-cleanup-app"].inputs["name"]
-    assert sub["destination"]["endpointType"] == "AzureFunction"
-    assert sub["destination"]["resourceId"].endswith(f"/Microsoft.Web/sites/{site}/functions/deleted0")
+def test_bucket_events_go_through_event_grid_to_a_queue():
+    res = by_name(planned("images"))
+    created = res["fn-resize-events0-subscription"].inputs
+    assert created["filter"] == {"includedEventTypes": ["Microsoft.Storage.BlobCreated"],
+                                 "subjectBeginsWith": "/blobServices/default/containers/images-dev-uploads/blobs/incoming/",
+                                 "subjectEndsWith": ".jpg", "isSubjectCaseSensitive": True}
+    delivery = created["deliveryWithResourceIdentity"]
+    assert delivery["destination"]["endpointType"] == "StorageQueue"
+    assert delivery["destination"]["queueName"] == res["fn-resize-events0-queue"].inputs["queueName"]
+    assert delivery["identity"]["userAssignedIdentity"].endswith("/userAssignedIdentities/"
+                                                                  + res["app-storage-events-identity"].inputs["resourceName"])
+    deleted = res["fn-cleanup-events0-subscription"].inputs
+    assert deleted["filter"]["includedEventTypes"] == ["Microsoft.Storage.BlobDeleted"]
+    sender = res["fn-resize-events0-role-eventgrid-queue-sender"].inputs
+    assert sender["principalId"] == "${app-storage-events-identity.principal_id}"
+    assert sender["scope"].endswith("/queueServices/default/queues/images-dev-resize-events0")
+    assert res["fn-resize-events0-subscription"].options["depends_on"] == ["fn-resize-events0-role-eventgrid-queue-sender"]
     assert res["app-storage-events"].inputs["topicType"] == "Microsoft.Storage.StorageAccounts"
 
 
-class Unmasked(AzureProvider):
-    """Records the raw inputs (secrets unwrapped) of each Function App: what Azure receives."""
-
-    def __init__(self):
-        self.apps: dict[str, dict] = {}
-
-    def mock_resource(self, typ, name, inputs):
-        if typ == "azure-native:web:WebAppApplicationSettings":
-            self.apps[name] = unwrap(inputs)
-        return super().mock_resource(typ, name, inputs)
-
-
-def unwrap(value):
-    """Secret values become ("secret", value); the settings map itself is unwrapped once."""
-    if isinstance(value, dict):
-        if value.get(plan_mocks.SECRET_SIG_KEY) == plan_mocks.SECRET_SIG:
-            return ("secret", unwrap(value["value"]))
-        return {k: unwrap(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unwrap(v) for v in value]
-    return value
-
-
-def app_settings(example: str) -> dict[str, dict[str, str]]:
-    bp = load_blueprint(Path(__file__).parent.parent / "blueprints" / example / "deployer.yaml")
-    provider = Unmasked()
-    with secrets.placeholders():
-        plan.run(provider, bp, fake_artifacts(bp))
-    out = {}
-    for name, resource in provider.apps.items():
-        props = resource["properties"]
-        props = props[1] if isinstance(props, tuple) else props
-        out[name.removeprefix("fn-").removesuffix("-settings")] = props
-    return out
-
-
-def test_app_settings_follow_the_runtime_contract(monkeypatch):
-    monkeypatch.setenv("INGEST_TOKEN", "token-value")
-    every = app_settings("iot")
-    ingest, analyse, alert = every["ingest"], every["analyse"], every["alert"]
-    assert ingest["DEPLOYER_CLOUD"] == "azure" and ingest["DEPLOYER_APP"] == "iot-dev"
-    assert ingest["DEPLOYER_STORE_READINGS"] == "iot-dev-readings"
-    assert ingest["INGEST_TOKEN"] in (("secret", "token-value"), "token-value")
-    assert analyse["DEPLOYER_STORE_METRICS"] == "iotdevmetrics" and analyse["DEPLOYER_KEY_METRICS"] == "device"
-    assert analyse["DEPLOYER_STORE_ALERTS"] == "iot-dev-alerts"
-    assert analyse["DEPLOYER_AZURE_SERVICEBUS"].endswith(".servicebus.windows.net")
-    assert analyse["ALERT_THRESHOLD"] == "80" and "INGEST_TOKEN" not in analyse
-    assert alert["DeployerServiceBus__fullyQualifiedNamespace"] == analyse["DEPLOYER_AZURE_SERVICEBUS"]
-    for values in (ingest, analyse, alert):
-        assert values["AzureWebJobsStorage__accountName"] == values["DEPLOYER_AZURE_STORAGE_ACCOUNT"]
-        assert not any("AccountKey" in str(v) for v in values.values()), "no account keys in app settings"
-        url = values["WEBSITE_RUN_FROM_PACKAGE"]
-        url = url[1] if isinstance(url, tuple) else url
-        assert re.match(r"https://[a-z0-9]+\.blob\.core\.windows\.net/deployer-packages/\w+-[0-9]{16}\.zip\?", url)
-        assert "sp=r&sr=b" in url  # read-only, one blob
-
-
-def test_apps_hosting_and_storage_are_locked_down():
-    _, p = planned("orders")
-    res = by_name(p)
-    account = res["app-storage"].inputs
-    assert re.fullmatch(r"[a-z0-9]{3,24}", account["accountName"])
-    assert account["minimumTlsVersion"] == "TLS1_2" and account["enableHttpsTrafficOnly"] is True
-    assert account["allowBlobPublicAccess"] is False
-    plan_sku = res["app-plan"].inputs
-    assert plan_sku["sku"] == {"name": "Y1", "tier": "Dynamic"} and plan_sku["reserved"] is True
-    for fn in ("api", "notify", "worker"):
-        app = res[f"fn-{fn}-app"].inputs
-        assert app["httpsOnly"] is True and app["identity"] == {"type": "SystemAssigned"}
-        assert app["siteConfig"]["minTlsVersion"] == "1.2" and app["siteConfig"]["linuxFxVersion"] == "Python|3.12"
-        assert app["kind"] == "functionapp,linux" and len(app["name"]) <= 32
-    for name, r in res.items():
-        if r.type == "azure-native:storage:BlobContainer":
-            assert r.inputs["publicAccess"] == "None", name
-    assert res["app-servicebus"].inputs["disableLocalAuth"] is True
-
-
-def test_gateway_routes_every_http_trigger_to_its_app():
-    _, p = planned("images")
-    res = by_name(p)
-    ops = {r.inputs["operationId"]: r.inputs for r in p.resources if r.type == "azure-native:apimanagement:ApiOperation"}
-    assert {(o["method"], o["urlTemplate"]) for o in ops.values()} == {
-        ("PUT", "/images/{name}"), ("GET", "/thumbnails/{name}"), ("DELETE", "/images/{name}")}
-    assert all(o["templateParameters"] == [{"name": "name", "type": "string", "required": True}] for o in ops.values())
-    put = next(i for i, o in ops.items() if o["method"] == "PUT")
-    policy = res[f"fn-api-route-{put}-policy"].inputs["value"]
-    site = res["fn-api-app"].inputs["name"]
-    assert f'base-url="https://{site}.azurewebsites.net/api"' in policy
+def test_gateway_routes_with_a_function_key_and_greedy_wildcards(tmp_path):
+    bp = write_blueprint(tmp_path, "name: files\nfunctions:\n  api:\n    code: functions/f\n    handler: main.run\n"
+                         "    triggers:\n      - http: GET /files/{rest+}\n      - http: PUT /items/{id}\n")
+    res = by_name(plan.run(PROVIDER, bp, fake_artifacts(bp)))
+    ops = {r.inputs["urlTemplate"]: r for r in res.values() if r.type == "azure-native:apimanagement:ApiOperation"}
+    assert set(ops) == {"/files/{*rest}", "/items/{id}"}
+    assert ops["/files/{*rest}"].inputs["templateParameters"] == [{"name": "rest", "type": "string", "required": True}]
+    key = res["fn-api-key"]
+    assert key.inputs["secret"] is True and key.options["ignore_changes"] == ["value"]
+    policy = res[f"{ops['/files/{*rest}'].name}-policy"].inputs["value"]
+    assert 'base-url="https://${fn-api-app.default_host_name}/api"' in policy
+    assert '<set-header name="x-functions-key" exists-action="override"><value>{{fn-api-key}}</value>' in policy
     assert res["app-gateway"].inputs["sku"] == {"name": "Consumption", "capacity": 0}
-    assert res["app-gateway-api"].inputs["path"] == "api"
 
 
-def test_outputs_follow_the_contract(monkeypatch):
-    import pulumi
-
-    resolved: dict = {}
-    monkeypatch.setattr(pulumi, "export", lambda key, value: pulumi.Output.from_input(value).apply(
-        lambda v: resolved.__setitem__(key, v)))
-    bp = load_blueprint(Path(__file__).parent.parent / "blueprints" / "orders" / "deployer.yaml")
-    with secrets.placeholders():
-        plan.run(PROVIDER, bp, fake_artifacts(bp))
-    assert resolved["api_url"] == "https://orders-dev-gateway-34a401.azure-api.net/api"
-    assert resolved["functions"] == {f: f"https://orders-dev-{f}-{h}.azurewebsites.net" for f, h in
-                                     (("api", "1fb3a3"), ("notify", "0786bb"), ("worker", "f78a6f"))}
-    assert resolved["stores"] == {"orders": "ordersdevorders", "notifications": "ordersdevnotifications",
-                                  "events": "orders-dev-events", "fulfilment": "orders-dev-fulfilment"}
+def test_outputs_follow_the_contract():
+    p = planned("orders")
+    assert {k: v for k, v in p.outputs.items() if k != "deployer_stores"} == {
+        "api_url": "${app-gateway.gateway_url}/api",
+        "functions": {f: f"https://${{fn-{f}-app.default_host_name}}" for f in ("api", "worker", "notify")},
+        "stores": {"orders": "ordersdevorders", "notifications": "ordersdevnotifications",
+                   "events": "orders-dev-events", "fulfilment": "orders-dev-fulfilment"}}
 
 
-def test_stack_config():
-    bp = load_blueprint(Path(__file__).parent.parent / "blueprints" / "orders" / "deployer.yaml")
-    assert PROVIDER.stack_config(bp) == {"azure-native:location": "westeurope"}
+def test_stack_config_pins_the_subscription(monkeypatch):
+    bp = load("orders")
+    assert PROVIDER.stack_config(bp) == {"azure-native:location": "westeurope",
+                                         "azure-native:subscriptionId": SUBSCRIPTION}
 
 
-class DeleteData(AzureProvider):
-    def stack_config(self, bp):
-        return {**super().stack_config(bp), "deployer:deleteData": "true"}
+def test_up_needs_a_subscription(monkeypatch):
+    monkeypatch.delenv("ARM_SUBSCRIPTION_ID")
+    with pytest.raises(PrerequisiteError) as err:
+        PROVIDER.program(load("orders"), {})
+    assert err.value.exit_code == 3 and "ARM_SUBSCRIPTION_ID" in err.value.hint
 
 
-def retained(provider, example: str, monkeypatch) -> dict[str, bool]:
-    """Logical name -> retain_on_delete of every resource the program declares."""
-    import pulumi
-
-    seen: dict[str, bool] = {}
-    original = pulumi.CustomResource.__init__
-
-    def spy(self, t, name, props=None, opts=None, *args, **kwargs):
-        seen[name] = bool(opts and opts.retain_on_delete)
-        return original(self, t, name, props, opts, *args, **kwargs)
-
-    monkeypatch.setattr(pulumi.CustomResource, "__init__", spy)
-    bp = load_blueprint(Path(__file__).parent.parent / "blueprints" / example / "deployer.yaml")
-    with secrets.placeholders():
-        plan.run(provider, bp, fake_artifacts(bp))
-    return seen
+def test_stateful_stores_are_kept_unless_delete_data():
+    bp = load("orders")
+    kept = {r.name for r in PROVIDER.compile(bp, fake_artifacts(bp)).retained()}
+    assert kept == {"app-rg", "app-storage", "store-orders-table", "store-notifications-table",
+                    "store-fulfilment-queue", "store-fulfilment-poison"}
+    assert PROVIDER.compile(bp, fake_artifacts(bp), keep_data=False).retained() == []
 
 
-def test_stateful_stores_are_kept_unless_delete_data(monkeypatch):
-    kept = retained(AzureProvider(), "orders", monkeypatch)
-    stateful = {"app-rg", "app-storage", "store-orders-table", "store-notifications-table",
-                "store-fulfilment-queue", "store-fulfilment-poison"}
-    assert {n for n, keep in kept.items() if keep} == stateful
-    assert not any(retained(DeleteData(), "orders", monkeypatch).values())
+def test_reserved_env_is_refused_before_compiling(tmp_path):
+    bp = write_blueprint(tmp_path, "name: env\nfunctions:\n  f:\n    code: functions/f\n    handler: main.run\n"
+                         "    env: {AzureWebJobsStorage__accountName: other}\n    triggers: [{http: GET /a}]\n")
+    found = [d for d in PROVIDER.check(bp) if d.severity == "error"]
+    assert [(d.severity, d.location.path, d.location.line) for d in found] == [
+        ("error", "functions.f.env.AzureWebJobsStorage__accountName", 6)]
 
 
 def test_engine_installs_the_azure_native_plugin_of_the_installed_sdk():
@@ -258,3 +322,23 @@ def test_engine_installs_the_azure_native_plugin_of_the_installed_sdk():
 
     version = metadata.version("pulumi-azure-native")
     assert engine.plugins_for(PROVIDER) == [("azure-native", f"v{version}")]
+
+
+@pytest.mark.parametrize("example", ["orders", "images", "report"])  # iot's secret needs stack config
+def test_the_ejected_program_registers_exactly_the_plan(example, tmp_path):
+    import pulumi
+    import pulumi.runtime
+
+    from deployer.plan_mocks import plain
+    from deployer.resources import eject
+    from deployer.resources.execute import reference_mocks
+
+    bp = load(example)
+    graph = PROVIDER.compile(bp, fake_artifacts(bp))
+    eject.eject(graph, PROVIDER.sdk_index(), tmp_path, blueprint="deployer.yaml", pulumi_version="3")
+    code = compile((tmp_path / "__main__.py").read_text(), str(tmp_path / "__main__.py"), "exec")
+    mocks = reference_mocks(PROVIDER.sdk_index(), graph)
+    pulumi.runtime.set_mocks(mocks, project=graph.project, stack=graph.stack, preview=False)
+    pulumi.runtime.test(lambda: exec(code, {"__name__": "__main__"}))()
+    registered = {(typ, name): plain(inputs, frozenset()) for typ, name, inputs in mocks.registered}
+    assert registered == {(r.type, r.name): r.inputs for r in plan.render(PROVIDER, bp, graph).resources}

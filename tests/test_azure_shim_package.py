@@ -34,7 +34,7 @@ functions:
     code: functions/all
     handler: main.handle
     timeout: 20
-    max_instances: 5
+    max_instances: 50
     triggers:
       - http: GET /items/{id}
       - queue: jobs
@@ -84,11 +84,14 @@ req = func.HttpRequest("GET", "https://app.azurewebsites.net/api/items/42", head
 resp = call("http0", value=req)
 out["http"] = [resp.status_code, json.loads(resp.get_body())]
 call("queue1", value=azure.functions.queue.QueueMessage(id="m1", body=b'{"n": 1}', dequeue_count=2))
-call("blob2", value=func.blob.InputStream(data=b"hello", name="shimtest-dev-uploads/in/a.txt", length=5))
-call("deleted3", value=func.EventGridEvent(
-    id="e1", data={"contentLength": 0}, topic="/subscriptions/x", subject=
-    "/blobServices/default/containers/shimtest-dev-uploads/blobs/in/a.txt",
-    event_type="Microsoft.Storage.BlobDeleted", event_time=datetime.datetime(2026, 1, 1), data_version="1"))
+def blob_event(kind, size):  # what Event Grid writes to the trigger's queue (Event Grid schema)
+    return json.dumps({"id": "e1", "topic": "/subscriptions/x/resourceGroups/g/providers/Microsoft.Storage/"
+                       "storageAccounts/shimtest", "subject": "/blobServices/default/containers/"
+                       "shimtest-dev-uploads/blobs/in/a.txt", "eventType": f"Microsoft.Storage.Blob{kind}",
+                       "eventTime": "2026-01-01T00:00:00Z", "dataVersion": "", "metadataVersion": "1",
+                       "data": {"api": "PutBlob", "contentLength": size, "blobType": "BlockBlob"}}).encode()
+call("bucket2", value=azure.functions.queue.QueueMessage(id="b1", body=blob_event("Created", 5), dequeue_count=1))
+call("bucket3", value=azure.functions.queue.QueueMessage(id="b2", body=blob_event("Deleted", 0), dequeue_count=1))
 call("timer4", value=azure.functions.timer.TimerRequest(past_due=False))
 import inspect
 given = dict(body=b'{"headline": "hi"}', message_id="s1", delivery_count=1, application_properties={"k": "v"},
@@ -122,9 +125,9 @@ def test_package_layout(unzipped):
     assert (unzipped / "deployer_shim.py").is_file() and (unzipped / "deployer" / "runtime").is_dir()
     host = json.loads((unzipped / "host.json").read_text())
     assert host["functionTimeout"] == "00:00:20"
-    assert host["extensions"]["queues"] == {"batchSize": 8, "maxDequeueCount": 4}
+    assert host["extensions"]["queues"] == {"batchSize": 8, "newBatchThreshold": 0, "maxDequeueCount": 4}
     folders = sorted(p.parent.name for p in unzipped.glob("*/function.json"))
-    assert folders == ["blob2", "deleted3", "http0", "queue1", "timer4", "timer6", "topic5"]
+    assert folders == ["bucket2", "bucket3", "http0", "queue1", "timer4", "timer6", "topic5"]
     assert json.loads((unzipped / "deployer_timezone.json").read_text()) == {
         "timer6": {"cron": "0 3 * * *", "timezone": "Europe/Paris"}}
     assert json.loads((unzipped / "deployer_function.json").read_text())["handler"] == "main.handle"
@@ -144,22 +147,23 @@ def test_shim_runs_every_binding_with_azure_functions_types(unzipped, tmp_path):
                                            "Message", "ScheduleEvent"]  # 24 hourly firings, one run
     assert "0 3 * * *" in events[6]["repr"]
     assert "'type': 'created'" in events[2]["repr"] or "type='created'" in events[2]["repr"]
+    assert "size=5" in events[2]["repr"] and "key='in/a.txt'" in events[2]["repr"]
     assert "deleted" in events[3]["repr"] and "0 3 * * *" in events[4]["repr"]
     assert "attempt=2" in events[1]["repr"] and "'n': 1" in events[1]["repr"]
     assert "headline" in events[5]["repr"]
 
 
 def test_deployer_plan_cli_for_azure(cli, unzipped):
-    """`deployer plan --cloud azure --json` end to end: load, check, package, program under mocks."""
+    """`deployer plan --cloud azure --json` end to end: load, check, package, the rendered graph."""
     blueprint = unzipped.parent / "deployer.yaml"
     done = cli("plan", "--cloud", "azure", "--json", "-f", str(blueprint))
     assert done.returncode == 0, done.stderr[-2000:]
     plan = json.loads(done.stdout)
     assert plan["cloud"] == "azure" and plan["app"] == "shimtest-dev"
     kinds = {r["type"].split(":", 1)[1] for r in plan["resources"]}
-    assert {"web:WebApp", "web:AppServicePlan", "storage:Blob", "apimanagement:ApiOperation",
+    assert {"web:WebApp", "web:AppServicePlan", "apimanagement:ApiOperation",
             "eventgrid:SystemTopicEventSubscription", "servicebus:Subscription"} <= kinds
+    assert "storage:Blob" not in kinds  # the package is published after `up` (providers/azure/deploy.py)
     app = next(r for r in plan["resources"] if r["type"] == "azure-native:web:WebApp")
-    assert app["inputs"]["siteConfig"]["functionAppScaleLimit"] == 5  # max_instances
-    blob = next(r for r in plan["resources"] if r["type"] == "azure-native:storage:Blob")
-    assert re.fullmatch(r"all-[0-9a-f]{16}\.zip", blob["inputs"]["blobName"])
+    assert app["inputs"]["functionAppConfig"]["scaleAndConcurrency"]["maximumInstanceCount"] == 50
+    assert re.fullmatch(r"shimtest-dev-all-[0-9a-f]{10}", app["inputs"]["name"])

@@ -48,10 +48,13 @@ def test_http_and_admin_inputs_reach_the_handlers(tmp_path, portable_bp, monkeyp
     text = remote.admin_input(build_event(portable_bp, "worker", {"n": 1}), options)
     worker.queue(queue_message(text, 1), WorkerContext("queue0"))  # the host hands `input` to the binding
     assert seen[-1]["data"] == {"n": 1}
-    created = build_event(portable_bp, "files", {"key": "incoming/a.jpg"})
-    assert remote.admin_input(created, options) == "portable-uploads/incoming/a.jpg"
+    files = load_shim(build_package(tmp_path, "files", "azure", portable_bp))
+    created = remote.admin_input(build_event(portable_bp, "files", {"key": "incoming/a.jpg"}), options)
+    files.bucketevent(queue_message(created, 1), WorkerContext("bucket0"))
+    assert (seen[-1]["type"], seen[-1]["key"]) == ("created", "incoming/a.jpg")
     deleted = json.loads(remote.admin_input(build_event(portable_bp, "files", {"key": "incoming/a"}, 1), options))
     assert deleted["subject"] == "/blobServices/default/containers/portable-uploads/blobs/incoming/a"
+    assert deleted["eventType"] == "Microsoft.Storage.BlobDeleted"
 
 
 # ------------------------------------------------------------------------ real clients, recorded API
@@ -71,14 +74,17 @@ def azure(tmp_path, portable_bp):
 
     rows = list(ROWS)
     rg = f"/subscriptions/{SUB}/resourceGroups/{names.resource_group('portable', 'dev')}/providers"
-    worker_site = names.site("portable", "dev", "worker")
+    worker_site = names.site(SUB, "portable", "dev", "worker")
+    api_site = names.site(SUB, "portable", "dev", "api")
     routes = {
         "GET /msi/token": managed_identity,
         f"POST {rg}/Microsoft.Web/sites/{worker_site}/host/default/listkeys":
             {"masterKey": "m4st3r-s3cret", "functionKeys": {"default": "k"}, "systemKeys": {}},
+        f"POST {rg}/Microsoft.Web/sites/{api_site}/host/default/listkeys":
+            {"masterKey": "api-m4st3r", "functionKeys": {"default": "k"}, "systemKeys": {}},
         "POST /fn/worker/admin/functions/queue0": lambda r: (202, {}, b""),
         "POST /fn/api/api/items": lambda r: (201, {}, {"created": r.json()}),
-        f"GET {rg}/Microsoft.OperationalInsights/workspaces/{names.insights('portable', 'dev')}":
+        f"GET {rg}/Microsoft.OperationalInsights/workspaces/{names.workspace('portable', 'dev')}":
             {"properties": {"customerId": "ws-1"}},
         "POST /v1/workspaces/ws-1/query": lambda r: (200, {}, {"tables": [{"name": "PrimaryResult", "columns": [
             {"name": "TimeGenerated", "type": "datetime"}, {"name": "OperationId", "type": "string"},
@@ -101,7 +107,8 @@ def test_invoke_http_and_admin_endpoint_with_the_master_key_from_listkeys(azure)
     out = json.loads(r.stdout)
     assert (out["status"], out["body"]) == (201, {"created": {"a": 1}})
     call = azure["server"].seen("POST", "/fn/api/api/items")[0]
-    assert call.headers["traceparent"].split("-")[1] == out["request_id"] and "x-functions-key" not in call.headers
+    assert call.headers["traceparent"].split("-")[1] == out["request_id"]
+    assert call.headers["x-functions-key"] == "api-m4st3r"  # the routes need a key (authLevel function)
     r = run_cli("invoke", "worker", "--cloud", "azure", "-f", azure["file"], "--data", '{"n": 2}', env=azure["env"])
     assert r.returncode == 0, r.stderr
     assert "accepted" in r.stderr and "deployer logs worker --cloud azure" in r.stderr

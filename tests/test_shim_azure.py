@@ -1,8 +1,7 @@
 """The Azure Functions shim fed real azure.functions objects.
 
 The objects are built by the azure.functions converters the Python worker itself uses
-(HttpRequestConverter, QueueMessageInConverter, BlobConverter, TimerRequestConverter,
-ServiceBusMessageInConverter, EventGridEventInConverter) from the host's datum and trigger metadata,
+(HttpRequestConverter, QueueMessageInConverter, TimerRequestConverter, ServiceBusMessageInConverter) from the host's datum and trigger metadata,
 so they carry the same fields a deployed function sees.
 """
 
@@ -16,8 +15,6 @@ from fixtures.events.shimkit import build_package, load_shim, set_env, store_env
 
 func = pytest.importorskip("azure.functions")
 from azure.functions import meta  # noqa: E402
-from azure.functions.blob import BlobConverter  # noqa: E402
-from azure.functions.eventgrid import EventGridEventInConverter  # noqa: E402
 from azure.functions.http import HttpRequestConverter  # noqa: E402
 from azure.functions.queue import QueueMessageInConverter  # noqa: E402
 from azure.functions.servicebus import ServiceBusMessageInConverter  # noqa: E402
@@ -101,31 +98,42 @@ def test_servicebus_topic_message(shim, seen):
         module.servicebus(poison, WorkerContext("listener"))
 
 
-def blob_stream(name: str, size: int):
-    props = {"Length": size, "ContentType": "image/jpeg", "LastModified": "2026-11-23T07:43:02+00:00"}
-    metadata = {"BlobTrigger": s(name), "Uri": s(f"https://portable.blob.core.windows.net/{name}"),
-                "Properties": meta.Datum(json.dumps(props), "json")}
-    return BlobConverter.decode(meta.Datum(b"\xff" * size, "bytes"), trigger_metadata=metadata)
+def blob_event(kind: str, key: str, size: int | None, when: str) -> str:
+    """A storage event as Event Grid writes it to a storage queue (Event Grid schema)."""
+    data = {"api": "PutBlob" if kind == "Created" else "DeleteBlob", "contentType": "image/jpeg",
+            "blobType": "BlockBlob", "url": f"https://portable.blob.core.windows.net/portable-uploads/{key}"}
+    if size is not None:
+        data["contentLength"] = size
+    return json.dumps({"id": "831e1650-001e-001b-66ab-eeb76e069631", "topic": "/subscriptions/s/resourceGroups/g/"
+                       "providers/Microsoft.Storage/storageAccounts/portable", "subject": "/blobServices/default/"
+                       f"containers/portable-uploads/blobs/{key}", "eventType": f"Microsoft.Storage.Blob{kind}",
+                       "eventTime": when, "dataVersion": "", "metadataVersion": "1", "data": data})
 
 
-def test_blob_trigger_and_event_grid_delete(shim, seen):
+def test_bucket_events_arrive_as_event_grid_events_on_a_queue(shim, seen):
     module = shim("files")
-    module.blob(blob_stream("portable-uploads/incoming/cat photo.jpg", 12), WorkerContext("files-0"))
-    module.blob(blob_stream("portable-uploads/incoming/notes.txt", 3), WorkerContext("files-0"))  # filtered
-    body = {"id": "831e1650-001e-001b-66ab-eeb76e069631", "topic": "/subscriptions/s/resourceGroups/g/providers/"
-            "Microsoft.Storage/storageAccounts/portable", "subject": "/blobServices/default/containers/"
-            "portable-uploads/blobs/incoming/old.png", "eventType": "Microsoft.Storage.BlobDeleted",
-            "eventTime": "2026-11-23T07:50:00.000Z", "dataVersion": "", "metadataVersion": "1",
-            "data": {"api": "DeleteBlob", "contentType": "image/png", "blobType": "BlockBlob",
-                     "url": "https://portable.blob.core.windows.net/portable-uploads/incoming/old.png"}}
-    event = EventGridEventInConverter.decode(meta.Datum(json.dumps(body), "json"), trigger_metadata={})
-    module.eventgrid(event, WorkerContext("files-1"))
+    module.bucketevent(queue_message(blob_event("Created", "incoming/cat photo.jpg", 12, "2026-11-23T07:43:02Z"), 1),
+                       WorkerContext("bucket0"))
+    module.bucketevent(queue_message(blob_event("Created", "incoming/notes.txt", 3, "2026-11-23T07:44:00Z"), 1),
+                       WorkerContext("bucket0"))  # filtered by the blueprint's suffix
+    module.bucketevent(queue_message(blob_event("Deleted", "incoming/old.png", None, "2026-11-23T07:50:00.000Z"), 1),
+                       WorkerContext("bucket1"))
     assert seen == [
         {"store": "uploads", "key": "incoming/cat photo.jpg", "size": 12, "type": "created",
          "time": "2026-11-23T07:43:02+00:00"},
         {"store": "uploads", "key": "incoming/old.png", "size": 0, "type": "deleted",
          "time": "2026-11-23T07:50:00+00:00"},
     ]
+
+
+def test_an_unexpected_queue_message_is_not_lost(shim, seen):
+    module = shim("files")
+    with pytest.raises(Exception, match="not an Event Grid event|unexpected Event Grid event type"):
+        module.bucketevent(queue_message('"just text"', 1), WorkerContext("bucket0"))
+    with pytest.raises(Exception, match="unexpected Event Grid event type"):
+        module.bucketevent(queue_message(json.dumps({"eventType": "Microsoft.Storage.BlobTierChanged"}), 1),
+                           WorkerContext("bucket0"))
+    assert seen == []
 
 
 def test_timer_picks_the_schedule_named_by_the_folder(shim, seen):

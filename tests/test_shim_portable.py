@@ -272,23 +272,19 @@ class Azure(Adapter):
                        lambda answer: False)
 
     def object(self, kind, key, size, when):
+        """Event Grid writes the storage event to the trigger's queue; the queueTrigger delivers it."""
         from azure.functions import meta
-        from azure.functions.blob import BlobConverter
-        from azure.functions.eventgrid import EventGridEventInConverter
+        from azure.functions.queue import QueueMessageInConverter
 
         container = self.env["DEPLOYER_STORE_UPLOADS"]
+        data = {"api": "PutBlob", "contentLength": size} if kind == "created" else {"api": "DeleteBlob"}
+        body = {"id": "e1", "topic": "t", "subject": f"/blobServices/default/containers/{container}/blobs/{key}",
+                "eventType": f"Microsoft.Storage.Blob{kind.capitalize()}", "eventTime": when, "dataVersion": "",
+                "data": data}
+        msg = QueueMessageInConverter.decode(meta.Datum(json.dumps(body), "string"), trigger_metadata={
+            "Id": meta.Datum("e1", "string"), "DequeueCount": meta.Datum(1, "int")})
         with self:
-            if kind == "created":
-                stream = BlobConverter.decode(meta.Datum(b"x" * size, "bytes"), trigger_metadata={
-                    "BlobTrigger": meta.Datum(f"{container}/{key}", "string"),
-                    "Properties": meta.Datum(json.dumps({"Length": size, "LastModified": when}), "json")})
-                self.shims["files"].blob(stream, self.Context("files-0"))
-            else:
-                body = {"id": "e1", "topic": "t", "subject": f"/blobServices/default/containers/{container}/blobs/{key}",
-                        "eventType": "Microsoft.Storage.BlobDeleted", "eventTime": when, "dataVersion": "",
-                        "data": {"api": "DeleteBlob"}}
-                event = EventGridEventInConverter.decode(meta.Datum(json.dumps(body), "json"), trigger_metadata={})
-                self.shims["files"].eventgrid(event, self.Context("files-1"))
+            self.shims["files"].bucketevent(msg, self.Context("bucket0" if kind == "created" else "bucket1"))
 
     def schedule(self, expression, when):
         from azure.functions import meta

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deployer.resources.execute import sdk_argument
 from deployer.resources.graph import Graph, Resource
 from deployer.resources.index import Index
 from deployer.resources.values import Archive, Asset, Base64, CallOut, Json, Out, Secret, Template
@@ -124,7 +125,7 @@ class Writer:
         if res.options.read_id is not None:
             read = f"{self.cls(res.type)}.get({json.dumps(res.name)}, {json.dumps(res.options.read_id)})"
             return f"{self.variable(res.name)} = {read}  # exists already: read, never managed"
-        args = [json.dumps(res.name)] + [f"{k}={self.expr(v, 4)}" for k, v in res.inputs.items()]
+        args = [json.dumps(res.name)] + [f"{sdk_argument(k)}={self.expr(v, 4)}" for k, v in res.inputs.items()]
         opts = self.options(res)
         if opts:
             args.append(f"opts={opts}")

@@ -47,7 +47,7 @@ class Executor:
             if res.options.read_id is not None:  # an existing resource: read, never managed
                 self.objects[res.name] = cls.get(res.name, res.options.read_id, opts=self.options(res.options))
                 continue
-            inputs = {k: self.value(v) for k, v in res.inputs.items()}
+            inputs = {sdk_argument(k): self.value(v) for k, v in res.inputs.items()}
             self.objects[res.name] = cls(res.name, opts=self.options(res.options), **inputs)
         for name, value in self.graph.outputs.items():
             pulumi.export(name, self.value(value))
@@ -90,6 +90,16 @@ class Executor:
             case Asset(path):
                 return pulumi.FileAsset(path)
         return v
+
+
+#: Resource arguments the Python SDKs rename because they clash with the constructor's own parameters
+#: (`resource_name`, `opts`): the index keeps the Args class's name, the constructor wants a `_` after it.
+CLASHING = frozenset({"resource_name", "opts"})
+
+
+def sdk_argument(name: str) -> str:
+    """The constructor keyword of an input (`resource_name` -> `resource_name_`)."""
+    return name + "_" if name in CLASHING else name
 
 
 def reference_mocks(index: Index, graph: Graph):

@@ -116,7 +116,12 @@ class Graph:
     config: dict[str, str] = field(default_factory=dict)
 
     def by_name(self) -> dict[str, Resource]:
-        return {r.name: r for r in self.resources}
+        """Logical name -> resource, built once per graph (checks ask for it once per resource)."""
+        cached = self.__dict__.get("_by_name")
+        if cached is None:
+            cached = {r.name: r for r in self.resources}
+            object.__setattr__(self, "_by_name", cached)
+        return cached
 
     def secrets(self) -> list[str]:
         """Names of the blueprint secrets the graph reads (sorted)."""

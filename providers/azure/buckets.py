@@ -1,80 +1,102 @@
-"""Buckets -> private blob containers; bucket triggers -> blobTrigger (created) or Event Grid (deleted).
+"""Buckets -> private blob containers; bucket triggers -> Event Grid -> a storage queue -> queueTrigger.
 
-`created`: a blobTrigger binding with path `<container>/<prefix>{name}<suffix>` applies both filters.
-On a Consumption plan it polls (the blob logs and a container scan), so a new blob may take minutes to
-fire when the app is idle; it fires for new AND overwritten blobs, like S3's ObjectCreated.
+Both `created` and `deleted` go through Event Grid, for three reasons: the polling blob trigger needs
+account-level logging that container-scoped roles do not grant (so `created` may never fire), Flex
+Consumption supports only the Event Grid blob source, and an Event Grid subscription whose destination
+is a function is validated against the function's trigger metadata, which exists only once the code is
+deployed (after `up`). So each bucket trigger gets:
 
-`deleted`: the blob trigger never fires on deletion, so deployer subscribes the function to Event
-Grid's `Microsoft.Storage.BlobDeleted` events of the storage account (system topic), subject filtered
-by container, prefix and suffix, delivered to an eventGridTrigger (`entryPoint: eventgrid`) through an
-`AzureFunction` destination: Event Grid calls the function with its own credentials, no key needed.
-Azure validates that destination against the function's trigger metadata, so the subscription depends
-on the app's settings (the package); on a first deployment the host may not have synced yet, and the
-subscription may fail until a second `up` (documented in docs/azure.md).
+- an Event Grid subscription on the storage account's system topic, filtered on the event type
+  (`Microsoft.Storage.BlobCreated` or `BlobDeleted`), the container, the prefix and the suffix;
+- delivered to its own storage queue (`<app>-<stage>-<fn>-events<i>`, plus `-poison` for the events
+  that failed `maxDequeueCount` times) with the system topic's user-assigned identity, which is Storage
+  Queue Data Message Sender on that queue only;
+- a queueTrigger (`entryPoint: bucketevent`) on that queue; the shim reads the Event Grid event out of
+  the message and calls the handler with the portable ObjectEvent.
+
+Nothing here depends on the function's code being deployed: one `up` creates it all, and events
+wait in the queue until the package is published (providers/azure/deploy.py). BlobCreated fires for
+new and overwritten blobs, like S3's ObjectCreated.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from deployer.blueprint.model import BucketStore, BucketTrigger
-from providers.azure import names
-from providers.azure.context import Context, StoreRef
+from deployer.resources.compile import StoreRef
+from deployer.resources.graph import APP, function, store
+from providers.azure import hosting, identity, names, queues
 
-CONNECTION = "DeployerStorage"
+if TYPE_CHECKING:
+    from providers.azure.context import AzureContext
+
+EVENT_TYPES = {"created": "Microsoft.Storage.BlobCreated", "deleted": "Microsoft.Storage.BlobDeleted"}
+QUEUE_TTL = 7 * 24 * 3600  # seconds an undelivered event waits in its queue (the storage maximum)
 
 
-def declare(ctx: Context, name: str, store: BucketStore) -> StoreRef:
-    from pulumi_azure_native import storage
-
+def declare(ctx: "AzureContext", name: str, spec: BucketStore) -> StoreRef:
     physical = names.container(ctx.bp.name, ctx.bp.stage, name)
-    res = storage.BlobContainer(
-        f"store-{name}-container", container_name=physical, account_name=ctx.account.name,
-        resource_group_name=ctx.rg_name, public_access=storage.PublicAccess.NONE, opts=ctx.stateful())
-    return StoreRef(name, "bucket", physical, res.id, res)
+    res = hosting.container_resource(ctx, f"store-{name}-container", physical, store(name), retain=ctx.keep_data)
+    return StoreRef(name, "bucket", res, ctx.account_id(f"/blobServices/default/containers/{physical}"), physical)
 
 
-def blob_path(container: str, trigger: BucketTrigger) -> str:
-    return f"{container}/{trigger.prefix}{{name}}{trigger.suffix}"
+def folder(index: int) -> str:
+    return f"bucket{index}"
 
 
-def binding(bp, index: int, trigger: BucketTrigger) -> tuple[str, dict]:
-    """(entry point, binding) of one bucket trigger."""
-    if trigger.on == "created":
-        container = names.container(bp.name, bp.stage, trigger.bucket)
-        return "blob", {"type": "blobTrigger", "direction": "in", "name": "blob",
-                        "path": blob_path(container, trigger), "connection": CONNECTION}
-    return "eventgrid", {"type": "eventGridTrigger", "direction": "in", "name": "event"}
+def binding(bp, fn: str, index: int) -> tuple[str, dict]:
+    """(entry point, binding) of one bucket trigger: its event queue."""
+    _, spec = queues.binding(names.event_queue(bp.name, bp.stage, fn, index))
+    return "bucketevent", spec
 
 
-def folder(index: int, trigger: BucketTrigger) -> str:
-    return f"{'blob' if trigger.on == 'created' else 'deleted'}{index}"
+def declare_trigger(ctx: "AzureContext", fn: str, index: int, trigger: BucketTrigger) -> list:
+    """The event queue, its poison queue, the Event Grid subscription and the roles of one trigger;
+    returns the function's role assignments (for the least-privilege view)."""
+    owner, bp = function(fn), ctx.bp
+    queue_name = names.event_queue(bp.name, bp.stage, fn, index)
+    queue = ctx.add(queues.QUEUE, f"fn-{fn}-events{index}-queue", owner, queue_name=queue_name,
+                    account_name=ctx.account.out("name"))
+    poison_name = names.poison_queue(queue_name)
+    poison = ctx.add(queues.QUEUE, f"fn-{fn}-events{index}-poison", owner, queue_name=poison_name,
+                     account_name=ctx.account.out("name"))
+    topic, topic_identity, topic_identity_id = _system_topic(ctx)
+    queue_id, poison_id = queues.queue_id(ctx, queue_name), queues.queue_id(ctx, poison_name)
+    sender = identity.assign(ctx, f"fn-{fn}-events{index}-role-eventgrid-queue-sender", owner,
+                             topic_identity.out("principal_id"), topic_identity_id, "queue-sender", queue, queue_id)
+    ctx.add("azure-native:eventgrid:SystemTopicEventSubscription", f"fn-{fn}-events{index}-subscription", owner,
+            depends_on=[sender], event_subscription_name=f"{fn}-events{index}"[:64],
+            system_topic_name=topic.out("name"), filter=_filter(bp, trigger), event_delivery_schema="EventGridSchema",
+            delivery_with_resource_identity={
+                "identity": {"type": "UserAssigned", "user_assigned_identity": topic_identity_id},
+                "destination": {"endpointType": "StorageQueue", "resourceId": ctx.account.out("id"),
+                                "queueName": queue_name, "queueMessageTimeToLiveInSeconds": QUEUE_TTL}})
+    app = ctx.app(fn)
+    return [identity.assign(ctx, f"fn-{fn}-role-events{index}-{role}", owner, app.identity.out("principal_id"),
+                            app.identity_id, role, res, scope)
+            for role, res, scope in (("queue-reader", queue, queue_id), ("queue-processor", queue, queue_id),
+                                     ("queue-contributor", poison, poison_id))]
 
 
-def declare_deleted(ctx: Context, function: str, index: int, trigger: BucketTrigger) -> None:
-    """The Event Grid subscription of one `deleted` trigger, to the function inside the app."""
-    import pulumi
-    from pulumi_azure_native import eventgrid
-
-    bp, app = ctx.bp, ctx.app(function)
+def _filter(bp, trigger: BucketTrigger) -> dict:
     container = names.container(bp.name, bp.stage, trigger.bucket)
-    filters = eventgrid.EventSubscriptionFilterArgs(
-        included_event_types=["Microsoft.Storage.BlobDeleted"],
-        subject_begins_with=f"/blobServices/default/containers/{container}/blobs/{trigger.prefix}",
-        subject_ends_with=trigger.suffix or None, is_subject_case_sensitive=True)
-    target = app.resource.id.apply(lambda site_id: f"{site_id}/functions/{folder(index, trigger)}")
-    eventgrid.SystemTopicEventSubscription(
-        f"fn-{function}-deleted{index}-events", event_subscription_name=f"{function}-deleted{index}"[:64],
-        resource_group_name=ctx.rg_name, system_topic_name=_system_topic(ctx).name,
-        destination=eventgrid.AzureFunctionEventSubscriptionDestinationArgs(
-            endpoint_type="AzureFunction", resource_id=target, max_events_per_batch=1),
-        filter=filters, opts=pulumi.ResourceOptions(depends_on=[app.settings]))
+    return {"included_event_types": [EVENT_TYPES[trigger.on]],
+            "subject_begins_with": f"/blobServices/default/containers/{container}/blobs/{trigger.prefix}",
+            "is_subject_case_sensitive": True, **({"subject_ends_with": trigger.suffix} if trigger.suffix else {})}
 
 
-def _system_topic(ctx: Context):
-    """The storage account's Event Grid system topic (one per account, declared on first use)."""
-    from pulumi_azure_native import eventgrid
-
-    if ctx.system_topic is None:
-        ctx.system_topic = eventgrid.SystemTopic(
-            "app-storage-events", system_topic_name=f"{ctx.account_name}-events", resource_group_name=ctx.rg_name,
-            location=ctx.location, source=ctx.account.id, topic_type="Microsoft.Storage.StorageAccounts")
-    return ctx.system_topic
+def _system_topic(ctx: "AzureContext"):
+    """The storage account's Event Grid system topic (one per account) and its user-assigned identity."""
+    def make():
+        identity_name = f"{ctx.account_name}-events"
+        identity_id = ctx.arm_id(f"Microsoft.ManagedIdentity/userAssignedIdentities/{identity_name}")
+        ident = ctx.add("azure-native:managedidentity:UserAssignedIdentity", "app-storage-events-identity",
+                        resource_name=identity_name, location=ctx.location)
+        topic = ctx.add(
+            "azure-native:eventgrid:SystemTopic", "app-storage-events", APP, depends_on=[ident],
+            system_topic_name=f"{ctx.account_name}-events", location=ctx.location, source=ctx.account.out("id"),
+            topic_type="Microsoft.Storage.StorageAccounts",
+            identity={"type": "UserAssigned", "user_assigned_identities": {identity_id: {}}})
+        return topic, ident, identity_id
+    return ctx.once("events", make)

@@ -1,4 +1,4 @@
-"""Portability diagnostics: what Azure (Linux Consumption, one app per function) cannot do as asked.
+"""Portability diagnostics: what Azure (Flex Consumption, one app per function) cannot do as asked.
 
 Each diagnostic points at the blueprint field (file, line, column, path) and says what Azure does
 instead and what to write. Errors stop plan/up; warnings are shown and the deployment goes on.
@@ -21,6 +21,7 @@ def check(bp: Blueprint) -> list[Diagnostic]:
             found += _trigger(bp, f"functions.{name}.triggers[{index}]", trigger)
         found += _queue_settings(bp, name)
     found += _collisions(bp)
+    found += _existing(bp)
     for name, store in bp.stores.items():
         if store.kind == "queue" and not store.dead_letter:
             found.append(_diag(bp, f"stores.{name}.dead_letter", severity="warning",
@@ -39,21 +40,49 @@ def _function(bp: Blueprint, name: str) -> list[Diagnostic]:
     version = hosting.python_version(fn.runtime)
     if version not in hosting.PYTHON_VERSIONS:
         out.append(_diag(bp, f"{path}.runtime", f"function {name!r}: Python {version} is not offered on Azure's "
-                         f"Linux Consumption plan (it gets no new language versions); it runs "
-                         f"{', '.join(hosting.PYTHON_VERSIONS)}", hint="set `runtime: python3.12`"))
-    if fn.memory > hosting.MEMORY_MB:
-        out.append(_diag(bp, f"{path}.memory", f"function {name!r}: memory {fn.memory} MB; a Linux Consumption "
-                         f"instance has {hosting.MEMORY_MB} MB, shared by the calls it runs",
-                         hint=f"use at most {hosting.MEMORY_MB} MB on Azure (a stage override can set it)"))
-    if fn.timeout > hosting.MAX_TIMEOUT:
-        out.append(_diag(bp, f"{path}.timeout", f"function {name!r}: timeout {fn.timeout} s; the Linux Consumption "
-                         f"plan stops a function after {hosting.MAX_TIMEOUT} s at most",
-                         hint=f"use at most {hosting.MAX_TIMEOUT} seconds on Azure"))
-    elif fn.timeout > hosting.HTTP_TIMEOUT and any(isinstance(t, HttpTrigger) for t in fn.triggers):
+                         f"Flex Consumption plan; it runs {', '.join(hosting.PYTHON_VERSIONS)}",
+                         hint="set `runtime: python3.12`"))
+    out += _memory(bp, name) + _instances(bp, name) + _env(bp, name)
+    if fn.timeout > hosting.HTTP_TIMEOUT and any(isinstance(t, HttpTrigger) for t in fn.triggers):
         out.append(_diag(bp, f"{path}.timeout", f"function {name!r}: an HTTP call open longer than "
                          f"{hosting.HTTP_TIMEOUT} s is answered 502 by Azure's front end, whatever the timeout",
                          severity="warning", hint="answer within 230 s and hand longer work to a queue"))
     return out
+
+
+def _memory(bp: Blueprint, name: str) -> list[Diagnostic]:
+    memory, sizes = bp.functions[name].memory, hosting.MEMORY_SIZES
+    size = hosting.instance_memory(memory)
+    where = f"functions.{name}.memory"
+    if size is None:
+        return [_diag(bp, where, f"function {name!r}: memory {memory} MB; a Flex Consumption instance has at most "
+                      f"{sizes[-1]} MB", hint=f"use at most {sizes[-1]} MB on Azure (a stage override can set it)")]
+    if size != memory:
+        return [_diag(bp, where, f"function {name!r}: memory {memory} MB runs on a {size} MB Flex Consumption "
+                      f"instance (Flex offers {', '.join(map(str, sizes))} MB) and is billed as such",
+                      severity="warning", hint=f"set `memory: {size}` to say so")]
+    return []
+
+
+def _instances(bp: Blueprint, name: str) -> list[Diagnostic]:
+    wanted = bp.functions[name].max_instances
+    low, high = hosting.MIN_INSTANCES, hosting.MAX_INSTANCES
+    if wanted is None or low <= wanted <= high:
+        return []
+    what = "cannot scale beyond" if wanted > high else "cannot be held below"
+    return [_diag(bp, f"functions.{name}.max_instances", f"function {name!r}: max_instances {wanted}; a Flex "
+                  f"Consumption app {what} {high if wanted > high else low} instances (maximumInstanceCount "
+                  f"{low}-{high})", hint=f"set `max_instances` between {low} and {high} on Azure")]
+
+
+def _env(bp: Blueprint, name: str) -> list[Diagnostic]:
+    from providers.azure.functions import reserved
+
+    return [_diag(bp, f"functions.{name}.env.{key}", f"function {name!r}: env {key} would overwrite an app "
+                  "setting deployer or Azure Functions sets (identity-based connections, the runtime contract)",
+                  hint="rename the variable; names starting with AzureWebJobs, FUNCTIONS_, WEBSITE_, DEPLOYER_, "
+                       "DeployerStorage__ or DeployerServiceBus__ are reserved")
+            for key in bp.functions[name].env if reserved(key)]
 
 
 def _trigger(bp: Blueprint, path: str, trigger) -> list[Diagnostic]:
@@ -64,8 +93,6 @@ def _trigger(bp: Blueprint, path: str, trigger) -> list[Diagnostic]:
                           hint=f"set `batch: {queues.MAX_BATCH}` or less")]
         case ScheduleTrigger():
             return _schedule(bp, path, trigger)
-        case BucketTrigger(prefix=prefix, suffix=suffix) if any(c in prefix + suffix for c in "{}"):
-            return [_diag(bp, path, "a blob trigger path cannot hold `{` or `}` in its prefix or suffix")]
         case QueueTrigger() | BucketTrigger() | HttpTrigger() | TopicTrigger():
             return []
     raise TypeError(f"unsupported trigger {type(trigger).__name__}")
@@ -113,3 +140,15 @@ def _queue_settings(bp: Blueprint, name: str) -> list[Diagnostic]:
     return [_diag(bp, f"functions.{name}.triggers[{second}]", f"function {name!r}: its queue triggers ask for "
                   "different batch sizes or retries; Azure sets both once per Function App (host.json)",
                   hint="give the queues the same `retries` and the triggers the same `batch`, or split the function")]
+
+
+def _existing(bp: Blueprint) -> list[Diagnostic]:
+    """Existing stores: not offered on Azure (yet), so never silently created anew instead."""
+    out = []
+    for name in bp.stores:
+        if bp.existing(name, "azure"):
+            where = f"clouds.azure.existing.{name}" if name in bp.clouds.azure.existing else f"stores.{name}.existing"
+            out.append(_diag(bp, where, f"store {name!r}: deployer cannot use an existing store on Azure yet: its "
+                             "functions reach the stage's own storage account and Service Bus namespace only",
+                             hint="let deployer create the store on Azure (drop `existing` there)"))
+    return out

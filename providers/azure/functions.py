@@ -1,173 +1,163 @@
-"""Functions: one Function App per blueprint function, on the stage's shared Linux Consumption plan.
+"""Functions: one Flex Consumption plan and Function App per blueprint function.
 
 One app per function is what keeps per-function semantics on Azure, where host.json (timeout, queue
-batch and retries) and the managed identity belong to an app: each function gets its own timeout,
-batch size, retries and least-privilege identity. Apps on one Consumption plan cost nothing extra.
+batch and retries), memory, scale limit and identity belong to an app; Flex hosts one app per plan.
 
-Code: the package zip is uploaded as a blob whose name carries the content hash, and the app runs it
-through WEBSITE_RUN_FROM_PACKAGE = a read-only, HTTPS-only service SAS URL of that blob (a Pulumi secret).
-That SAS is the one place an account key is used (Azure also documents fetching the package with the
-app's identity; not adopted until verified on Linux Consumption with a live subscription). A new package is a new blob name, so the app setting changes; Azure
-restarts the app and re-syncs its triggers when app settings change through ARM, which is what makes
-the new function.json files take effect (replacing a zip in place would need a manual trigger sync).
+Each function gets a user-assigned identity (its principal survives a replaced app, so its role
+assignments do not churn) used for everything: the host's storage (AzureWebJobsStorage__*), the
+trigger connections (DeployerStorage__*, DeployerServiceBus__*), the store clients (AZURE_CLIENT_ID),
+Key Vault references and Flex's deployment storage. Its roles: see identity.py.
 
-Order: the app (its identity), its scoped roles, then the package and app settings, so the host
-starts with the roles it needs. Connections are identity-based: AzureWebJobsStorage__accountName for
-the host, DeployerStorage__*ServiceUri for blob/queue triggers, DeployerServiceBus__fullyQualifiedNamespace
-for topic triggers.
+Code is NOT part of `up`'s resources: Flex deploys a package through OneDeploy into the app's
+deployment container (written by the app's identity) and syncs the triggers itself. azure-native
+cannot upload a blob to an account without shared keys, and Flex takes no WEBSITE_RUN_FROM_PACKAGE,
+so the engine runs providers/azure/deploy.py after `up`: publish, sync, check every function is known.
+
+App settings live in `siteConfig.appSettings`; none holds a secret value (secrets are Key Vault
+references), so plans and diffs show them whole.
 """
 
 from __future__ import annotations
 
-import pulumi
+from typing import TYPE_CHECKING, Any
 
 from deployer.blueprint.model import BucketTrigger, QueueTrigger, TopicTrigger
 from deployer.blueprint.refs import grants
 from deployer.naming import store_env
-from providers.azure import buckets, hosting, identity, names, topics
-from providers.azure.context import AppRef, Context
+from deployer.resources.compile import FunctionRef
+from deployer.resources.graph import function as owner_of
+from deployer.resources.values import Template
+from providers.azure import buckets, hosting, identity, keyvault, names, queues, topics
+from providers.azure.context import App
 
-SAS_START = "2025-01-01T00:00:00Z"
-SAS_EXPIRY = "2035-01-01T00:00:00Z"
+if TYPE_CHECKING:
+    from providers.azure.context import AzureContext
 
-
-def declare(ctx: Context, function: str) -> AppRef:
-    """The Function App of one blueprint function (its settings come later: `declare_settings`)."""
-    from pulumi_azure_native import web
-
-    bp, fn = ctx.bp, ctx.bp.functions[function]
-    site = names.site(bp.name, bp.stage, function)
-    config = web.SiteConfigArgs(
-        linux_fx_version=f"Python|{hosting.python_version(fn.runtime)}", min_tls_version="1.2",
-        scm_min_tls_version="1.2", ftps_state="Disabled", http20_enabled=True,
-        function_app_scale_limit=fn.max_instances)
-    app = web.WebApp(
-        f"fn-{function}-app", name=site, resource_group_name=ctx.rg_name, location=ctx.location,
-        kind="functionapp,linux", reserved=True, server_farm_id=ctx.plan.id, https_only=True,
-        identity=web.ManagedServiceIdentityArgs(type="SystemAssigned"), site_config=config)
-    ref = AppRef(function, site, app.default_host_name, app.identity.apply(lambda i: i.principal_id), app)
-    ctx.apps[function] = ref
-    return ref
+WEBAPP = "azure-native:web:WebApp"
+#: App settings deployer sets (and prefixes it owns): a blueprint `env` may not overwrite them.
+RESERVED_PREFIXES = ("AzureWebJobs", "AzureFunctionsJobHost", "FUNCTIONS_", "WEBSITE_", "SCM_",
+                     "APPLICATIONINSIGHTS_", "DEPLOYER_", f"{queues.CONNECTION}__", f"{topics.CONNECTION}__")
+RESERVED_NAMES = ("AZURE_CLIENT_ID",)
 
 
-def declare_settings(ctx: Context, function: str, roles: list) -> None:
-    """The package and the app settings that run it, after the roles the host needs at start.
-
-    App settings are their own resource (ARM's `sites/config/appsettings`): the package URL is a
-    secret, and Pulumi masks a whole input that holds one, so keeping them apart leaves the app's
-    configuration readable in plans and diffs."""
-    import dataclasses
-
-    from pulumi_azure_native import web
-
-    app = ctx.app(function)
-    settings = web.WebAppApplicationSettings(
-        f"fn-{function}-settings", name=app.resource.name, resource_group_name=ctx.rg_name,
-        properties=dict(app_settings(ctx, function, package_url(ctx, function))),
-        opts=pulumi.ResourceOptions(depends_on=roles))
-    ctx.apps[function] = dataclasses.replace(app, settings=settings)
+def reserved(name: str) -> bool:
+    """Whether an app setting name is one deployer or the platform owns (case-insensitive, as Azure)."""
+    upper = name.upper()
+    return upper in RESERVED_NAMES or any(upper.startswith(p.upper()) for p in RESERVED_PREFIXES)
 
 
-def package_url(ctx: Context, function: str) -> pulumi.Output:
-    """Upload the artifact under a content-hashed name; its read-only SAS URL (secret)."""
-    from pulumi_azure_native import storage
+def declare(ctx: "AzureContext", fn: str) -> FunctionRef:
+    """Identity, deployment container, plan, app and the app's roles of one blueprint function."""
+    bp, owner = ctx.bp, owner_of(fn)
+    site = names.site(ctx.subscription, bp.name, bp.stage, fn)
+    identity_name = names.identity(bp.name, bp.stage, fn)
+    ident = ctx.add("azure-native:managedidentity:UserAssignedIdentity", f"fn-{fn}-identity", owner,
+                    resource_name=identity_name, location=ctx.location)
+    identity_id = ctx.arm_id(f"Microsoft.ManagedIdentity/userAssignedIdentities/{identity_name}")
+    deploy = hosting.container_resource(ctx, f"fn-{fn}-deployment", names.deployment_container(site), owner)
+    plan = ctx.add("azure-native:web:AppServicePlan", f"fn-{fn}-plan", owner, name=names.plan(bp.name, bp.stage, fn),
+                   location=ctx.location, kind="functionapp", reserved=True,
+                   sku={"name": hosting.PLAN_SKU, "tier": hosting.PLAN_TIER})
+    ctx.apps[fn] = App(fn, site, None, ident, identity_id)  # roles and settings read the identity
+    app = ctx.add(WEBAPP, f"fn-{fn}-app", owner, depends_on=[ident, deploy], name=site, location=ctx.location,
+                  kind="functionapp,linux", reserved=True, server_farm_id=plan.out("id"), https_only=True,
+                  identity={"type": "UserAssigned", "user_assigned_identities": [identity_id]},
+                  key_vault_reference_identity=identity_id, site_config=_site_config(ctx, fn),
+                  function_app_config=_flex_config(ctx, fn, site, identity_id),
+                  client_affinity_enabled=False, hyper_v=False, is_xenon=False, scm_site_also_stopped=False)
+    ctx.apps[fn] = App(fn, site, app, ident, identity_id)
+    declare_roles(ctx, fn, deploy)
+    return FunctionRef(fn, app, Template.of("https://", app.out("default_host_name")),
+                       extra={"site": site, "identity": identity_id})
 
-    artifact = ctx.artifacts[function]
-    blob_name = f"{function}-{artifact.sha256[:16]}.zip"
-    container = names.packages_container()
-    blob = storage.Blob(
-        f"fn-{function}-package", blob_name=blob_name, container_name=ctx.packages.name,
-        account_name=ctx.account.name, resource_group_name=ctx.rg_name, type=storage.BlobType.BLOCK,
-        content_type="application/zip", source=pulumi.FileAsset(str(artifact.path)))
-    sas = storage.list_storage_account_service_sas_output(
-        account_name=ctx.account.name, resource_group_name=ctx.rg_name, resource="b", permissions="r",
-        protocols="https", shared_access_start_time=SAS_START, shared_access_expiry_time=SAS_EXPIRY,
-        canonicalized_resource=f"/blob/{ctx.account_name}/{container}/{blob_name}")
-    url = pulumi.Output.all(blob.name, sas.service_sas_token).apply(
-        lambda a: f"https://{ctx.account_name}.blob.core.windows.net/{container}/{a[0]}?{a[1]}")
-    return pulumi.Output.secret(url)
+
+def _site_config(ctx: "AzureContext", fn: str) -> dict:
+    return {"min_tls_version": "1.2", "scm_min_tls_version": "1.2", "ftps_state": "Disabled",
+            "http20_enabled": True, "app_settings": [{"name": k, "value": v} for k, v in app_settings(ctx, fn)]}
 
 
-def app_settings(ctx: Context, function: str, url) -> list[tuple[str, object]]:
+def _flex_config(ctx: "AzureContext", fn: str, site: str, identity_id: str) -> dict:
+    spec = ctx.bp.functions[fn]
+    container = f"https://{ctx.account_name}.blob.core.windows.net/{names.deployment_container(site)}"
+    return {
+        "deployment": {"storage": {"type": "blobContainer", "value": container, "authentication": {
+            "type": "UserAssignedIdentity", "user_assigned_identity_resource_id": identity_id}}},
+        "runtime": {"name": "python", "version": hosting.python_version(spec.runtime)},
+        "scale_and_concurrency": {
+            "instance_memory_mb": hosting.instance_memory(spec.memory) or hosting.MEMORY_SIZES[-1],
+            "maximum_instance_count": spec.max_instances or hosting.DEFAULT_INSTANCES}}
+
+
+def app_settings(ctx: "AzureContext", fn: str) -> list[tuple[str, Any]]:
     """(name, value) app settings, sorted: host, connections, the runtime contract, env, secrets."""
-    from deployer import secrets
-
-    bp, fn = ctx.bp, ctx.bp.functions[function]
-    account = ctx.account_name
-    values: dict[str, object] = {
-        "FUNCTIONS_EXTENSION_VERSION": hosting.FUNCTIONS_VERSION, "FUNCTIONS_WORKER_RUNTIME": "python",
-        "AzureWebJobsStorage__accountName": account, "WEBSITE_RUN_FROM_PACKAGE": url,
-        "APPLICATIONINSIGHTS_CONNECTION_STRING": ctx.insights.connection_string,
-        "DEPLOYER_CLOUD": "azure", "DEPLOYER_APP": bp.stage_name(), "DEPLOYER_FUNCTION": function,
-        "DEPLOYER_AZURE_STORAGE_ACCOUNT": account,
+    bp, spec = ctx.bp, ctx.bp.functions[fn]
+    client_id = ctx.app(fn).identity.out("client_id")
+    values: dict[str, Any] = {
+        "AzureWebJobsStorage__accountName": ctx.account_name, "AzureWebJobsStorage__credential": "managedidentity",
+        "AzureWebJobsStorage__clientId": client_id, "AZURE_CLIENT_ID": client_id,
+        "APPLICATIONINSIGHTS_CONNECTION_STRING": ctx.insights.out("connection_string"),
+        "DEPLOYER_CLOUD": "azure", "DEPLOYER_APP": bp.stage_name(), "DEPLOYER_FUNCTION": fn,
+        "DEPLOYER_AZURE_STORAGE_ACCOUNT": ctx.account_name,
     }
-    if any(isinstance(t, QueueTrigger) or isinstance(t, BucketTrigger) and t.on == "created"
-           for t in fn.triggers):  # the blob trigger uses both services
-        values[f"{buckets.CONNECTION}__blobServiceUri"] = f"https://{account}.blob.core.windows.net"
-        values[f"{buckets.CONNECTION}__queueServiceUri"] = f"https://{account}.queue.core.windows.net"
-    if ctx.servicebus is not None:
-        bus_host = topics.host(ctx.servicebus_name)
+    if any(isinstance(t, (QueueTrigger, BucketTrigger)) for t in spec.triggers):
+        values.update(_connection(queues.CONNECTION, client_id,
+                                  queueServiceUri=f"https://{ctx.account_name}.queue.core.windows.net"))
+    if any(s.kind == "topic" for s in bp.stores.values()):
+        bus_host = topics.host(topics.namespace_name(ctx))
         values["DEPLOYER_AZURE_SERVICEBUS"] = bus_host
-        if any(isinstance(t, TopicTrigger) for t in fn.triggers):
-            values[f"{topics.CONNECTION}__fullyQualifiedNamespace"] = bus_host
-    values.update(store_env(bp, function, lambda store: ctx.store(store).physical))
-    values.update(fn.env)
-    for name, value in secrets.granted(bp, function).items():
-        values[name] = pulumi.Output.secret(value)
+        if any(isinstance(t, TopicTrigger) for t in spec.triggers):
+            values.update(_connection(topics.CONNECTION, client_id, fullyQualifiedNamespace=bus_host))
+    values.update(store_env(bp, fn, lambda store: ctx.store(store).locator))
+    values.update(spec.env)  # `check` refuses reserved names here
+    for name in spec.secrets:
+        values[name] = keyvault.reference(ctx, name)
     return sorted(values.items())
 
 
-def declare_roles(ctx: Context, function: str) -> list:
-    """Every role the function's identity needs, each scoped to one container, queue, table or topic."""
-    done: dict[tuple[str, str], object] = {}
-    for part, role, scope in _needed(ctx, function):
+def _connection(prefix: str, client_id, **uris: str) -> dict[str, Any]:
+    """An identity-based connection setting group: `<prefix>__<uri>`, credential and client id."""
+    out: dict[str, Any] = {f"{prefix}__{k}": v for k, v in uris.items()}
+    return {**out, f"{prefix}__credential": "managedidentity", f"{prefix}__clientId": client_id}
+
+
+def declare_roles(ctx: "AzureContext", fn: str, deploy) -> list:
+    """Every role the function's identity needs, each scoped to one container, queue, table, topic
+    subscription or secret."""
+    done: dict[tuple[str, str], Any] = {}
+    for part, role, res, scope, condition in _needed(ctx, fn, deploy):
         if (part, role) not in done:
-            done[(part, role)] = identity.assign(ctx, f"fn-{function}-role-{part}-{role}", function, role, scope)
+            app = ctx.app(fn)
+            done[(part, role)] = identity.assign(ctx, f"fn-{fn}-role-{part}-{role}", owner_of(fn),
+                                                 app.identity.out("principal_id"), app.identity_id, role, res,
+                                                 scope, condition)
+    for name in ctx.bp.functions[fn].secrets:
+        done[(name, "secrets-user")] = keyvault.grant(ctx, fn, name)
     return list(done.values())
 
 
-def _needed(ctx: Context, function: str):
-    """(part, role, scope) triples: host storage, grants, then what each trigger needs."""
-    bp = ctx.bp
-    for container in names.HOST_CONTAINERS:
-        yield container, "blob-owner", ctx.host_scopes[container]
-    for grant in grants(bp, function):
-        store = ctx.store(grant.store)
+def _needed(ctx: "AzureContext", fn: str, deploy):
+    """(part, role, scope resource, scope id, condition) tuples: host storage, grants, trigger needs."""
+    site = ctx.app(fn).site
+    for container, res in ctx.host_containers.items():
+        condition = identity.host_keys_condition(names.host_id(site)) if container == names.SECRETS_CONTAINER else None
+        yield container, "blob-owner", res, ctx.account_id(f"/blobServices/default/containers/{container}"), condition
+    yield "deployment", "blob-contributor", deploy, ctx.account_id(
+        f"/blobServices/default/containers/{names.deployment_container(site)}"), None
+    for grant in grants(ctx.bp, fn):
+        ref = ctx.store(grant.store)
         for role in identity.grant_roles(grant.kind, grant.rights):
-            yield grant.store, role, store.scope
+            yield grant.store, role, ref.resource, ref.ident, None
         if grant.kind == "queue" and "consume" in grant.rights:
-            yield f"{grant.store}-poison", "queue-contributor", store.extra_scopes[0]
-    for index, trigger in enumerate(bp.functions[function].triggers):
-        yield from _trigger_roles(ctx, function, index, trigger)
+            yield f"{grant.store}-poison", "queue-contributor", ref.extra["poison"], ref.extra["poison_id"], None
+    for trigger in ctx.bp.functions[fn].triggers:
+        if isinstance(trigger, TopicTrigger):
+            res, scope = ctx.store(trigger.topic).extra["subscriptions"][fn]
+            yield f"{trigger.topic}-subscription", "bus-receiver", res, scope, None
+            yield f"{trigger.topic}-subscription", "bus-owner", res, scope, None
 
 
-def _trigger_roles(ctx: Context, function: str, index: int, trigger):
-    match trigger:
-        case BucketTrigger(on="created"):
-            yield trigger.bucket, "blob-owner", ctx.store(trigger.bucket).scope
-            for part, scope in _blob_host_queues(ctx, function):
-                yield part, "queue-contributor", scope
-        case TopicTrigger():
-            subscription = ctx.store(trigger.topic).subscriptions[function]
-            yield f"{trigger.topic}-subscription", "bus-receiver", subscription.id
-            yield f"{trigger.topic}-subscription", "bus-owner", subscription.id
-
-
-def declare_events(ctx: Context, function: str) -> None:
-    """Event Grid subscriptions of the function's `deleted` bucket triggers (Event Grid pushes: no role)."""
-    for index, trigger in enumerate(ctx.bp.functions[function].triggers):
-        if isinstance(trigger, BucketTrigger) and trigger.on == "deleted":
-            buckets.declare_deleted(ctx, function, index, trigger)
-
-
-def _blob_host_queues(ctx: Context, function: str):
-    """The polling blob trigger's queues (scan queue of this app, shared poison queue), declared once."""
-    from pulumi_azure_native import storage
-
-    site = ctx.app(function).site
-    wanted = {f"fn-{function}-blobscan": names.blob_scan_queue(site), "app-blob-poison": names.BLOB_POISON_QUEUE}
-    for logical, queue_name in wanted.items():
-        if logical not in ctx.host_scopes:
-            ctx.host_scopes[logical] = storage.Queue(
-                logical, queue_name=queue_name, account_name=ctx.account.name, resource_group_name=ctx.rg_name).id
-        yield ("blobscan" if logical.startswith("fn-") else "blob-poison"), ctx.host_scopes[logical]
+def declare_events(ctx: "AzureContext", fn: str) -> None:
+    """Event Grid routes of the function's bucket triggers (buckets.py)."""
+    for index, trigger in enumerate(ctx.bp.functions[fn].triggers):
+        if isinstance(trigger, BucketTrigger):
+            buckets.declare_trigger(ctx, fn, index, trigger)

@@ -1,28 +1,36 @@
-"""Identity: each Function App's system-assigned identity gets roles scoped to what its function uses.
+"""Identity: each function's user-assigned identity gets roles scoped to what its function uses.
 
-Every role assignment is scoped to the container, queue, table, topic subscription or topic itself
-(never the storage account, the namespace or the resource group), so a function reaches exactly the
-stores its grants name. The rights come from `deployer.blueprint.refs.grants` plus what a trigger needs:
+Every role assignment is scoped to the container, queue, table, topic subscription, topic or secret
+itself (never the storage account, the namespace, the vault or the resource group), so a function
+reaches exactly the stores and secrets its grants name. The rights come from
+`deployer.blueprint.refs.grants` plus what a trigger needs:
 
 | store | right | role (built-in id) | scope |
 |---|---|---|---|
 | bucket | read | Storage Blob Data Reader | container |
 | bucket | write / read-write | Storage Blob Data Contributor | container |
-| bucket | blob trigger | Storage Blob Data Owner (what the blob trigger documents) | container |
+| bucket | `created`/`deleted` trigger | Queue Data Reader + Message Processor; Contributor on its poison queue | the trigger's event queue |
 | table | read | Storage Table Data Reader | table |
 | table | write / read-write | Storage Table Data Contributor | table |
 | queue | publish | Storage Queue Data Message Sender | queue |
 | queue | consume | Storage Queue Data Reader + Message Processor; Queue Data Contributor on `<queue>-poison` | queue |
 | topic | publish | Azure Service Bus Data Sender | topic |
 | topic | trigger | Azure Service Bus Data Receiver + Data Owner (what the trigger documents) | the function's own subscription |
+| secret | granted | Key Vault Secrets User | the secret |
 
 The roles follow Microsoft's table for identity-based trigger connections, at the narrowest scope.
 The Functions host itself (AzureWebJobsStorage, identity-based) needs blob access for its locks, timer
-status and keys and, for a polling blob trigger, a scan queue: deployer declares those containers and
-queues and scopes Storage Blob Data Owner / Queue Data Contributor to them. Microsoft also lists
-Storage Account Contributor (account-wide, a management role that can read the account keys) for blob
-triggers; deployer does not grant it (docs/azure.md, known limits).
-Assignment names are UUIDv5 of the logical name, so they are stable across runs.
+status and keys: Storage Blob Data Owner on the two host containers (keys: see below); Flex writes
+the app's package to its own deployment container with Storage Blob Data Contributor there.
+Assignment names are UUIDv5 of (scope, principal, role): unique in the tenant (Azure requires it),
+stable across runs, and a new principal or scope is a new assignment instead of an update, which ARM
+refuses (`RoleAssignmentUpdateNotPermitted`). The principal is each function's user-assigned identity,
+named by its literal ARM id, so replacing an app keeps its assignments.
+
+Host keys: the Functions host keeps every app's keys in the shared `azure-webjobs-secrets` container,
+under `<host id>/`. Blob Data Owner on that container alone would let any function read every other
+app's master key, so that assignment carries an ABAC condition limiting blob reads, writes and
+deletes to the app's own `<host id>/` prefix (`host_keys_condition`).
 """
 
 from __future__ import annotations
@@ -42,8 +50,11 @@ ROLES = {
     "bus-sender": "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39",
     "bus-receiver": "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0",
     "bus-owner": "090c5cfd-751d-490a-894a-3ce6f1109419",
+    "secrets-user": "4633458b-17de-408a-b874-0445c86b69e6",
 }
 NAMESPACE = uuid.UUID("5f1f4e4e-9a59-4d8e-9d0e-6d6570c0ae01")
+ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+BLOB_DATA_ACTIONS = ("read", "write", "delete", "add/action", "move/action")
 
 
 def grant_roles(kind: str, rights: frozenset[str]) -> list[str]:
@@ -65,13 +76,29 @@ def role_definition_id(subscription_id: str, role: str) -> str:
     return f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{ROLES[role]}"
 
 
-def assign(ctx, logical: str, function: str, role: str, scope) -> object:
-    """One RoleAssignment of the function's app identity on `scope` (an ARM id Output)."""
-    from pulumi_azure_native import authorization
+def assignment_name(scope: str, principal: str, role: str) -> str:
+    """The assignment's name: UUIDv5 of its scope, principal (an identity's ARM id) and role id."""
+    return str(uuid.uuid5(NAMESPACE, f"{scope.lower()}|{principal.lower()}|{ROLES[role]}"))
 
-    app = ctx.app(function)
-    subscription = ctx.subscription_id()
-    return authorization.RoleAssignment(
-        logical, role_assignment_name=str(uuid.uuid5(NAMESPACE, f"{ctx.bp.stage_name()}/{logical}")),
-        principal_id=app.principal_id, principal_type="ServicePrincipal", scope=scope,
-        role_definition_id=subscription.apply(lambda sub: role_definition_id(sub, role)))
+
+def host_keys_condition(host_id: str) -> str:
+    """ABAC (version 2.0): blob data actions only below `<host id>/` in the container it is scoped to."""
+    actions = " AND ".join(
+        f"!(ActionMatches{{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/{a}'}})"
+        for a in BLOB_DATA_ACTIONS)
+    return (f"(({actions}) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] "
+            f"StringStartsWith '{host_id}/'))")
+
+
+def assign(ctx, logical: str, owner, principal, principal_ref: str, role: str, scope_res, scope: str,
+           condition: str | None = None):
+    """One RoleAssignment of `principal` (an Out of an identity's principal_id) on `scope`.
+
+    `scope` is the literal ARM id of what it is scoped to (known before deploy: the subscription is),
+    which the plan shows and the name derives from; `scope_res` that resource, created first."""
+    return ctx.g.add(
+        ASSIGNMENT, logical, owner, delete_before_replace=True, depends_on=[scope_res] if scope_res else [],
+        role_assignment_name=assignment_name(scope, principal_ref, role), principal_id=principal,
+        principal_type="ServicePrincipal", scope=scope,
+        role_definition_id=role_definition_id(ctx.subscription, role),
+        condition=condition, condition_version="2.0" if condition else None)

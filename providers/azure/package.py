@@ -5,14 +5,14 @@ Layout (Azure Functions Python v1 programming model: bindings are plain JSON, ea
     host.json                          version 2.0, extension bundle [4.*, 5.0.0), routePrefix, queue
                                        batchSize/maxDequeueCount, functionTimeout (all per app)
     http0/function.json                one folder per trigger: bindings, "scriptFile": "../deployer_shim.py",
-    queue1/function.json               "entryPoint": http | queue | blob | eventgrid | timer | servicebus
+    queue1/function.json               "entryPoint": http | queue | bucketevent | timer | servicebus
     deployer_shim.py, deployer/...     the shim and the portable runtime (deployer.bundle)
     deployer_timezone.py/.json         only for time-zone timers: the guard (timezone_guard.py)
     <user code>, requirements.txt
-    .python_packages/lib/site-packages vendored manylinux x86_64 wheels: Linux Consumption runs no build
+    .python_packages/lib/site-packages vendored manylinux x86_64 wheels: published with RemoteBuild=false
 
 Binding names are part of the shim contract (providers/azure/shim.py): `req` (+ `$return`) for HTTP,
-`msg` for queue and servicebus, `blob` for blob, `event` for eventgrid, `timer` for timer; a timer's
+`msg` for queue, bucketevent and servicebus, `timer` for timer; a timer's
 folder name ends with its trigger index (`timer1`), which the shim uses to tell schedules apart.
 """
 
@@ -26,7 +26,7 @@ from deployer.blueprint.model import (
 )
 from deployer.errors import UsageError
 from deployer.providers import Artifact
-from providers.azure import buckets, hosting, http, queues, schedules, topics
+from providers.azure import buckets, hosting, http, names, queues, schedules, topics
 
 EXTENSION_BUNDLE = {"id": "Microsoft.Azure.Functions.ExtensionBundle", "version": "[4.*, 5.0.0)"}
 SCRIPT_FILE = "../deployer_shim.py"
@@ -47,8 +47,10 @@ def host_json(bp: Blueprint, function: str) -> dict:
     queue_triggers = [t for t in fn.triggers if isinstance(t, QueueTrigger)]
     if queue_triggers:  # more than one with different settings is a `check` error
         extensions["queues"] = queues.host_settings(bp, queue_triggers[0])
+    elif any(isinstance(t, BucketTrigger) for t in fn.triggers):  # bucket events arrive on queues
+        extensions["queues"] = queues.host_settings(bp, None)
     return {"version": "2.0", "extensionBundle": dict(EXTENSION_BUNDLE),
-            "functionTimeout": duration(min(fn.timeout, hosting.MAX_TIMEOUT)), "extensions": extensions}
+            "functionTimeout": duration(fn.timeout), "extensions": extensions}
 
 
 def trigger_binding(bp: Blueprint, function: str, index: int, trigger) -> tuple[str, dict, dict | None]:
@@ -58,10 +60,10 @@ def trigger_binding(bp: Blueprint, function: str, index: int, trigger) -> tuple[
             entry, bindings = http.binding(trigger)
             return f"http{index}", _spec(entry, bindings), None
         case BucketTrigger():
-            entry, spec = buckets.binding(bp, index, trigger)
-            return buckets.folder(index, trigger), _spec(entry, [spec]), None
+            entry, spec = buckets.binding(bp, function, index)
+            return buckets.folder(index), _spec(entry, [spec]), None
         case QueueTrigger():
-            entry, spec = queues.binding(bp, trigger)
+            entry, spec = queues.binding(names.queue(bp.name, bp.stage, trigger.queue))
             return f"queue{index}", _spec(entry, [spec]), None
         case TopicTrigger():
             entry, spec = topics.binding(bp, function, trigger)

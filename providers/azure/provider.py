@@ -1,10 +1,11 @@
 """AzureProvider: the Azure cloud as a deployer provider (registered in pyproject.toml).
 
-It stays thin: `check` is checks.check, `package` is package.build, and `program` declares, in the
-core's order, hosting (resource group, storage account, insights, plan), the stores, one Function App
-per function, its scoped roles, then its package and app settings (so the host starts with its roles
-in place) and Event Grid subscriptions, then the API Management gateway, and exports the stack outputs
-of docs/contracts.md. Pulumi modules are imported lazily, submodule by submodule (they are slow).
+It compiles a blueprint into a resource graph (deployer/resources) through the shared driver:
+`context` declares the stage's hosting (resource group, storage account, logs); `declare_store`
+dispatches each store to its kind's module; `declare_function` declares a function's identity, Flex
+plan, app and roles; `declare_triggers` connects bucket events (Event Grid) and the API Management
+gateway. No module of this provider imports Pulumi: plan renders the graph, the shared executor
+deploys it, and `after_up` (deploy.py) publishes the packages once the resources exist.
 """
 
 from __future__ import annotations
@@ -12,16 +13,17 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from deployer.blueprint.model import Blueprint, BucketStore, QueueStore, TableStore, TopicStore
-from deployer.errors import Diagnostic
+from deployer.errors import Diagnostic, PrerequisiteError
 from deployer.providers import Artifact, Provider
-from providers.azure import checks, mocks
+from providers.azure import checks
+from providers.azure.context import PLACEHOLDER_SUBSCRIPTION, SUBSCRIPTION_VARIABLES, subscription_id
 from providers.azure.settings import AzureSettings
 
 
 class AzureProvider(Provider):
     name = "azure"
     settings = AzureSettings
-    title = "Microsoft Azure (Functions on Linux Consumption)"
+    title = "Microsoft Azure (Functions on Flex Consumption)"
     services = {"api": "Functions HTTP trigger", "schedule": "Timer trigger", "function": "Azure Functions",
                 "bucket": "Blob Storage", "table": "Table Storage", "queue": "Storage Queues",
                 "topic": "Service Bus topic", "dead-letter": "poison queue"}
@@ -43,7 +45,11 @@ class AzureProvider(Provider):
         return package.build(bp, function)
 
     def stack_config(self, bp: Blueprint) -> dict[str, str]:
-        return {"azure-native:location": bp.clouds.azure.location}
+        config = {"azure-native:location": bp.clouds.azure.location}
+        subscription = subscription_id()
+        if subscription:  # names carry it: deploy to exactly that subscription
+            config["azure-native:subscriptionId"] = subscription
+        return config
 
     # `deployer invoke` / `deployer logs` (providers/azure/remote.py, imported on use)
     def invoke(self, bp, function, event, options):
@@ -57,51 +63,70 @@ class AzureProvider(Provider):
         return remote.logs(bp, function, since, follow, filter, options)
 
     def program(self, bp: Blueprint, artifacts: dict[str, Artifact]) -> Callable[[], None]:
-        def run() -> None:
-            declare(bp, artifacts)
+        """The shared executor's program, once the subscription the names derive from is known."""
+        require_subscription()
+        return super().program(bp, artifacts)
 
-        return run
+    # -- the resource graph ------------------------------------------------------------------------
 
-    def mock_resource(self, typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        return mocks.resource(typ, name, inputs)
+    def context(self, bp: Blueprint, artifacts: dict[str, Artifact], keep_data: bool):
+        from deployer.resources.graph import Builder
+        from providers.azure import hosting
+        from providers.azure.context import AzureContext
 
-    def mock_call(self, token: str, args: dict[str, Any]) -> dict[str, Any]:
-        return mocks.call(token, args)
+        builder = Builder(self.name, bp.name, bp.stage, self.stack_config(bp))
+        ctx = AzureContext(bp, artifacts, builder, keep_data,
+                           subscription=subscription_id() or PLACEHOLDER_SUBSCRIPTION)
+        hosting.declare(ctx)
+        return ctx
+
+    def declare_store(self, ctx, name: str, store: Any):
+        from providers.azure import buckets, queues, tables, topics
+
+        match store:
+            case BucketStore():
+                return buckets.declare(ctx, name, store)
+            case TableStore():
+                return tables.declare(ctx, name, store)
+            case QueueStore():
+                return queues.declare(ctx, name, store)
+            case TopicStore():
+                return topics.declare(ctx, name, store)
+        raise TypeError(f"unsupported store kind {type(store).__name__}")
+
+    def declare_function(self, ctx, name: str):
+        from providers.azure import functions
+
+        return functions.declare(ctx, name)
+
+    def declare_triggers(self, ctx) -> None:
+        from providers.azure import functions, http
+
+        for name in ctx.bp.functions:
+            functions.declare_events(ctx, name)
+        http.declare(ctx)
+
+    def graph_rules(self):
+        from providers.azure import rules
+
+        return rules.rules(subscription_id() or PLACEHOLDER_SUBSCRIPTION)
+
+    # -- after `up` --------------------------------------------------------------------------------
+
+    def after_up(self, bp: Blueprint, artifacts: dict[str, Artifact], arm=None, log=print, wait=None) -> list[str]:
+        """Publish every function's package, sync its triggers and check the platform knows each
+        function (deploy.py). `arm`: the ARM/SCM client (a fake in tests); by default one that
+        authenticates with azure-identity's DefaultAzureCredential."""
+        from providers.azure import deploy
+
+        subscription = require_subscription()
+        return deploy.publish_all(bp, artifacts, subscription, arm or deploy.default_client(), log, wait=wait)
 
 
-def declare(bp: Blueprint, artifacts: dict[str, Artifact]) -> None:
-    import pulumi
-
-    from providers.azure import functions, hosting, http
-    from providers.azure.context import Context
-
-    ctx = Context(bp, artifacts)
-    hosting.declare(ctx)
-    for name, store in bp.stores.items():
-        ctx.stores[name] = _store(ctx, name, store)
-    for name in bp.functions:
-        functions.declare(ctx, name)
-    for name in bp.functions:
-        functions.declare_settings(ctx, name, functions.declare_roles(ctx, name))
-        functions.declare_events(ctx, name)
-    http.declare(ctx)
-    if ctx.api_url is not None:
-        pulumi.export("api_url", ctx.api_url)
-    pulumi.export("functions", {n: app.resource.default_host_name.apply(lambda h: f"https://{h}")
-                                for n, app in ctx.apps.items()})
-    pulumi.export("stores", {n: ref.physical for n, ref in ctx.stores.items()})
-
-
-def _store(ctx, name: str, store):
-    from providers.azure import buckets, queues, tables, topics
-
-    match store:
-        case BucketStore():
-            return buckets.declare(ctx, name, store)
-        case TableStore():
-            return tables.declare(ctx, name, store)
-        case QueueStore():
-            return queues.declare(ctx, name, store)
-        case TopicStore():
-            return topics.declare(ctx, name, store)
-    raise TypeError(f"unsupported store kind {type(store).__name__}")
+def require_subscription() -> str:
+    subscription = subscription_id()
+    if not subscription:
+        raise PrerequisiteError(
+            "no Azure subscription: deployer names storage accounts, apps and vaults after it",
+            hint=f"export {SUBSCRIPTION_VARIABLES[0]}=$(az account show --query id -o tsv)")
+    return subscription

@@ -1,8 +1,8 @@
 """`deployer invoke | logs --cloud azure`: the Function App's endpoints, and Log Analytics.
 
 Each blueprint function is its own Function App (providers/azure/functions.py) whose URL is the stack
-output `functions`. An HTTP event is sent to `<app>/api/<path>` (anonymous routes, matched by the
-shim). Any other event runs the trigger's function inside the app through the host's admin endpoint
+output `functions`. An HTTP event is sent to `<app>/api/<path>` (routes matched by the shim; they
+need a key, so the call carries the master key like the admin calls below). Any other event runs the trigger's function inside the app through the host's admin endpoint
 `POST <app>/admin/functions/<folder>` with `{"input": ...}`, which needs the app's master key: it is
 fetched for this call only through the management API (`host/default/listkeys`) and never shown. The
 host answers 202 and runs the function asynchronously, so the result is "accepted": its outcome is in
@@ -123,7 +123,7 @@ def folder(index: int, trigger: Any) -> str:
         case HttpTrigger():
             return f"http{index}"
         case BucketTrigger():
-            return f"{'blob' if trigger.on == 'created' else 'deleted'}{index}"
+            return f"bucket{index}"
         case QueueTrigger():
             return f"queue{index}"
         case TopicTrigger():
@@ -134,16 +134,15 @@ def folder(index: int, trigger: Any) -> str:
 
 
 def admin_input(event: Any, options: RemoteOptions) -> str:
-    """The `input` the host hands the trigger's binding: a message's text, a blob's path, an Event
-    Grid event (bucket `deleted`), nothing for a timer."""
+    """The `input` the host hands the trigger's binding: a message's text, for a bucket event the Event
+    Grid event its queue carries (providers/azure/buckets.py), nothing for a timer."""
     match event:
         case MessageEvent():
             return event.data.decode("utf-8", "replace")
-        case ObjectEvent(type="created"):
-            return f"{options.deployed('stores', event.store, 'store')}/{event.key}"
         case ObjectEvent():
             container = options.deployed("stores", event.store, "store")
-            return json.dumps({"id": secrets.token_hex(8), "eventType": "Microsoft.Storage.BlobDeleted",
+            kind = "Created" if event.type == "created" else "Deleted"
+            return json.dumps({"id": secrets.token_hex(8), "eventType": f"Microsoft.Storage.Blob{kind}",
                                "subject": f"/blobServices/default/containers/{container}/blobs/{event.key}",
                                "eventTime": event.time, "data": {"contentLength": event.size}, "dataVersion": "",
                                "metadataVersion": "1"})
@@ -152,8 +151,13 @@ def admin_input(event: Any, options: RemoteOptions) -> str:
     raise TypeError(f"unsupported event {type(event).__name__}")
 
 
+def site_name(azure: Azure, bp, function: str) -> str:
+    """The function's site: worldwide names carry the subscription's tag (providers/azure/names.py)."""
+    return names.site(azure.subscription().lower(), bp.name, bp.stage, function)
+
+
 def master_key(azure: Azure, bp, function: str) -> str:
-    site = names.site(bp.name, bp.stage, function)
+    site = site_name(azure, bp, function)
     url = f"{azure.group_url(bp)}/providers/Microsoft.Web/sites/{site}/host/default/listkeys?api-version={WEB_API}"
     keys = azure.call("POST", url, azure.management, f"the keys of Function App {site}")
     if not keys.get("masterKey"):
@@ -170,7 +174,8 @@ def invoke(bp, function: str, event: Any, options: RemoteOptions) -> InvokeResul
     if isinstance(event, HttpEvent):
         query = f"?{urlencode(event.query)}" if event.query else ""
         method, url, body = event.method, f"{base}/{ROUTE_PREFIX}{event.path}{query}", event.body
-        headers.update(dict(event.headers))
+        headers.update(dict(event.headers))  # the routes need a key (authLevel function): the master key
+        headers["x-functions-key"] = master_key(Azure(options), bp, function)
     else:
         name = folder(event.trigger, bp.functions[function].triggers[event.trigger])
         method, url = "POST", f"{base}/admin/functions/{name}"
@@ -228,7 +233,7 @@ def record_of(row: dict) -> LogRecord:
 
 
 def workspace_id(azure: Azure, bp) -> str:
-    name = names.insights(bp.name, bp.stage)
+    name = names.workspace(bp.name, bp.stage)
     url = f"{azure.group_url(bp)}/providers/Microsoft.OperationalInsights/workspaces/{name}?api-version={WORKSPACE_API}"
     found = azure.call("GET", url, azure.management, f"the Log Analytics workspace {name}")
     return found["properties"]["customerId"]
@@ -239,7 +244,7 @@ def logs(bp, function: str, since: float | None, follow: bool, text: str | None,
     needs_function(bp, function)
     options.deployed("functions", function)
     azure = Azure(options)
-    site = names.site(bp.name, bp.stage, function)
+    site = site_name(azure, bp, function)
     url = f"{azure.logs}/v1/workspaces/{workspace_id(azure, bp)}/query"
     window, first = Window(since_window(since), LAG), True
     while True:

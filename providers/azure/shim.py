@@ -6,10 +6,11 @@ below; the binding names must match these parameter names (`context` is passed b
     entryPoint  trigger binding (name)                 out binding
     http        httpTrigger (req)                       http (name "$return")
     queue       queueTrigger (msg)                      -
-    blob        blobTrigger (blob)                      -
+    bucketevent queueTrigger (msg) on a bucket trigger's event queue: the message is the Event Grid
+                event (Microsoft.Storage.BlobCreated / BlobDeleted, Event Grid schema) that Event
+                Grid delivered to the queue
     timer       timerTrigger (timer)                    -
     servicebus  serviceBusTrigger (msg), topic subscription
-    eventgrid   eventGridTrigger (event): Microsoft.Storage.BlobCreated / BlobDeleted
 
 Which blueprint trigger fired: HTTP routes are matched against all the function's HTTP triggers; a
 blob's container is matched against the DEPLOYER_STORE_* locators plus each trigger's prefix/suffix;
@@ -97,28 +98,24 @@ def _deliver(fn: Function, message: Message, ctx) -> None:
         raise RuntimeError(f"message {message.id} failed (attempt {message.attempt}); see the log above")
 
 
-def blob(blob, context=None) -> None:
+def bucketevent(msg, context=None) -> None:
+    """A blob created/deleted event that Event Grid wrote to the trigger's queue (Event Grid schema).
+    An unexpected event raises, so the message is retried and ends in the poison queue, not lost."""
     fn = function()
-    container, _, key = (blob.name or "").partition("/")
-    props = getattr(blob, "blob_properties", None) or {}
-    _object(fn, container, key, "created", int(blob.length or props.get("Length") or 0),
-            props.get("LastModified"), _ctx(fn, context))
-
-
-def eventgrid(event, context=None) -> None:
-    """Blob created/deleted from Event Grid, in the Event Grid or the CloudEvents schema."""
-    fn = function()
-    event_type = getattr(event, "event_type", None) or getattr(event, "type", None)
-    kind = BLOB_EVENTS.get(event_type)
+    event = decode_data(msg.get_body())
+    if isinstance(event, list) and len(event) == 1:  # the schema allows a one-event array
+        event = event[0]
+    if not isinstance(event, dict):
+        raise EventNotRecognised(f"queue message {msg.id} is not an Event Grid event")
+    kind = BLOB_EVENTS.get(event.get("eventType") or event.get("type"))
     if kind is None:
-        raise EventNotRecognised(f"unexpected Event Grid event type {event_type!r}")
-    found = re.match(r"^/blobServices/default/containers/([^/]+)/blobs/(.+)$", event.subject or "")
+        raise EventNotRecognised(f"unexpected Event Grid event type {event.get('eventType')!r}")
+    found = re.match(r"^/blobServices/default/containers/([^/]+)/blobs/(.+)$", event.get("subject") or "")
     if not found:
-        raise EventNotRecognised(f"unexpected blob event subject {event.subject!r}")
-    data = event.get_json() if hasattr(event, "get_json") else event.data
-    when = getattr(event, "event_time", None) or getattr(event, "time", None)
-    _object(fn, found.group(1), found.group(2), kind, int((data or {}).get("contentLength") or 0), when,
-            _ctx(fn, context))
+        raise EventNotRecognised(f"unexpected blob event subject {event.get('subject')!r}")
+    data = event.get("data") or {}
+    _object(fn, found.group(1), found.group(2), kind, int(data.get("contentLength") or 0),
+            event.get("eventTime") or event.get("time"), _ctx(fn, context))
 
 
 def _object(fn: Function, container: str, key: str, kind: str, size: int, when, ctx) -> None:

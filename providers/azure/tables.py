@@ -8,14 +8,14 @@ client stores it as the RowKey.
 from __future__ import annotations
 
 from deployer.blueprint.model import TableStore
+from deployer.resources.compile import StoreRef
+from deployer.resources.graph import store
 from providers.azure import names
-from providers.azure.context import Context, StoreRef
+from providers.azure.context import AzureContext
 
 
-def declare(ctx: Context, name: str, store: TableStore) -> StoreRef:
-    from pulumi_azure_native import storage
-
+def declare(ctx: AzureContext, name: str, spec: TableStore) -> StoreRef:
     physical = names.table(ctx.bp.name, ctx.bp.stage, name)
-    res = storage.Table(f"store-{name}-table", table_name=physical, account_name=ctx.account.name,
-                        resource_group_name=ctx.rg_name, opts=ctx.stateful())
-    return StoreRef(name, "table", physical, res.id, res)
+    res = ctx.add("azure-native:storage:Table", f"store-{name}-table", store(name), retain=ctx.keep_data,
+                  table_name=physical, account_name=ctx.account.out("name"))
+    return StoreRef(name, "table", res, ctx.account_id(f"/tableServices/default/tables/{physical}"), physical)

@@ -8,49 +8,56 @@ identity (Sender on the topic, Receiver on their own subscription).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from deployer.blueprint.model import TopicStore, TopicTrigger
-from deployer.blueprint.refs import consumers
+from deployer.resources.compile import StoreRef
+from deployer.resources.graph import function, store
 from providers.azure import names
-from providers.azure.context import Context, StoreRef
+
+if TYPE_CHECKING:
+    from providers.azure.context import AzureContext
 
 CONNECTION = "DeployerServiceBus"
 MAX_DELIVERY = 10
 
 
-def namespace(ctx: Context):
+def namespace_name(ctx: "AzureContext") -> str:
+    return names.servicebus(ctx.subscription, ctx.bp.name, ctx.bp.stage)
+
+
+def namespace(ctx: "AzureContext"):
     """The stage's Service Bus namespace, declared on first use."""
-    from pulumi_azure_native import servicebus
-
-    if ctx.servicebus is None:
-        ctx.servicebus_name = names.servicebus(ctx.bp.name, ctx.bp.stage)
-        ctx.servicebus = servicebus.Namespace(
-            "app-servicebus", namespace_name=ctx.servicebus_name, resource_group_name=ctx.rg_name,
-            location=ctx.location, sku=servicebus.SBSkuArgs(name="Standard", tier="Standard"),
-            disable_local_auth=True, minimum_tls_version="1.2")
-    return ctx.servicebus
+    return ctx.once("servicebus", lambda: ctx.add(
+        "azure-native:servicebus:Namespace", "app-servicebus", namespace_name=namespace_name(ctx),
+        location=ctx.location, sku={"name": "Standard", "tier": "Standard"}, disable_local_auth=True,
+        minimum_tls_version="1.2", public_network_access="Enabled"))
 
 
-def host(namespace_name: str) -> str:
-    return f"{namespace_name}.servicebus.windows.net"
+def host(namespace: str) -> str:
+    return f"{namespace}.servicebus.windows.net"
 
 
-def declare(ctx: Context, name: str, store: TopicStore) -> StoreRef:
-    from pulumi_azure_native import servicebus
-
+def declare(ctx: "AzureContext", name: str, spec: TopicStore) -> StoreRef:
     ns = namespace(ctx)
     physical = names.topic(ctx.bp.name, ctx.bp.stage, name)
-    topic = servicebus.Topic(f"store-{name}-topic", topic_name=physical, namespace_name=ns.name,
-                             resource_group_name=ctx.rg_name)
+    topic = ctx.add("azure-native:servicebus:Topic", f"store-{name}-topic", store(name), topic_name=physical,
+                    namespace_name=ns.out("name"))
+    topic_id = ctx.arm_id(f"Microsoft.ServiceBus/namespaces/{namespace_name(ctx)}/topics/{physical}")
     subscriptions = {}
-    for function, _trigger in consumers(ctx.bp, name):
-        subscriptions[function] = servicebus.Subscription(
-            f"fn-{function}-subscription-{name}", subscription_name=names.subscription(function),
-            topic_name=topic.name, namespace_name=ns.name, resource_group_name=ctx.rg_name,
-            max_delivery_count=MAX_DELIVERY, dead_lettering_on_message_expiration=True)
-    return StoreRef(name, "topic", physical, topic.id, topic, subscriptions=subscriptions)
+    for consumer, _trigger in ctx.consumers(name):
+        if consumer in subscriptions:  # two triggers of one function on one topic share its subscription
+            continue
+        sub_name = names.subscription(consumer)
+        res = ctx.add("azure-native:servicebus:Subscription", f"fn-{consumer}-subscription-{name}",
+                      function(consumer), subscription_name=sub_name, topic_name=topic.out("name"),
+                      namespace_name=ns.out("name"), max_delivery_count=MAX_DELIVERY,
+                      dead_lettering_on_message_expiration=True)
+        subscriptions[consumer] = (res, f"{topic_id}/subscriptions/{sub_name}")
+    return StoreRef(name, "topic", topic, topic_id, physical, extra={"subscriptions": subscriptions})
 
 
-def binding(bp, function: str, trigger: TopicTrigger) -> tuple[str, dict]:
+def binding(bp, fn: str, trigger: TopicTrigger) -> tuple[str, dict]:
     return "servicebus", {"type": "serviceBusTrigger", "direction": "in", "name": "msg",
                           "topicName": names.topic(bp.name, bp.stage, trigger.topic),
-                          "subscriptionName": names.subscription(function), "connection": CONNECTION}
+                          "subscriptionName": names.subscription(fn), "connection": CONNECTION}
