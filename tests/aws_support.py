@@ -24,7 +24,9 @@ def plan_file(path: str, stage: str = "dev") -> Plan:
 
 
 def plan_example(name: str, stage: str = "dev") -> Plan:
-    return plan_file(str(ROOT / "blueprints" / name / "deployer.yaml"), stage)
+    from conftest import example_copy
+
+    return plan_file(str(example_copy(name)), stage)  # a copy: packaging writes .deployer/ beside it
 
 
 def one(result: Plan, name: str) -> PlannedResource:

@@ -16,7 +16,7 @@ import json
 import pytest
 
 from aws_support import EXAMPLE_NAMES, IGNORE_SDK_WARNINGS, ROOT, normalised, of_type, one, plan_example
-from conftest import tiny_blueprint
+from conftest import example_copy, tiny_blueprint
 
 pytestmark = pytest.mark.filterwarnings(IGNORE_SDK_WARNINGS)
 FUNCTION = "aws:lambda/function:Function"
@@ -31,7 +31,7 @@ def test_executor_registers_exactly_the_plan(example):
     from deployer.pipeline import prepare
     from graph_support import assert_executor_matches_plan
 
-    prepared = prepare(str(ROOT / "blueprints" / example / "deployer.yaml"), "dev", "aws")
+    prepared = prepare(str(example_copy(example)), "dev", "aws")  # a copy: no build output in the repository
     planned = assert_executor_matches_plan(prepared.provider, prepared.bp, prepared.artifacts)
     assert len(planned.resources) == len(plan_example(example).resources)
 
@@ -41,7 +41,7 @@ def test_plan_imports_no_pulumi():
     import sys
 
     code = ("import sys; from deployer.pipeline import prepare; from deployer import plan; "
-            f"p = prepare({str(ROOT / 'blueprints/images/deployer.yaml')!r}, 'dev', 'aws'); "
+            f"p = prepare({str(example_copy('images'))!r}, 'dev', 'aws'); "
             "plan.run(p.provider, p.bp, p.artifacts); "
             "print(sorted(m for m in sys.modules if m.startswith(('pulumi', 'boto'))))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
@@ -51,7 +51,7 @@ def test_plan_imports_no_pulumi():
 def test_archive_is_the_built_package():
     from deployer.pipeline import prepare
 
-    prepared = prepare(str(ROOT / "blueprints/orders/deployer.yaml"), "dev", "aws")
+    prepared = prepare(str(example_copy("orders")), "dev", "aws")
     result = plan_example("orders")
     for name, artifact in prepared.artifacts.items():
         assert one(result, f"fn-{name}_function").inputs["code"] == {"$archive": artifact.path.name}
@@ -281,7 +281,7 @@ def test_ejected_program_registers_the_plan_with_the_same_urns(example, tmp_path
     from deployer.pipeline import prepare
     from deployer.resources.eject import eject
 
-    prepared = prepare(str(ROOT / "blueprints" / example / "deployer.yaml"), "dev", "aws")
+    prepared = prepare(str(example_copy(example)), "dev", "aws")  # a copy: no build output in the repository
     graph = prepared.provider.compile(prepared.bp, prepared.artifacts)
     eject(graph, prepared.provider.sdk_index(), tmp_path / "infra", blueprint="deployer.yaml", pulumi_version="3.0.0")
     expected = plan.render(prepared.provider, prepared.bp, graph)

@@ -53,7 +53,8 @@ def test_generated_files_follow_the_rules_and_the_schemas(example_name):
         assert host["version"] == "2.0"
         assert host["extensionBundle"] == {"id": "Microsoft.Azure.Functions.ExtensionBundle", "version": "[4.*, 5.0.0)"}
         assert host["extensions"]["http"] == {"routePrefix": "api"}
-        assert host["functionTimeout"] == package.duration(fn.timeout)
+        assert host["functionTimeout"] == {10: "00:00:10", 15: "00:00:15", 20: "00:00:20", 30: "00:00:30",
+                                           60: "00:01:00", 120: "00:02:00"}[fn.timeout]
         queue_triggers = [t for t in fn.triggers if isinstance(t, QueueTrigger)]
         if queue_triggers:  # newBatchThreshold 0: at most `batch` messages at once per instance
             assert host["extensions"]["queues"] == {"batchSize": queue_triggers[0].batch, "newBatchThreshold": 0,

@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from conftest import BLUEPRINTS, ROOT, run_cli
+from conftest import ROOT, example_copy, run_cli
 from deployer import cost, providers
 
-ORDERS = BLUEPRINTS / "orders" / "deployer.yaml"
+ORDERS = example_copy("orders")  # a copy: cost packages, and build output stays out of the repository
 BUSY = ROOT / "tests" / "fixtures" / "cost" / "orders-busy.yaml"
 
 # Each figure below is worked out by hand in docs/cost.md from the price rows named there.

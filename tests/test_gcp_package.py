@@ -10,6 +10,7 @@ blueprint, so this checks the wiring end to end: what the program declares is wh
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import subprocess
@@ -157,7 +158,8 @@ def test_package_holds_code_runtime_shim_and_requirements(compiled):
     assert {"main.py", "deployer_shim.py", "deployer/__init__.py", "deployer/runtime/__init__.py"} <= names
     assert "functions-framework" in requirements
     assert config["function"] == "web" and config["cloud"] == "gcp"
-    assert planned["fn-web-source"]["name"] == f"functions/web/{artifacts['web'].sha256}.zip"
+    sha = hashlib.sha256(artifacts["web"].path.read_bytes()).hexdigest()  # of the zip, not the artifact's word
+    assert planned["fn-web-source"]["name"] == f"functions/web/{sha}.zip"
 
 
 def test_http_routes_through_the_served_package(compiled):

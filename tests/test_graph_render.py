@@ -3,7 +3,8 @@
 A golden file only says the text did not change; these tests say the text is what the tools accept,
 so a syntax error (an unescaped quote, a keyword as an id) cannot pass. All Mermaid diagrams go into one
 Markdown file so a single Chromium renders them all (one browser start, not one per diagram). The
-tests skip only where a tool is truly absent; scripts/test-tools.sh installs both, so CI runs them.
+tests skip only where a tool is truly absent; scripts/test-tools.sh installs both, and when CI is set a skip here
+is a failure (tests/conftest.py).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 
 import httpx
 import pytest
@@ -63,18 +63,26 @@ def test_invoke_without_a_running_cloud_uses_the_same_state(tmp_path):
 
 def test_invoke_reports_a_failing_message_handler_and_logs_follow_shows_it(tmp_path):
     file = str(copy_example("orders", tmp_path))
+    r = run_cli("invoke", "worker", "-f", file, "--data", '{"order": "x", "poison": true}')
+    assert r.returncode == 1 and "PoisonMessage" in r.stderr
+    assert "PoisonMessage" in run_cli("logs", "worker", "-f", file).stdout
     follow = subprocess.Popen([sys.executable, "-m", "deployer.cli", "logs", "worker", "-f", file, "--follow"],
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    seen: list[str] = []
+    reader = threading.Thread(target=lambda: seen.extend(follow.stdout), daemon=True)  # line by line, as printed
+    reader.start()
     try:
-        time.sleep(1.0)
-        r = run_cli("invoke", "worker", "-f", file, "--data", '{"order": "x", "poison": true}')
-        assert r.returncode == 1 and "PoisonMessage" in r.stderr
-        assert "PoisonMessage" in run_cli("logs", "worker", "-f", file).stdout
-        time.sleep(0.6)
+        wait_for(lambda: any("order x cannot" in line for line in seen), timeout=30, what="the recent lines")
+        r = run_cli("invoke", "worker", "-f", file, "--data", '{"order": "y", "poison": true}')
+        assert r.returncode == 1
+        # only a follower still reading the file prints a line written after it started
+        wait_for(lambda: any("order y cannot" in line for line in seen), timeout=30, what="the followed line")
+        assert follow.poll() is None, "logs --follow exited"
     finally:
         follow.terminate()
-        out, _ = follow.communicate(timeout=10)
-    assert "main.PoisonMessage: order x cannot be fulfilled (attempt 1)" in out
+        follow.wait(timeout=10)
+        reader.join(timeout=10)
+    assert any("main.PoisonMessage: order y cannot be fulfilled (attempt 1)" in line for line in seen), seen
 
 
 def _get(url: str) -> str | None:
@@ -95,9 +103,13 @@ def test_dev_reloads_changed_code_and_streams_logs(tmp_path):
         info = wait_for(lambda: info_path.exists() and json.loads(info_path.read_text()), timeout=30, what="dev")
         assert info["dev"] is True
         assert httpx.get(f"{info['url']}/hi").text == "v1"
-        time.sleep(0.3)
-        (tmp_path / "fn/main.py").write_text("def hi(request):\n    return 'v2'\n")
-        wait_for(lambda: httpx.get(f"{info['url']}/hi").text == "v2", timeout=15, what="the reload")
+
+        def reloaded() -> bool:
+            if httpx.get(f"{info['url']}/hi").text == "v2":
+                return True
+            (tmp_path / "fn/main.py").write_text("def hi(request):\n    return 'v2'\n")  # again, should the
+            return False                                                                 # watcher start late
+        wait_for(reloaded, timeout=30, interval=0.5, what="the reload")
         file.write_text(file.read_text().replace("GET /hi}", "GET /hi}, {http: GET /bye}"))
         wait_for(lambda: _get(f"{info['url']}/bye") == "v2", timeout=30, what="the restart on a blueprint change")
     finally:

@@ -14,11 +14,10 @@ from conftest import run_cli
 
 pytestmark = pytest.mark.slow
 os.environ.setdefault("INGEST_TOKEN", "test-token")
-os.environ["DEPLOYER_LOCAL_RETRY_DELAY"] = "0.05"  # fast backoff (the daemon inherits it)
 
 
 @pytest.fixture
-def stage(tmp_path):
+def stage(tmp_path, fast_retries):
     started = []
 
     def start(example: str) -> Stage:

@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 
 import httpx
 import pytest
@@ -17,7 +16,6 @@ from test_local_helpers import Stage, wait_for, write_blueprint
 from conftest import run_cli
 
 pytestmark = pytest.mark.slow
-os.environ["DEPLOYER_LOCAL_RETRY_DELAY"] = "0.05"
 
 BLUEPRINT = """
 name: faults
@@ -76,7 +74,7 @@ def work(message):
 
 
 @pytest.fixture
-def faults(tmp_path):
+def faults(tmp_path, fast_retries):
     file = write_blueprint(tmp_path, BLUEPRINT, {"fn/main.py": CODE})
     s = Stage(file).start()
     yield s
@@ -84,11 +82,9 @@ def faults(tmp_path):
 
 
 def test_a_hung_handler_answers_504_and_its_worker_is_replaced(faults):
-    start = time.monotonic()
-    r = httpx.get(f"{faults.url}/hang", timeout=30)
+    r = httpx.get(f"{faults.url}/hang", timeout=30)  # the handler sleeps 60 s: an answer means it was cut
     assert r.status_code == 504 and "timed out after 1s" in r.json()["error"]
-    assert 0.9 < time.monotonic() - start < 5
-    pid = int((faults.state / "hang.pid").read_text())
+    pid = int((faults.state / "hang.pid").read_text())  # written by the handler: it ran before the 504
     wait_for(lambda: not os.path.exists(f"/proc/{pid}") or "zombie" in open(f"/proc/{pid}/status").read().lower(),
              what="the hung worker to be killed")
     assert httpx.get(f"{faults.url}/echo/hi").json()["word"] == "hi"
@@ -165,7 +161,8 @@ def test_a_full_disk_is_reported(tmp_path):
     mount.mkdir()
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
     if done.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here; tests/test_local_client.py covers ENOSPC through the seam")
+        pytest.skip("cannot mount a tmpfs here (needs root; CI runs as root, where this skip fails); "
+                    "tests/test_local_client.py covers ENOSPC through the seam")
     try:
         s = Stage(write_blueprint(mount, BLUEPRINT, {"fn/main.py": CODE})).start()
         try:

@@ -105,13 +105,10 @@ def test_a_client_leaving_mid_body_leaves_no_traceback(tmp_path):
                 sock.sendall(b"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + b"y" * 1000)
                 time.sleep(0.05)  # let the gateway start reading the body before the client leaves
         assert httpx.post(f"{url}/a", content=b"whole").text == "v1 /a"  # it still serves
-        log = tmp_path / ".deployer/local/edits/dev/cloud.log"
-        deadline = time.monotonic() + 3
-        while time.monotonic() < deadline:  # a traceback would be written within moments
-            assert "Traceback" not in log.read_text() and "Exception in ASGI" not in log.read_text()
-            time.sleep(0.2)
     finally:
         run_cli("down", "-f", file)
+    log = (tmp_path / ".deployer/local/edits/dev/cloud.log").read_text()  # complete: the cloud has exited
+    assert "Traceback" not in log and "Exception in ASGI" not in log
 
 
 def test_ctrl_c_in_dev_leaves_no_traceback_in_function_logs(tmp_path):

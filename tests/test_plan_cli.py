@@ -7,11 +7,11 @@ import os
 import subprocess
 import sys
 
-from conftest import BLUEPRINTS, run_cli
+from conftest import BLUEPRINTS, example_copy, run_cli
 
 
 def test_plan_json_lists_every_resource_with_masked_secrets():
-    done = run_cli("plan", "--cloud", "aws", "--json", "-f", str(BLUEPRINTS / "iot" / "deployer.yaml"),
+    done = run_cli("plan", "--cloud", "aws", "--json", "-f", str(example_copy("iot")),
                    env={"INGEST_TOKEN": "s3cr3t-value"})
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
@@ -27,7 +27,7 @@ def test_plan_json_lists_every_resource_with_masked_secrets():
 
 
 def test_plan_human_output_groups_and_counts():
-    done = run_cli("plan", "--cloud", "aws", "-f", str(BLUEPRINTS / "orders" / "deployer.yaml"), "--stage", "prod")
+    done = run_cli("plan", "--cloud", "aws", "-f", str(example_copy("orders")), "--stage", "prod")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert "app (2)" in lines and "store fulfilment (2)" in lines and "function api (9)" in lines
@@ -39,7 +39,7 @@ def test_plan_with_a_missing_secret_warns_and_uses_a_placeholder():
     # run_cli adds to os.environ; an unset variable needs an environment of its own
     env = {k: v for k, v in os.environ.items() if k != "INGEST_TOKEN"}
     done = subprocess.run([sys.executable, "-m", "deployer.cli", "plan", "--cloud", "aws", "--json", "-f",
-                           str(BLUEPRINTS / "iot" / "deployer.yaml")], env=env, capture_output=True, text=True)
+                           str(example_copy("iot"))], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     warnings = json.loads(done.stdout)["warnings"]
     assert [(w["severity"], w["path"], w["line"], w["message"]) for w in warnings] == [
@@ -48,13 +48,13 @@ def test_plan_with_a_missing_secret_warns_and_uses_a_placeholder():
 
 
 def test_plan_of_the_local_cloud_is_a_usage_error():
-    done = run_cli("plan", "--cloud", "local", "-f", str(BLUEPRINTS / "orders" / "deployer.yaml"))
+    done = run_cli("plan", "--cloud", "local", "-f", str(example_copy("orders")))
     assert done.returncode == 2
     assert "the local cloud does not deploy through Pulumi, so it has no plan" in done.stderr
 
 
 def test_plan_needs_a_cloud():
-    done = run_cli("plan", "-f", str(BLUEPRINTS / "orders" / "deployer.yaml"))
+    done = run_cli("plan", "-f", str(example_copy("orders")))
     assert done.returncode == 2
     assert "plan needs a cloud" in done.stderr and "deployer plan --cloud aws" in done.stderr
 

@@ -2,7 +2,9 @@
 
 The same contract checks run on every cloud that has an emulator here, through
 `deployer.runtime.stores` exactly as a handler reaches them (environment variables as the providers
-set them). Firestore and Pub/Sub run on the gcloud CLI's emulators when they are installed. Service Bus
+set them). Firestore and Pub/Sub have no emulator that installs from PyPI, npm or Debian (the gcloud
+CLI's are Java from Google's own repository), so their clients talk real gRPC to the in-process fakes of
+tests/fixtures/gcp_fakes.py, which keep what went over the wire. Service Bus
 has no emulator here: its messages are checked at a stand-in sender, and the Azure clients' identity
 configuration is checked offline.
 """
@@ -14,7 +16,8 @@ import json
 import uuid
 
 import pytest
-from fixtures.events.shimkit import azurite, gcp_emulator, gcs_emulator, set_env, store_env
+from fixtures.events.shimkit import azurite, gcs_emulator, set_env, store_env
+from fixtures.gcp_fakes import fake
 
 from deployer.runtime import stores
 
@@ -54,17 +57,15 @@ def unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
 
 
-def gcloud(name: str, monkeypatch) -> str:
-    try:
-        host = gcp_emulator(name)
-    except FileNotFoundError:
-        pytest.skip(f"the gcloud {name} emulator (google-cloud-cli-{name}-emulator and Java) is not installed")
-    monkeypatch.setenv(f"{name.upper()}_EMULATOR_HOST", host)
+def gcloud(name: str, monkeypatch):
+    """The fake Firestore or Pub/Sub service, with the SDK pointed at it as at an emulator."""
+    server = fake(name)
+    monkeypatch.setenv(f"{name.upper()}_EMULATOR_HOST", server.host)
     monkeypatch.setenv("DEPLOYER_GCP_PROJECT", "portable-demo")
     from deployer.runtime.clients import gcp
 
     gcp.reset()
-    return host
+    return server
 
 
 @pytest.fixture(params=["aws", "gcp", "azure"])
@@ -157,22 +158,14 @@ def test_aws_queue_and_topic(moto, monkeypatch):
 
 
 def test_gcp_queue_and_topic_publish_to_pubsub(monkeypatch):
-    gcloud("pubsub", monkeypatch)
-    from google.cloud import pubsub_v1
-
-    publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
-    paths = {}
-    for store in ("jobs", "events"):
-        topic = publisher.topic_path("portable-demo", unique(store + "-"))
-        publisher.create_topic(name=topic)
-        paths[store] = (topic, subscriber.subscription_path("portable-demo", unique("sub-")))
-        subscriber.create_subscription(name=paths[store][1], topic=topic)
-    set_env(monkeypatch, store_env("gcp", jobs=paths["jobs"][0], events=paths["events"][0]))
-    assert stores.queue("jobs").send({"order": 7})
+    pubsub = gcloud("pubsub", monkeypatch)
+    jobs, events = f"projects/portable-demo/topics/{unique('jobs-')}", f"projects/portable-demo/topics/{unique('ev-')}"
+    set_env(monkeypatch, store_env("gcp", jobs=jobs, events=events))
+    message_id = stores.queue("jobs").send({"order": 7})
     stores.topic("events").publish(b"\xff\x00")
-    pulled = {store: [m.message.data for m in subscriber.pull(subscription=sub, max_messages=5).received_messages]
-              for store, (_, sub) in paths.items()}
-    assert pulled == {"jobs": [b'{"order": 7}'], "events": [b"\xff\x00"]}
+    sent = [(topic, data, attributes) for topic, data, attributes in pubsub.published if topic in (jobs, events)]
+    assert sent == [(jobs, b'{"order": 7}', {}), (events, b"\xff\x00", {})]
+    assert message_id == str(pubsub.published.index((jobs, b'{"order": 7}', {})) + 1)  # the id the service gave
 
 
 def test_azure_queue_messages_are_base64_as_the_functions_trigger_expects(azure_storage, monkeypatch):

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import base64
 import json
-import time
-import uuid
 
 import gcp_oidc
 import pytest
-from fixtures.events.shimkit import build_package, gcp_emulator, set_env
+from fixtures.events.shimkit import build_package, set_env
+from fixtures.gcp_fakes import fake
 
 functions_framework = pytest.importorskip("functions_framework")
 
@@ -176,42 +175,20 @@ def test_the_handler_sees_the_clients_authorization_not_the_gateways(served):
 
 @pytest.fixture
 def pubsub(monkeypatch):
-    """The gcloud Pub/Sub emulator with each queue's dead-letter topic and a subscription to read it."""
-    try:
-        host = gcp_emulator("pubsub")
-    except FileNotFoundError:
-        pytest.skip("the gcloud pubsub emulator (google-cloud-cli-pubsub-emulator and Java) is not installed")
-    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", host)
-    from google.cloud import pubsub_v1
-
+    """Pub/Sub as the shim's publisher reaches it: the in-process gRPC fake (tests/fixtures/gcp_fakes.py; the
+    gcloud emulator installs from no registry the tests can use), which keeps every message published to
+    it. Answers what went to a queue's dead-letter topic during this test (the shim waits for the publish
+    to be acknowledged before it answers, so nothing is still on its way)."""
+    server = fake("pubsub")
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", server.host)
     from deployer.runtime.clients import gcp
 
     gcp.reset()
-    publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
-    reads = {}
-    for queue, settings in {s["queue"]: s for s in SUBSCRIPTIONS.values()}.items():
-        topic = settings["dead_letter"]
-        try:
-            publisher.create_topic(name=topic)
-        except Exception:  # noqa: BLE001 - created by an earlier test in this emulator
-            pass
-        reads[queue] = f"projects/demo-project/subscriptions/read-{queue}-{uuid.uuid4().hex[:8]}"
-        subscriber.create_subscription(name=reads[queue], topic=topic)
+    start = len(server.published)
 
     def dead_letters(queue: str) -> list:
-        """Everything in the queue's dead-letter topic so far: a sentinel is published after it, and
-        pulled before answering, so an empty answer means nothing was there (not a pull that came early)."""
-        sentinel = uuid.uuid4().hex.encode()
-        publisher.publish(SUBSCRIPTIONS[f"secure-dev-{queue}-push"]["dead_letter"], sentinel).result(timeout=30)
-        found, deadline = [], time.monotonic() + 60
-        while time.monotonic() < deadline:
-            answer = subscriber.pull(subscription=reads[queue], max_messages=10, timeout=30)
-            if answer.received_messages:
-                subscriber.acknowledge(subscription=reads[queue], ack_ids=[m.ack_id for m in answer.received_messages])
-            found += [(m.message.data, dict(m.message.attributes)) for m in answer.received_messages]
-            if any(data == sentinel for data, _ in found):
-                return [item for item in found if item[0] != sentinel]
-        raise AssertionError("the sentinel never arrived")
+        topic = SUBSCRIPTIONS[f"secure-dev-{queue}-push"]["dead_letter"]
+        return [(data, attributes) for name, data, attributes in server.published[start:] if name == topic]
 
     yield dead_letters
     gcp.reset()
