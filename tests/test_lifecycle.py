@@ -218,3 +218,28 @@ def test_a_per_cloud_existing_name_wins_and_must_name_a_store(tmp_path):
         tiny_blueprint(tmp_path, YAML + "clouds:\n  gcp: {existing: {uplods: b}}\n")
     assert [(d.message, d.location.path, d.hint) for d in err.value.diagnostics] == [
         ("unknown store 'uplods'", "clouds.gcp.existing.uplods", "did you mean 'uploads'?")]
+
+
+@pytest.mark.parametrize("cloud", ["aws", "gcp", "azure"])
+def test_up_after_destroy_imports_every_kept_resource_on_each_cloud(cloud, monkeypatch):
+    """orders on each cloud: a keeping destroy records every retained resource; the next up's program
+    imports each of them (none is created again), and Pulumi receives the ids."""
+    from conftest import example_copy
+    from deployer.pipeline import prepare
+
+    monkeypatch.setenv("GCP_PROJECT", "orders-demo")
+    prepared = prepare(example_copy("orders"), "dev", cloud, planning=True)
+    graph = prepared.graph
+    kept = graph.retained()
+    # GCP keeps both tables in one Firestore database, owned by the first table
+    stores = {"orders", "fulfilment"} if cloud == "gcp" else {"orders", "notifications", "fulfilment"}
+    assert {r.owner.name for r in kept if r.owner.kind == "store"} == stores
+    deployment = {"resources": [{"urn": f"urn:pulumi:dev::orders::{r.type}::{r.name}", "type": r.type,
+                                 "id": f"id-of-{r.name}", "custom": True, "retainOnDelete": True} for r in kept]}
+    rules = prepared.provider.graph_rules()
+    adopted = lifecycle.adopt(graph, lifecycle.kept_record(deployment), rules.not_adopted)
+    imports = {r.name: r.options.import_id for r in adopted.resources if r.options.import_id}
+    assert imports == {r.name: f"id-of-{r.name}" for r in kept if r.type not in rules.not_adopted}
+    monitors = []
+    executor_registrations(prepared.provider, adopted, lambda m: monitors.append(recording_monitor(m)) or monitors[0])
+    assert {n: o["import"] for n, o in monitors[0].options.items() if o["import"]} == imports

@@ -57,6 +57,9 @@ class Rules:
     orderings: tuple[Ordering, ...] = ()
     #: how long each reference may render at most (`${getCallerIdentity.account_id}` -> 12)
     reference_lengths: dict[str, int] = field(default_factory=dict)
+    #: retained types that a later `up` must not import (their state id is not an import id, and the
+    #: cloud accepts declaring them again: GCP's project IAM members)
+    not_adopted: tuple[str, ...] = ()
 
 
 def check(graph: Graph, index: Index, rules: Rules, bp: "Blueprint") -> list[Diagnostic]:

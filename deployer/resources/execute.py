@@ -146,7 +146,8 @@ def program(provider: Any, bp: Any, artifacts: dict[str, Any], *, kept: Mapping[
 
         delete = pulumi.Config("deployer").get_bool("deleteData") or False
         graph = provider.compile(bp, artifacts, keep_data=not delete)
-        graph = lifecycle.replace_stores(lifecycle.adopt(graph, kept), replace)
+        graph = lifecycle.adopt(graph, kept, provider.graph_rules().not_adopted)
+        graph = lifecycle.replace_stores(graph, replace)
         Executor(graph, index, values).run()
 
     return run

@@ -76,17 +76,19 @@ def kept_record(deployment: Mapping[str, Any], previous: Mapping[str, Any] | Non
     return dict(sorted(record.items()))
 
 
-def adopt(graph: "Graph", record: Mapping[str, Any] | None) -> "Graph":
-    """The graph with every recorded store resource (same logical name and type, retained) marked for
-    import. Only stores' resources: a grant kept because other stacks share it (GCP's project bindings)
-    is simply declared again, which GCP accepts, and its state id is not an import id."""
+def adopt(graph: "Graph", record: Mapping[str, Any] | None, not_adopted: Iterable[str] = ()) -> "Graph":
+    """The graph with every recorded resource (same logical name and type, retained) marked for import:
+    a store's, and what holds stores (Azure's resource group and storage account) or a function's kept
+    failure queue. Types in `not_adopted` are declared again instead (a grant kept because other stacks
+    share it, GCP's project bindings: the cloud accepts that, and its state id is not an import id)."""
     if not record:
         return graph
+    skip = set(not_adopted)
     resources = []
     for res in graph.resources:
         entry = record.get(res.name)
         if isinstance(entry, Mapping) and entry.get("type") == res.type and res.options.retain_on_delete \
-                and res.owner.kind == "store":
+                and res.type not in skip:
             res = dataclasses.replace(res, options=dataclasses.replace(res.options, import_id=str(entry["id"])))
         resources.append(res)
     return dataclasses.replace(graph, resources=tuple(resources))

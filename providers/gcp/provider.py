@@ -136,7 +136,8 @@ class GcpProvider(Provider):
                                                                     description="subscription"),
                    "gcp:secretmanager/secret:Secret": NameRule("secret_id", 255, r"[\w-]+", description="secret")},
             orderings=(Ordering("gcp:pubsub/subscription:Subscription", INVOKER_BINDING),
-                       Ordering("gcp:cloudscheduler/job:Job", INVOKER_BINDING)))
+                       Ordering("gcp:cloudscheduler/job:Job", INVOKER_BINDING)),
+            not_adopted=("gcp:projects/iAMMember:IAMMember",))  # the shared grant, kept on destroy
 
 
 def declare_function_triggers(ctx: "GcpContext", function: str) -> None:
