@@ -16,6 +16,7 @@ released lock cannot lie).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -26,13 +27,15 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Callable
 
-from deployer.errors import DeploymentError
+from deployer.errors import BlueprintError, DeploymentError
 from deployer.providers import EngineOptions, Result
+from deployer.resources import lifecycle
 from providers.local import functions, logs, state as local_state
 from providers.local.server import outputs as make_outputs, read_info
 
 START_TIMEOUT = float(os.environ.get("DEPLOYER_LOCAL_UP_TIMEOUT", "90"))
 STOP_TIMEOUT = 10.0
+STORES_FILE = "stores.json"  # each store's kind and key at the last `up` (deployer/resources/lifecycle.py)
 _children: dict[int, subprocess.Popen] = {}  # daemons started by this process (reaped on stop)
 
 
@@ -96,6 +99,7 @@ class LocalEngine:
         return mark.get("digest") != local_state.fingerprint(self.bp, mark.get("salt", ""))
 
     def preview(self, on_event: Callable[[dict], None] | None = None) -> Result:
+        self._check_stores(replace=False)
         info = running(self.state)
         n = len(self.bp.functions)
         if info and self._changed(info) and not info.get("dev"):
@@ -107,6 +111,7 @@ class LocalEngine:
 
     def up(self, on_event: Callable[[dict], None] | None = None) -> Result:
         start = time.monotonic()
+        self._check_stores(replace=True)
         info = running(self.state)
         n = len(self.bp.functions)
         if info and (info.get("dev") or not self._changed(info)):
@@ -127,11 +132,43 @@ class LocalEngine:
             self._stop(info["pid"])
             port = info.get("port")
         info = self._start(on_event, port)
+        tmp = self.state / f"{STORES_FILE}.tmp"  # 0600: private() set the umask
+        tmp.write_text(json.dumps(lifecycle.fingerprints(self.bp)))
+        tmp.replace(self.state / STORES_FILE)
         changes, what = ({"update": n}, "restarted with the changes") if port else ({"create": n}, "running")
         return Result("up", changes=changes,
                       outputs=make_outputs(self.bp, info["url"], self.state), duration=time.monotonic() - start,
                       message=f"local cloud {what} at {info['url']} (pid {info['pid']}); logs: "
                               f"{self.state / 'cloud.log'}; stop it with `deployer down`")
+
+    def _check_stores(self, replace: bool) -> None:
+        """As on every cloud: a change that replaces a store's data (a table's key, a store's kind) since
+        the last `up` is refused (exit 2) unless `--replace-data STORE`, which deletes that store's data."""
+        allowed = tuple(self.options.extra.get("replace_data", ()))
+        previous = local_state.read_json(self.state / STORES_FILE)
+        problems = lifecycle.replacements(previous, self.bp, allowed)
+        if problems:
+            raise BlueprintError(problems)
+        if replace and previous:
+            for name in allowed:
+                if previous.get(name) != lifecycle.fingerprints(self.bp).get(name):
+                    self._drop_data(name, (previous.get(name) or {}).get("kind"))
+
+    def _drop_data(self, store: str, kind: str | None) -> None:
+        """Delete one store's local data (files of a bucket, rows of a table, messages of a queue)."""
+        import sqlite3
+
+        shutil.rmtree(self.state / "buckets" / store, ignore_errors=True)
+        for db, statements in (("tables.db", ["DELETE FROM items WHERE tbl = ?"]),
+                               ("queues.db", ["DELETE FROM messages WHERE queue = 'q:' || ?",
+                                              "DELETE FROM dead_letters WHERE queue = 'q:' || ?"])):
+            if (self.state / db).exists():
+                with sqlite3.connect(self.state / db) as conn:
+                    for sql in statements:
+                        try:
+                            conn.execute(sql, (store,))
+                        except sqlite3.OperationalError:  # that kind of store was never used here
+                            pass
 
     def _start(self, on_event, port: int | None = None) -> dict:
         self.state = local_state.state_dir(self.bp)  # an old-layout folder moves once its old cloud stopped
