@@ -165,14 +165,32 @@ def _digest_bytes(files: Mapping[str, bytes]) -> str:
     return h.hexdigest()
 
 
+#: (path, size, mtime) -> (sha256 digest, size) of files already hashed in this process: the vendored
+#: dependencies of every function that shares them (Azure's and GCP's client SDKs) are read once, not once
+#: per function; a file that changes gets a new key.
+_FILE_DIGESTS: dict[tuple[str, int, int], tuple[bytes, int]] = {}
+
+
+def _entry_digest(source: Path | bytes) -> tuple[bytes, int]:
+    if isinstance(source, bytes):
+        return hashlib.sha256(source).digest(), len(source)
+    st = source.stat()
+    key = (str(source), st.st_size, st.st_mtime_ns)
+    found = _FILE_DIGESTS.get(key)
+    if found is None:
+        data = source.read_bytes()
+        found = _FILE_DIGESTS[key] = (hashlib.sha256(data).digest(), len(data))
+    return found
+
+
 def content_digest(entries: list[Entry]) -> tuple[str, int]:
     """sha256 over (name, mode, content hash) of every entry, and the total unzipped size."""
     h = hashlib.sha256()
     size = 0
     for name, mode, source in entries:
-        data = _read(source)
-        size += len(data)
-        h.update(f"{name}\0{mode:o}\0".encode() + hashlib.sha256(data).digest())
+        digest, length = _entry_digest(source)
+        size += length
+        h.update(f"{name}\0{mode:o}\0".encode() + digest)
     return h.hexdigest(), size
 
 

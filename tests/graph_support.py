@@ -90,3 +90,35 @@ def assert_executor_matches_plan(provider, bp, artifacts) -> plan.Plan:
     for name, options in monitors[0].options.items():
         assert options == wanted[name], name
     return planned
+
+
+def run_ejected(provider, graph: Graph, out) -> tuple[dict[tuple[str, str], dict[str, Any]], set[str]]:
+    """Run an ejected project's __main__.py (in `out`) under the same mocks, its secrets and the graph's
+    stack config set as config: (registrations as executor_registrations gives them, their URNs)."""
+    import os
+    import runpy
+
+    import pulumi
+    import pulumi.runtime
+
+    mocks = reference_mocks(provider.sdk_index(), graph)
+    pulumi.runtime.set_mocks(mocks, project=graph.project, stack=graph.stack, preview=False)
+    values = secret_values(graph)
+    pulumi.runtime.set_all_config({**{f"{graph.project}:{k}": v for k, v in values.items()}, **graph.config},
+                                  secret_keys=[f"{graph.project}:{k}" for k in values])
+    found: dict[str, Any] = {}
+    urns: list[str] = []
+    here = os.getcwd()
+
+    @pulumi.runtime.test
+    def run():
+        os.chdir(out)
+        try:
+            found.update(runpy.run_path(str(out / "__main__.py")))
+        finally:
+            os.chdir(here)
+        resources = [v for v in found.values() if isinstance(v, pulumi.CustomResource)]
+        return pulumi.Output.all(*[r.urn for r in resources]).apply(urns.extend)
+
+    run()
+    return {(t, n): plain(i, frozenset(values.values())) for t, n, i in mocks.registered}, set(urns)

@@ -240,39 +240,6 @@ def packaging_target(platform: str, python: str):
     return Target(platform, python)
 
 
-def run_ejected(provider, graph, out):
-    """Run an ejected __main__.py under Pulumi's mocks (secrets as stack config): (registrations, URNs)."""
-    import os
-    import runpy
-
-    import pulumi
-    import pulumi.runtime
-
-    from deployer.plan_mocks import plain
-    from deployer.resources.execute import reference_mocks
-    from graph_support import secret_values
-
-    mocks = reference_mocks(provider.sdk_index(), graph)
-    pulumi.runtime.set_mocks(mocks, project=graph.project, stack=graph.stack, preview=False)
-    values = secret_values(graph)
-    pulumi.runtime.set_all_config({f"{graph.project}:{k}": v for k, v in values.items()},
-                                  secret_keys=[f"{graph.project}:{k}" for k in values])
-    found: dict = {}
-    urns: list[str] = []
-    here = os.getcwd()
-
-    @pulumi.runtime.test
-    def run():
-        os.chdir(out)
-        try:
-            found.update(runpy.run_path(str(out / "__main__.py")))
-        finally:
-            os.chdir(here)
-        resources = [v for v in found.values() if isinstance(v, pulumi.CustomResource)]
-        return pulumi.Output.all(*[r.urn for r in resources]).apply(urns.extend)
-
-    run()
-    return {(t, n): plain(i, frozenset(values.values())) for t, n, i in mocks.registered}, set(urns)
 
 
 @pytest.mark.parametrize("example", EXAMPLE_NAMES)
@@ -285,6 +252,8 @@ def test_ejected_program_registers_the_plan_with_the_same_urns(example, tmp_path
     graph = prepared.provider.compile(prepared.bp, prepared.artifacts)
     eject(graph, prepared.provider.sdk_index(), tmp_path / "infra", blueprint="deployer.yaml", pulumi_version="3.0.0")
     expected = plan.render(prepared.provider, prepared.bp, graph)
+    from graph_support import run_ejected
+
     registered, urns = run_ejected(prepared.provider, graph, tmp_path / "infra")
     assert registered == {(r.type, r.name): r.inputs for r in expected.resources}
     assert urns == {f"urn:pulumi:dev::{example}::pulumi:pulumi:Stack${r.type}::{r.name}" for r in expected.resources}

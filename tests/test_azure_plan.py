@@ -324,21 +324,15 @@ def test_engine_installs_the_azure_native_plugin_of_the_installed_sdk():
     assert engine.plugins_for(PROVIDER) == [("azure-native", f"v{version}")]
 
 
-@pytest.mark.parametrize("example", ["orders", "images", "report"])  # iot's secret needs stack config
+@pytest.mark.parametrize("example", ["orders", "images", "report", "iot"])
 def test_the_ejected_program_registers_exactly_the_plan(example, tmp_path):
-    import pulumi
-    import pulumi.runtime
-
-    from deployer.plan_mocks import plain
     from deployer.resources import eject
-    from deployer.resources.execute import reference_mocks
+    from graph_support import run_ejected
 
     bp = load(example)
     graph = PROVIDER.compile(bp, fake_artifacts(bp))
     eject.eject(graph, PROVIDER.sdk_index(), tmp_path, blueprint="deployer.yaml", pulumi_version="3")
-    code = compile((tmp_path / "__main__.py").read_text(), str(tmp_path / "__main__.py"), "exec")
-    mocks = reference_mocks(PROVIDER.sdk_index(), graph)
-    pulumi.runtime.set_mocks(mocks, project=graph.project, stack=graph.stack, preview=False)
-    pulumi.runtime.test(lambda: exec(code, {"__name__": "__main__"}))()
-    registered = {(typ, name): plain(inputs, frozenset()) for typ, name, inputs in mocks.registered}
-    assert registered == {(r.type, r.name): r.inputs for r in plan.render(PROVIDER, bp, graph).resources}
+    registered, urns = run_ejected(PROVIDER, graph, tmp_path)
+    expected = plan.render(PROVIDER, bp, graph).resources
+    assert registered == {(r.type, r.name): r.inputs for r in expected}
+    assert urns == {f"urn:pulumi:dev::{example}::pulumi:pulumi:Stack${r.type}::{r.name}" for r in expected}

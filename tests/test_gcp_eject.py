@@ -7,11 +7,8 @@ provider (tests/test_resources.py).
 
 from __future__ import annotations
 
-import os
-import runpy
-
 import pytest
-from graph_support import secret_values
+from graph_support import run_ejected
 from test_gcp_program import ENV, with_project
 
 from deployer import plan, providers
@@ -22,34 +19,6 @@ from deployer.resources.eject import eject
 from conftest import BLUEPRINTS
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-def run_ejected(provider, graph, out):
-    import pulumi
-    import pulumi.runtime
-
-    from deployer.plan_mocks import plain
-    from deployer.resources.execute import reference_mocks
-
-    mocks = reference_mocks(provider.sdk_index(), graph)
-    pulumi.runtime.set_mocks(mocks, project=graph.project, stack=graph.stack, preview=False)
-    values = secret_values(graph)
-    pulumi.runtime.set_all_config({**{f"{graph.project}:{k}": v for k, v in values.items()}, **graph.config},
-                                  secret_keys=[f"{graph.project}:{k}" for k in values])
-    found, urns, here = {}, [], os.getcwd()
-
-    @pulumi.runtime.test
-    def run():
-        os.chdir(out)
-        try:
-            found.update(runpy.run_path(str(out / "__main__.py")))
-        finally:
-            os.chdir(here)
-        resources = [v for v in found.values() if isinstance(v, pulumi.CustomResource)]
-        return pulumi.Output.all(*[r.urn for r in resources]).apply(urns.extend)
-
-    run()
-    return {(t, n): plain(i, frozenset(values.values())) for t, n, i in mocks.registered}, set(urns)
 
 
 @pytest.mark.parametrize("name", ["iot", "images"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import json
-import runpy
 import subprocess
 import sys
 
@@ -15,7 +14,7 @@ from deployer.errors import BlueprintError
 from deployer.resources import checks
 from deployer.resources.eject import eject
 from deployer.resources.graph import APP, Builder
-from graph_support import assert_executor_matches_plan, secret_values
+from graph_support import assert_executor_matches_plan, run_ejected
 from conftest import ROOT, tiny_blueprint
 from toy_provider import YAML, ToyProvider, toy_artifacts
 
@@ -150,42 +149,9 @@ def test_eject_writes_a_project_that_registers_the_same_resources_and_urns(toy, 
     assert done.secret_commands == ['pulumi config set --secret TOKEN "$TOKEN" --stack dev']
     assert (out / "requirements.txt").read_text().splitlines()[1].startswith("pulumi-aws==")
     expected = plan.render(provider, bp, graph)
-    ejected, urns = _run_ejected(provider, graph, out)
+    ejected, urns = run_ejected(provider, graph, out)
     assert ejected == {(r.type, r.name): r.inputs for r in expected.resources}
     assert urns == {f"urn:pulumi:dev::toy::pulumi:pulumi:Stack${r.type}::{r.name}" for r in expected.resources}
-
-
-def _run_ejected(provider, graph, out):
-    """Run the ejected __main__.py under Pulumi's mocks (its secrets set as stack config)."""
-    import os
-
-    import pulumi
-    import pulumi.runtime
-
-    from deployer.plan_mocks import plain
-    from deployer.resources.execute import reference_mocks
-
-    mocks = reference_mocks(provider.sdk_index(), graph)
-    pulumi.runtime.set_mocks(mocks, project="toy", stack="dev", preview=False)
-    values = secret_values(graph)
-    pulumi.runtime.set_all_config({f"toy:{k}": v for k, v in values.items()}, secret_keys=[f"toy:{k}" for k in values])
-    found: dict = {}
-    urns: list[str] = []
-    here = os.getcwd()
-
-    @pulumi.runtime.test
-    def run():
-        os.chdir(out)
-        try:
-            found.update(runpy.run_path(str(out / "__main__.py")))
-        finally:
-            os.chdir(here)
-        resources = [v for v in found.values() if isinstance(v, pulumi.CustomResource)]
-        return pulumi.Output.all(*[r.urn for r in resources]).apply(urns.extend)
-
-    run()
-    registered = {(t, n): plain(i, frozenset(values.values())) for t, n, i in mocks.registered}
-    return registered, set(urns)
 
 
 def test_eject_cli_refuses_a_folder_that_is_not_empty(tmp_path, cli):
