@@ -53,7 +53,7 @@ def serverless_yml(n: int) -> str:
     lines = [f"service: bench{n}", "frameworkVersion: '3'",
              # Serverless v3 knows runtimes up to python3.11
              "provider: {name: aws, runtime: python3.11, architecture: arm64, region: us-east-1}",
-             "package: {individually: false, patterns: ['!node_modules/**']}", "functions:"]
+             "package: {individually: false, patterns: ['!node_modules/**', '!.deployer/**']}", "functions:"]
     for i in range(n):
         lines += [f"  f{i}:", "    handler: functions/f/main.handle", "    events:",
                   f"      - httpApi: 'POST /f{i}'", f"      - sqs: {{arn: {{'Fn::GetAtt': [Q{i}, Arn]}}, batchSize: 10}}"]

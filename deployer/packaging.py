@@ -171,9 +171,17 @@ def _digest_bytes(files: Mapping[str, bytes]) -> str:
 _FILE_DIGESTS: dict[tuple[str, int, int], tuple[bytes, int]] = {}
 
 
+#: path -> digest of files in the dependency cache: a completed cache folder never changes, so its files
+#: are not even stat'ed again (a function with a cloud SDK vendored has thousands of them).
+_CACHED_DIGESTS: dict[str, tuple[bytes, int]] = {}
+
+
 def _entry_digest(source: Path | bytes) -> tuple[bytes, int]:
     if isinstance(source, bytes):
         return hashlib.sha256(source).digest(), len(source)
+    cached = _CACHED_DIGESTS.get(str(source))
+    if cached is not None:
+        return cached
     st = source.stat()
     key = (str(source), st.st_size, st.st_mtime_ns)
     found = _FILE_DIGESTS.get(key)
@@ -243,6 +251,8 @@ def vendor(deps: depfiles.Dependencies, target: Target) -> list[Entry]:
     if not (folder / ".complete").is_file():
         _install(deps, target, folder)
     entries = [(name, _mode(path), path) for name, path in tree(folder) if name != ".complete"]
+    for _, _, path in entries:
+        _CACHED_DIGESTS[str(path)] = _entry_digest(path)
     _DEPS[key] = entries
     return entries
 
