@@ -121,7 +121,7 @@ def package(bp: Blueprint, function: str, *, cloud: str, target: Target,
     path = out_dir / f"{function}-{digest[:12]}.zip"
     if not path.is_file():
         write_zip(path, entries)
-    artifact = Artifact(function, path, _file_sha256(path), path.stat().st_size, unzipped,
+    artifact = Artifact(function, path, zip_sha256(path), path.stat().st_size, unzipped,
                         meta={"content": digest, "files": len(entries), "cloud": cloud,
                               "platform": target.platform, "python": target.python_version})
     _ARTIFACTS[key] = artifact
@@ -218,6 +218,24 @@ def write_zip(path: Path, entries: list[Entry]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def zip_sha256(path: Path) -> str:
+    """The zip's sha256, remembered beside it (`<zip>.sha256` with its size and mtime): a warm plan of
+    100 Azure functions spent a third of its time re-reading zips that had not changed."""
+    side = path.with_name(path.name + ".sha256")
+    st = path.stat()
+    try:
+        digest, size, mtime = side.read_text().split()
+        if (int(size), int(mtime)) == (st.st_size, st.st_mtime_ns) and len(digest) == 64:
+            return digest
+    except (OSError, ValueError):
+        pass
+    digest = _file_sha256(path)
+    tmp = side.with_name(f"{side.name}.{os.getpid()}.tmp")
+    tmp.write_text(f"{digest} {st.st_size} {st.st_mtime_ns}\n")
+    os.replace(tmp, side)
+    return digest
 
 
 def _file_sha256(path: Path) -> str:

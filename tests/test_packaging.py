@@ -268,3 +268,17 @@ def test_a_dependency_file_error_stops_packaging_with_exit_2(tmp_path):
     with pytest.raises(packaging.depfiles.DependencyError) as err:
         build(blueprint, target=AARCH64)
     assert err.value.exit_code == EXIT_USAGE and err.value.location.line == 2
+
+
+def test_a_zips_sha256_is_remembered_and_recomputed_when_the_zip_changes(tmp_path):
+    import hashlib
+
+    zipped = tmp_path / "f-0123456789ab.zip"
+    zipped.write_bytes(b"first")
+    assert packaging.zip_sha256(zipped) == hashlib.sha256(b"first").hexdigest()
+    side = tmp_path / "f-0123456789ab.zip.sha256"
+    remembered = side.read_text().split()
+    side.write_text(" ".join(["f" * 64, *remembered[1:]]))  # a remembered digest is trusted while size+mtime hold
+    assert packaging.zip_sha256(zipped) == "f" * 64
+    zipped.write_bytes(b"second, longer")
+    assert packaging.zip_sha256(zipped) == hashlib.sha256(b"second, longer").hexdigest()
