@@ -76,6 +76,20 @@ class ScheduleEvent:
 Event = HttpEvent | MessageEvent | ObjectEvent | ScheduleEvent
 
 
+def event_kind(event: Event) -> str:
+    """The trigger kind an event stands for: http, queue, topic, bucket or schedule."""
+    match event:
+        case HttpEvent():
+            return "http"
+        case MessageEvent():
+            return event.source
+        case ObjectEvent():
+            return "bucket"
+        case ScheduleEvent():
+            return "schedule"
+    raise TypeError(f"not a portable event: {type(event).__name__}")
+
+
 def trigger_kind(trigger: Any) -> str:
     from deployer.blueprint.model import BucketTrigger, HttpTrigger, QueueTrigger, ScheduleTrigger, TopicTrigger
 

@@ -22,6 +22,7 @@ from typing import Any, Iterator
 from urllib.parse import quote_plus, urlsplit
 
 from deployer.remote import (
+    event_kind,
     HttpEvent, InvokeResult, LogRecord, MessageEvent, ObjectEvent, RemoteOptions, ScheduleEvent, decode_body,
     iso_utc, level_of, missing_credentials, needs_function, since_window, Window,
 )
@@ -166,7 +167,7 @@ def result_of(event: Any, response: dict, took: float | None = None) -> InvokeRe
     request_id = (response.get("ResponseMetadata") or {}).get("RequestId")
     log = base64.b64decode(response["LogResult"]).decode("utf-8", "replace") if response.get("LogResult") else ""
     answer = decode_body(raw)
-    kind = _kind(event)
+    kind = event_kind(event)
     if response.get("FunctionError"):
         error = f"{answer.get('errorType')}: {answer.get('errorMessage')}" if isinstance(answer, dict) else str(answer)
         return InvokeResult(False, kind, request_id, status=502 if kind == "http" else None, error=error,
@@ -190,16 +191,6 @@ def _http_result(answer: Any, request_id: str | None, log: str, took: float | No
     return InvokeResult(status < 500, "http", request_id, status=status, headers=headers, body=decode_body(raw),
                         log=log, ms=took)
 
-
-def _kind(event: Any) -> str:
-    match event:
-        case HttpEvent():
-            return "http"
-        case MessageEvent():
-            return event.source
-        case ObjectEvent():
-            return "bucket"
-    return "schedule"
 
 
 # ------------------------------------------------------------------------------------------- logs

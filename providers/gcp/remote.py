@@ -26,6 +26,7 @@ import time
 from typing import Any, Iterator
 
 from deployer.remote import (
+    event_kind,
     HttpEvent, InvokeResult, LogRecord, MessageEvent, ObjectEvent, RemoteOptions, ScheduleEvent, decode_body,
     iso_utc, level_of, missing_credentials, needs_function, since_window, Window,
 )
@@ -213,7 +214,7 @@ def invoke(bp, function: str, event: Any, options: RemoteOptions) -> InvokeResul
 
 
 def result_of(event: Any, status: int, headers: tuple, raw: bytes, trace: str, took: float | None) -> InvokeResult:
-    kind = _kind(event)
+    kind = event_kind(event)
     if status in (401, 403):
         from deployer.errors import PrerequisiteError
 
@@ -231,16 +232,6 @@ def result_of(event: Any, status: int, headers: tuple, raw: bytes, trace: str, t
     error = None if ok else f"HTTP {status}: {answer.get('error') if isinstance(answer, dict) else answer}"
     return InvokeResult(ok, kind, trace, status=status, result=answer, error=error, ms=took)
 
-
-def _kind(event: Any) -> str:
-    match event:
-        case HttpEvent():
-            return "http"
-        case MessageEvent():
-            return event.source
-        case ObjectEvent():
-            return "bucket"
-    return "schedule"
 
 
 # ------------------------------------------------------------------------------------------- logs

@@ -21,6 +21,7 @@ import uuid
 from datetime import datetime
 
 from deployer.remote import (
+    event_kind,
     Event, HttpEvent, InvokeResult, MessageEvent, ObjectEvent, ScheduleEvent, decode_body, event_for, http_event,
 )
 from providers.local import functions, logs, queues, state as local_state
@@ -65,18 +66,8 @@ def invoke(bp, function: str, event: Event) -> InvokeResult:
     logs.rotate(spec.log)  # no local cloud may be running to do it
     broker = queues.Broker(state)
     queues.register(broker.conn, bp)  # so what it publishes fans out as when the cloud runs
-    return asyncio.run(_run(spec, kind, body, _kind(event)))
+    return asyncio.run(_run(spec, kind, body, event_kind(event)))
 
-
-def _kind(event: Event) -> str:
-    match event:
-        case HttpEvent():
-            return "http"
-        case MessageEvent():
-            return event.source
-        case ObjectEvent():
-            return "bucket"
-    return "schedule"
 
 
 async def _run(spec, kind: str, payload: dict, event_kind: str) -> InvokeResult:
