@@ -21,7 +21,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal, Mapping
 
 from deployer.errors import PrerequisiteError, UsageError
 from deployer.runtime.messages import MAX_MESSAGE_BYTES
@@ -440,3 +440,19 @@ class Window:
     def forget_old(self) -> None:
         start = self.start
         self.shown = {k: t for k, t in self.shown.items() if t >= start}
+
+
+def follow_reads(window: Window, read: Callable[[Window], Iterator[LogRecord]], follow: bool,
+                 every: float) -> Iterator[LogRecord | None]:
+    """The records of one read of the window, then None (the backlog is shown); with `follow`, the
+    records of a new read every `every` seconds until the caller stops (Ctrl-C). Every cloud's `logs`."""
+    first = True
+    while True:
+        yield from read(window)
+        if first:
+            yield None
+            first = False
+        if not follow:
+            return
+        window.forget_old()
+        time.sleep(every)

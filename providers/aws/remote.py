@@ -22,6 +22,7 @@ from typing import Any, Iterator
 from urllib.parse import quote_plus, urlsplit
 
 from deployer.remote import (
+    follow_reads,
     event_kind,
     HttpEvent, InvokeResult, LogRecord, MessageEvent, ObjectEvent, RemoteOptions, ScheduleEvent, decode_body,
     iso_utc, level_of, missing_credentials, needs_function, since_window, Window,
@@ -224,23 +225,18 @@ def logs(bp, function: str, since: float | None, follow: bool, text: str | None,
     needs_function(bp, function)
     group = log_group(options, function)
     cw = client("logs", bp.clouds.aws.region)
-    parser, window = Parser(), Window(since_window(since), LAG)
+    parser = Parser()
     args = {"logGroupName": group, **({"filterPattern": json.dumps(text)} if text else {})}
-    first = True
-    while True:
+
+    def read(window: Window) -> Iterator[LogRecord]:
         for event in _events(cw, args, int(window.start * 1000), group):
             if not window.fresh(event["eventId"], event["timestamp"] / 1000):
                 continue
             record = parser.record(event)
             if not text or text in record.message:
                 yield record
-        if first:
-            yield None
-            first = False
-        if not follow:
-            return
-        window.forget_old()
-        time.sleep(options.poll)
+
+    return follow_reads(Window(since_window(since), LAG), read, follow, options.poll)
 
 
 def _events(cw: Any, args: dict, start: int, group: str) -> list[dict]:

@@ -32,6 +32,7 @@ from deployer.blueprint.model import BucketTrigger, HttpTrigger, QueueTrigger, S
 from deployer.errors import DeploymentError, PrerequisiteError, UsageError
 from deployer.runtime.invoke import parse_time
 from deployer.remote import (
+    follow_reads,
     HttpEvent, InvokeResult, LogRecord, MessageEvent, ObjectEvent, RemoteOptions, ScheduleEvent, decode_body,
     iso_utc, missing_credentials, needs_function, since_window, Window,
 )
@@ -246,8 +247,8 @@ def logs(bp, function: str, since: float | None, follow: bool, text: str | None,
     azure = Azure(options)
     site = site_name(azure, bp, function)
     url = f"{azure.logs}/v1/workspaces/{workspace_id(azure, bp)}/query"
-    window, first = Window(since_window(since), LAG), True
-    while True:
+
+    def read(window: Window) -> Iterator[LogRecord]:
         answer = azure.call("POST", url, azure.logs, "the Log Analytics query",
                             json={"query": query(site, iso_utc(window.start), text)})
         for row in rows(answer):
@@ -255,10 +256,5 @@ def logs(bp, function: str, since: float | None, follow: bool, text: str | None,
             when = parse_time(record.time).timestamp() if record.time else window.newest
             if window.fresh(json.dumps(row, sort_keys=True, default=str), when):
                 yield record
-        if first:
-            yield None
-            first = False
-        if not follow:
-            return
-        window.forget_old()
-        time.sleep(options.poll)
+
+    return follow_reads(Window(since_window(since), LAG), read, follow, options.poll)

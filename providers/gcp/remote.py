@@ -26,6 +26,7 @@ import time
 from typing import Any, Iterator
 
 from deployer.remote import (
+    follow_reads,
     event_kind,
     HttpEvent, InvokeResult, LogRecord, MessageEvent, ObjectEvent, RemoteOptions, ScheduleEvent, decode_body,
     iso_utc, level_of, missing_credentials, needs_function, since_window, Window,
@@ -284,21 +285,16 @@ def logs(bp, function: str, since: float | None, follow: bool, text: str | None,
 
         raise UsageError("no GCP project: set clouds.gcp.project in the blueprint or a default project in gcloud")
     endpoint = (options.env.get("DEPLOYER_GCP_LOGGING_ENDPOINT") or LOGGING_URL).rstrip("/")
-    window, first = Window(since_window(since), LAG), True
-    while True:
+
+    def read(window: Window) -> Iterator[LogRecord]:
         for entry in _entries(http, endpoint, project, log_filter(bp, function, iso_utc(window.start), text)):
             record = record_of(entry)
             key = entry.get("insertId") or json.dumps(entry, sort_keys=True)
             fresh = window.fresh(key, _epoch(record.time) if record.time else window.newest)
             if fresh and (not text or text in record.message):  # the query's text search spans every field
                 yield record
-        if first:
-            yield None
-            first = False
-        if not follow:
-            return
-        window.forget_old()
-        time.sleep(options.poll)
+
+    return follow_reads(Window(since_window(since), LAG), read, follow, options.poll)
 
 
 def _epoch(stamp: str) -> float:
