@@ -17,11 +17,11 @@ import httpx
 import pytest
 from fixtures.events.shimkit import azurite, set_env, store_env
 from test_local_helpers import Stage, wait_for, write_blueprint
+from test_runtime_clients import moto  # noqa: F401 - the moto fixture, shared with the client tests
 
 from deployer.runtime import MAX_MESSAGE_BYTES, MessageTooLarge, stores
 
 LIMIT = 48 * 1024
-AWS_ENV = {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
 def test_the_limit_is_what_an_azure_storage_queue_carries_after_base64():
@@ -57,21 +57,6 @@ def test_local_client(tmp_path, monkeypatch):
     check_refused(stores.queue("jobs").send, rows)
     with pytest.raises(MessageTooLarge, match="cannot publish to topic 'events'"):
         stores.topic("events").publish(b"x" * (LIMIT + 1))
-
-
-@pytest.fixture
-def moto(monkeypatch):
-    mock_aws = pytest.importorskip("moto").mock_aws
-    set_env(monkeypatch, AWS_ENV)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    from deployer.runtime.clients import aws
-
-    aws.reset()
-    with mock_aws():
-        import boto3
-
-        yield boto3
-    aws.reset()
 
 
 def test_aws_clients(moto, monkeypatch):
