@@ -15,13 +15,12 @@ from __future__ import annotations
 
 from deployer.blueprint.model import BucketStore, BucketTrigger
 from deployer.resources.compile import StoreRef
-from deployer.resources.graph import Resource, function as fn_owner, store as owner
+from deployer.resources.graph import Resource, store as owner
 from deployer.resources.values import Template
 from providers.aws import iam, names
 from providers.aws.context import Context
 
 EVENTS = {"created": "s3:ObjectCreated:*", "deleted": "s3:ObjectRemoved:*"}
-PERMISSION = "aws:lambda/permission:Permission"
 BUCKET = "aws:s3/bucket:Bucket"
 
 
@@ -62,11 +61,9 @@ def notify(ctx: Context, bucket: str) -> None:
     ref = ctx.store(bucket)
     permissions = []
     for function in sorted({fn for fn, _ in triggers}):
-        target = ctx.function(function)
-        permissions.append(ctx.g.add(
-            PERMISSION, names.fn(function, "bucket", bucket, "permission"), fn_owner(function),
-            depends_on=[target.resource], action="lambda:InvokeFunction", function=target.physical,
-            principal="s3.amazonaws.com", source_arn=ref.ident, source_account=ctx.account_id()))
+        permissions.append(iam.invoke_permission(
+            ctx, function, names.fn(function, "bucket", bucket, "permission"), "s3.amazonaws.com", ref.ident,
+            source_account=ctx.account_id()))
     ctx.g.add("aws:s3/bucketNotification:BucketNotification", f"store-{bucket}-notification", owner(bucket),
               depends_on=permissions, bucket=ref.resource.out("id"),
               lambda_functions=[_configuration(ctx, fn, t) for fn, t in triggers])

@@ -58,17 +58,38 @@ EXISTING_FORMS = {"queue": (re.compile(r"https://sqs\.[a-z0-9-]+\.amazonaws\.com
                             "the topic's ARN, like arn:aws:sns:us-east-1:123456789012:events")}
 
 
+#: where the region sits in a queue URL or topic ARN, and why it must be the deploying one
+EXISTING_REGION = {"queue": (re.compile(r"https://sqs\.([a-z0-9-]+)\."), "Lambda reads a queue only in its own region"),
+                   "topic": (re.compile(r"arn:[^:]+:sns:([a-z0-9-]+):"),
+                             "SNS subscribes a function only in the topic's region")}
+
+
 def check_existing(bp: Blueprint) -> list[Diagnostic]:
     found = []
     for name, store in bp.stores.items():
         existing = bp.existing(name, "aws")
         form = EXISTING_FORMS.get(store.kind)
-        if existing and form and not form[0].fullmatch(existing):
-            per_cloud = name in (getattr(bp.clouds.aws, "existing", None) or {})
-            path = f"clouds.aws.existing.{name}" if per_cloud else f"stores.{name}.existing"
+        if not (existing and form):
+            continue
+        per_cloud = name in (getattr(bp.clouds.aws, "existing", None) or {})
+        path = f"clouds.aws.existing.{name}" if per_cloud else f"stores.{name}.existing"
+        if not form[0].fullmatch(existing):
             found.append(diagnostic(bp, path, f"AWS reads an existing {store.kind} by its id, and {existing!r} is "
                                     f"not one", f"give {form[1]} (under clouds.aws.existing.{name})"))
+            continue
+        found += _check_existing_region(bp, path, name, store.kind, existing)
     return found
+
+
+def _check_existing_region(bp: Blueprint, path: str, name: str, kind: str, existing: str) -> list[Diagnostic]:
+    """Lambda's event source mappings and SNS's Subscribe work in the queue's or topic's region only (and
+    the function's store client calls its own region): an existing one elsewhere fails the first `up`."""
+    pattern, why = EXISTING_REGION[kind]
+    region, here = pattern.match(existing).group(1), bp.clouds.aws.region
+    if region == here:
+        return []
+    return [diagnostic(bp, path, f"existing {kind} {name!r} is in {region}, and this blueprint deploys to {here}: "
+                       f"{why}", f"deploy to {region} (clouds.aws.region), or use a {kind} in {here}")]
 
 
 def check_settings(bp: Blueprint) -> list[Diagnostic]:

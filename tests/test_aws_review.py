@@ -1,0 +1,285 @@
+"""The AWS review the guide announces: new blueprints near AWS's limits, read as AWS would on a first
+`up`, a second `up` and an `up` after `destroy`, and the defects that reading found.
+
+Four blueprints unlike blueprints/*: LONG (app, stage, store and function names at their limits, two
+functions with prefix/suffix filters on one bucket, both events), FANOUT (a topic with four consumers, a
+queue with two consumers, 100 retries, a queue without DLQ, batch 10000, secrets), EVERYTHING (one
+function using every store kind at each access level, schedules in three time zones, a greedy route,
+CORS) and ADOPT (`existing` stores of every kind in a region of their own). Each plans with no graph
+problem and the executor registers exactly its plan. The defects, each checked on its blueprint:
+
+- Lambda permission statement ids were left to Pulumi's autonaming: the logical name plus `-` and 7
+  random characters, which pulumi-aws caps at 100 (`tfbridge.AutoName("statementId", 100, "-")`);
+  `resource.NewUniqueName` then refuses the name ("plus 7 random chars is longer than maximum length
+  100") and the first `up` fails for a function and a bucket or topic with long names.
+- An existing queue or topic in another region than `clouds.aws.region`: Lambda reads SQS only in its
+  own region ("The Lambda function and the Amazon SQS queue must be in the same AWS Region"), and SNS
+  subscribes only in the topic's region ("Invalid parameter: TopicArn").
+- Secret parameters named `/<app>-<stage>/...`: Parameter Store reserves every name that starts with
+  `aws` or `ssm`, case-insensitive, with or without the leading `/` ("No access to reserved parameter
+  name"), so an app called `aws-costs` with a secret failed its first `up`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from aws_support import IGNORE_SDK_WARNINGS
+from deployer import plan, providers
+from deployer.providers import Artifact
+
+pytestmark = pytest.mark.filterwarnings(IGNORE_SDK_WARNINGS)
+
+LONG_STAGE = "a-very-long-stage-name-for-testing-limits-of-names-0123456789ab"  # 63, the longest stage
+LONG = """\
+name: abcdefghij-klmnopqrstu-v
+defaults: {runtime: python3.12, timeout: 120}
+clouds: {aws: {region: ap-southeast-2}}
+stores:
+  uploads-with-a-very-long-store-name-abcd: {kind: bucket}
+  media: {kind: bucket}
+  announcements-to-everyone-listening-abcd: {kind: topic}
+functions:
+  thumbnails-for-images-with-a-long-name-x:
+    code: fn
+    handler: main.run
+    uses: {uploads-with-a-very-long-store-name-abcd: read-write, media: write}
+    triggers:
+      - {bucket: uploads-with-a-very-long-store-name-abcd, on: created, prefix: images/, suffix: .jpg}
+      - {bucket: media, on: deleted}
+      - {topic: announcements-to-everyone-listening-abcd}
+      - {http: "GET /thumbnails/{id}"}
+  videos:
+    code: fn
+    handler: main.run
+    timeout: 900
+    max_instances: 5
+    uses: {media: read}
+    triggers:
+      - {bucket: uploads-with-a-very-long-store-name-abcd, on: created, prefix: videos/, suffix: .mp4}
+      - {bucket: uploads-with-a-very-long-store-name-abcd, on: deleted, prefix: videos/}
+      - {bucket: media, on: created}
+"""
+
+FANOUT = """\
+name: events
+defaults: {runtime: python3.13, timeout: 300}
+stores:
+  jobs: {kind: queue, retries: 100, dead_letter: true}
+  loose: {kind: queue, retries: 1, dead_letter: false}
+  news: {kind: topic}
+  audit: {kind: table, key: pk}
+secrets:
+  API_TOKEN: {from: env}
+  DB_PASSWORD: {from: env}
+functions:
+  fast: {code: fn, handler: main.run, timeout: 3, max_instances: 2, triggers: [{queue: jobs, batch: 10000}]}
+  slow:
+    code: fn
+    handler: main.run
+    timeout: 900
+    secrets: [API_TOKEN]
+    triggers: [{queue: jobs, batch: 1}, {queue: loose, batch: 11}, {topic: news}]
+  fan-a: {code: fn, handler: main.run, triggers: [{topic: news}], uses: {audit: write}}
+  fan-b: {code: fn, handler: main.run, triggers: [{topic: news}], uses: {audit: read},
+          secrets: [API_TOKEN, DB_PASSWORD]}
+  fan-c: {code: fn, handler: main.run, triggers: [{topic: news}], uses: {jobs: publish, news: publish}}
+"""
+
+EVERYTHING = """\
+name: cronly
+http:
+  cors: {origins: ["https://example.com"], methods: [GET], headers: [authorization], max_age: 86400}
+stores:
+  b: {kind: bucket}
+  t: {kind: table}
+  q: {kind: queue}
+  s: {kind: topic}
+functions:
+  everything:
+    code: fn
+    handler: main.run
+    timeout: 30
+    uses: {b: read-write, t: read-write, q: publish, s: publish}
+    triggers:
+      - {schedule: "0 3 * * *", timezone: Europe/Paris}
+      - {schedule: "*/15 9-17 * * 1-5", timezone: America/New_York}
+      - {schedule: "every 1 minutes"}
+      - {http: "ANY /{proxy+}"}
+      - {http: "GET /"}
+  readonly: {code: fn, handler: main.run, uses: {b: read, t: read}, triggers: [{queue: q, batch: 10}]}
+  writeonly: {code: fn, handler: main.run, uses: {b: write, t: write}, triggers: [{http: "POST /items/{id}"}]}
+"""
+
+ADOPT = """\
+name: adopt
+clouds:
+  aws:
+    region: eu-west-1
+    existing:
+      photos: my-photos-bucket
+      ledger: ledger-table
+      inbox: https://sqs.eu-west-1.amazonaws.com/123456789012/inbox
+      alerts: arn:aws:sns:eu-west-1:123456789012:alerts
+stores:
+  photos: {kind: bucket}
+  ledger: {kind: table, key: id}
+  inbox: {kind: queue}
+  alerts: {kind: topic}
+  own: {kind: bucket}
+functions:
+  handler:
+    code: fn
+    handler: main.run
+    timeout: 60
+    uses: {photos: read-write, ledger: read-write, alerts: publish, own: read}
+    triggers: [{bucket: photos, on: created}, {queue: inbox, batch: 5}, {topic: alerts}, {bucket: own}]
+"""
+
+BLUEPRINTS = {"long": (LONG, LONG_STAGE), "fanout": (FANOUT, "dev"), "everything": (EVERYTHING, "dev"),
+              "adopt": (ADOPT, "dev")}
+PERMISSION = "aws:lambda/permission:Permission"
+
+
+def setup(tmp_path, text: str, stage: str = "dev"):
+    from deployer.blueprint.load import load_blueprint
+
+    (tmp_path / "fn").mkdir(exist_ok=True)
+    (tmp_path / "fn" / "main.py").write_text("def run(event):\n    return None\n")
+    (tmp_path / "deployer.yaml").write_text(text)
+    bp = load_blueprint(tmp_path / "deployer.yaml", stage=stage)
+    artifacts = {f: Artifact(f, tmp_path / f"{f}-000000000000.zip", "0" * 64, 1) for f in bp.functions}
+    return providers.get("aws"), bp, artifacts
+
+
+def planned(tmp_path, text: str, stage: str = "dev") -> dict:
+    provider, bp, artifacts = setup(tmp_path, text, stage)
+    return {r.name: r for r in plan.run(provider, bp, artifacts).resources}
+
+
+def problems(provider, bp, graph) -> list[str]:
+    from deployer.resources import checks
+
+    return [d.message for d in checks.check(graph, provider.sdk_index(), provider.graph_rules(), bp)]
+
+
+@pytest.fixture(autouse=True)
+def _secret_values(monkeypatch):
+    monkeypatch.setenv("API_TOKEN", "x")
+    monkeypatch.setenv("DB_PASSWORD", "y")
+
+
+@pytest.mark.parametrize("name", sorted(BLUEPRINTS))
+def test_review_blueprints_pass_aws_checks_and_the_executor_registers_their_plan(tmp_path, name):
+    from graph_support import assert_executor_matches_plan
+
+    text, stage = BLUEPRINTS[name]
+    provider, bp, artifacts = setup(tmp_path, text, stage)
+    assert [d.message for d in provider.check(bp) if d.severity == "error"] == []
+    assert problems(provider, bp, provider.compile(bp, artifacts)) == []
+    assert_executor_matches_plan(provider, bp, artifacts)
+
+
+# -- Lambda permission statement ids ------------------------------------------------------------------
+
+
+def test_every_permission_names_its_statement_within_lambdas_100_characters(tmp_path):
+    resources = planned(tmp_path, LONG, LONG_STAGE)
+    permissions = {n: r.inputs for n, r in resources.items() if r.type == PERMISSION}
+    assert len(permissions) == 6  # 2 functions x 2 buckets, 1 topic, 1 HTTP API
+    for name, inputs in permissions.items():
+        sid = inputs.get("statementId")
+        # without a statement id Pulumi names it `<logical name>-` + 7 random characters, at most 100
+        assert sid and len(sid) <= 100 and re.fullmatch(r"[a-zA-Z0-9_-]+", sid), (name, sid)
+    longest = "fn-thumbnails-for-images-with-a-long-name-x_bucket_uploads-with-a-very-long-store-name-abcd_permission"
+    assert len(longest) + len("-") + 7 > 100 and longest in permissions
+    assert len(permissions[longest]["statementId"]) == 100
+    topic = "fn-thumbnails-for-images-with-a-long-name-x_topic_announcements-to-everyone-listening-abcd_permission"
+    assert len(topic) + 8 > 100 and len(permissions[topic]["statementId"]) <= 100
+    assert permissions["fn-videos_bucket_media_permission"]["statementId"] == "fn-videos_bucket_media_permission"
+    assert len({i["statementId"] for i in permissions.values()}) == len(permissions)
+
+
+def test_a_statement_id_over_lambdas_limit_is_a_graph_problem(tmp_path):
+    import dataclasses
+
+    provider, bp, artifacts = setup(tmp_path, LONG, LONG_STAGE)
+    graph = provider.compile(bp, artifacts)
+    permission = next(r for r in graph.resources if r.type == PERMISSION)
+    long = dataclasses.replace(permission, inputs={**permission.inputs, "statement_id": "s" * 101})
+    broken = dataclasses.replace(graph, resources=tuple(long if r is permission else r for r in graph.resources))
+    assert problems(provider, bp, broken) == [
+        f"{permission.name}: Lambda permission statement name '{'s' * 101}' can be 101 characters; the limit is 100"]
+
+
+# -- existing stores in another region ----------------------------------------------------------------
+
+
+def test_an_existing_queue_or_topic_must_be_in_the_deploying_region(tmp_path):
+    text = ADOPT.replace("region: eu-west-1", "region: us-east-1")
+    provider, bp, _ = setup(tmp_path, text)
+    found = [(d.location.path, d.message, d.hint) for d in provider.check(bp) if d.severity == "error"]
+    assert found == [
+        ("clouds.aws.existing.inbox", "existing queue 'inbox' is in eu-west-1, and this blueprint deploys to "
+         "us-east-1: Lambda reads a queue only in its own region",
+         "deploy to eu-west-1 (clouds.aws.region), or use a queue in us-east-1"),
+        ("clouds.aws.existing.alerts", "existing topic 'alerts' is in eu-west-1, and this blueprint deploys to "
+         "us-east-1: SNS subscribes a function only in the topic's region",
+         "deploy to eu-west-1 (clouds.aws.region), or use a topic in us-east-1")]
+    provider, bp, _ = setup(tmp_path, ADOPT)
+    assert [d for d in provider.check(bp) if d.severity == "error"] == []
+
+
+# -- secret parameters and Parameter Store's reserved prefixes ----------------------------------------
+
+
+@pytest.mark.parametrize("app", ["aws-costs", "ssmtool", "orders"])
+def test_secret_parameter_names_never_start_with_a_reserved_prefix(tmp_path, app):
+    text = (f"name: {app}\nsecrets: {{API_TOKEN: {{from: env}}}}\n"
+            "functions: {f: {code: fn, handler: main.run, secrets: [API_TOKEN]}}\n")
+    provider, bp, artifacts = setup(tmp_path, text)
+    graph = provider.compile(bp, artifacts)
+    parameter = graph.by_name()["app-secret-API_TOKEN"].inputs["name"]
+    assert parameter == f"/deployer/{app}-dev/secrets/API_TOKEN"
+    assert not re.match(r"/?(aws|ssm)", parameter, re.IGNORECASE)
+    assert problems(provider, bp, graph) == []
+    env = graph.by_name()["fn-f_function"].inputs["environment"]["variables"]
+    assert env["DEPLOYER_SECRET_PARAMETERS"] == parameter
+
+
+@pytest.mark.parametrize("name", ["/aws-costs-dev/secrets/X", "/SSM/x", "awsx", "/Aws/x"])
+def test_the_graph_rule_refuses_parameter_names_parameter_store_reserves(tmp_path, name):
+    import dataclasses
+
+    provider, bp, artifacts = setup(tmp_path, "name: pay\nsecrets: {K1: {from: env}}\n"
+                                              "functions: {f: {code: fn, handler: main.run, secrets: [K1]}}\n")
+    graph = provider.compile(bp, artifacts)
+    parameter = graph.by_name()["app-secret-K1"]
+    renamed = dataclasses.replace(parameter, inputs={**parameter.inputs, "name": name})
+    broken = dataclasses.replace(graph, resources=tuple(renamed if r is parameter else r for r in graph.resources))
+    rule = provider.graph_rules().names["aws:ssm/parameter:Parameter"]
+    assert problems(provider, bp, broken) == [
+        f"app-secret-K1: SSM parameter name {name!r} does not match {rule.pattern}"]
+
+
+def test_fanout_policies_grant_each_consumer_and_publisher_exactly_its_part(tmp_path):
+    resources = planned(tmp_path, FANOUT)
+
+    def actions(function):
+        statements = json.loads(resources[f"fn-{function}_policy"].inputs["policy"])["Statement"]
+        return {s["Sid"]: s["Action"] for s in statements}
+
+    consume = ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]
+    assert actions("fast") == {"Logs": ["logs:CreateLogStream", "logs:PutLogEvents"], "Jobs": consume}
+    assert actions("slow")["Jobs"] == consume and actions("slow")["Loose"] == consume
+    assert actions("fan-c")["Jobs"] == ["sqs:SendMessage"] and actions("fan-c")["News"] == ["sns:Publish"]
+    assert actions("fan-a")["Audit"] == ["dynamodb:DeleteItem", "dynamodb:PutItem"]
+    assert actions("fan-b")["Audit"] == ["dynamodb:GetItem", "dynamodb:Scan"]
+    # the slowest consumer sets the visibility timeout: 6 x 900 s, and 6 x (900 + 1 s window) with batch 11
+    assert resources["store-jobs-queue"].inputs["visibilityTimeoutSeconds"] == 5400
+    assert resources["store-loose-queue"].inputs["visibilityTimeoutSeconds"] == 5406
+    subscriptions = sorted(n for n, r in resources.items() if r.type == "aws:sns/topicSubscription:TopicSubscription")
+    assert subscriptions == [f"fn-{f}_topic_news_subscription" for f in ("fan-a", "fan-b", "fan-c", "slow")]
