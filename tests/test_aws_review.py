@@ -283,3 +283,20 @@ def test_fanout_policies_grant_each_consumer_and_publisher_exactly_its_part(tmp_
     assert resources["store-loose-queue"].inputs["visibilityTimeoutSeconds"] == 5406
     subscriptions = sorted(n for n, r in resources.items() if r.type == "aws:sns/topicSubscription:TopicSubscription")
     assert subscriptions == [f"fn-{f}_topic_news_subscription" for f in ("fan-a", "fan-b", "fan-c", "slow")]
+
+
+# -- SQS redrive below what Lambda's poller needs ---------------------------------------------------------
+
+
+def test_a_consumed_queue_dead_lettering_before_five_receives_warns(tmp_path):
+    text = ("name: q\nstores: {jobs: {kind: queue, retries: 3}, calm: {kind: queue, retries: 5},"
+            " idle: {kind: queue, retries: 2}}\n"
+            "functions: {f: {code: fn, handler: main.run, triggers: [{queue: jobs}, {queue: calm}],"
+            " uses: {idle: publish}}}\n")
+    provider, bp, _ = setup(tmp_path, text)
+    found = [(d.severity, d.location.path, d.message, d.hint) for d in provider.check(bp)]
+    # Lambda's poller counts a batch it received but could not run (throttled) as a delivery
+    assert found == [
+        ("warning", "stores.jobs.retries", "queue 'jobs' is consumed by Lambda and dead-letters after 3 "
+         "receives: a receive Lambda could not run (throttled) counts too, so a burst can dead-letter messages "
+         "that never ran (AWS advises at least 5)", "set retries: 5 or more")]

@@ -109,14 +109,27 @@ def check_secrets(bp: Blueprint) -> list[Diagnostic]:
             for name in bp.secrets if not ENV_NAME.fullmatch(name)]
 
 
+#: AWS advises a redrive maxReceiveCount of at least 5 for a queue Lambda polls (services-sqs-configure)
+LAMBDA_RECEIVES = 5
+
+
 def check_queues(bp: Blueprint) -> list[Diagnostic]:
     found = []
+    consumed = {t.queue for fn in bp.functions.values() for t in fn.triggers if isinstance(t, QueueTrigger)}
     for name, store in bp.stores.items():
-        if isinstance(store, QueueStore) and not store.dead_letter:
+        if not isinstance(store, QueueStore) or bp.existing(name, "aws"):
+            continue
+        if not store.dead_letter:
             found.append(diagnostic(
                 bp, f"stores.{name}.dead_letter", f"queue {name!r} has no dead-letter queue: SQS hands a failing "
                 f"message back until its retention (14 days) runs out, not `retries` ({store.retries}) times",
                 "set dead_letter: true to keep failed messages aside after `retries` attempts", "warning"))
+        elif name in consumed and store.retries < LAMBDA_RECEIVES:
+            found.append(diagnostic(
+                bp, f"stores.{name}.retries", f"queue {name!r} is consumed by Lambda and dead-letters after "
+                f"{store.retries} receives: a receive Lambda could not run (throttled) counts too, so a burst can "
+                f"dead-letter messages that never ran (AWS advises at least {LAMBDA_RECEIVES})",
+                f"set retries: {LAMBDA_RECEIVES} or more", "warning"))
     for fn_name, fn in bp.functions.items():
         if fn.max_instances is None or not any(isinstance(t, QueueTrigger) for t in fn.triggers):
             continue
