@@ -300,3 +300,11 @@ def test_a_consumed_queue_dead_lettering_before_five_receives_warns(tmp_path):
         ("warning", "stores.jobs.retries", "queue 'jobs' is consumed by Lambda and dead-letters after 3 "
          "receives: a receive Lambda could not run (throttled) counts too, so a burst can dead-letter messages "
          "that never ran (AWS advises at least 5)", "set retries: 5 or more")]
+
+
+def test_buckets_are_encrypted_with_s3_managed_keys_and_no_kms_only_setting(tmp_path):
+    # S3 Bucket Keys cut KMS requests for SSE-KMS; with SSE-S3 (AES256) the setting means nothing, and what
+    # S3 reads back for it is not the input, so an import after `destroy` could find a difference
+    resources = planned(tmp_path, EVERYTHING)
+    assert resources["store-b-encryption"].inputs["rules"] == [
+        {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]

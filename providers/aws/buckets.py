@@ -1,5 +1,9 @@
 """Buckets -> S3: private (all public access blocked), encrypted at rest, TLS only, one notification.
 
+- Encryption at rest is SSE-S3 (AES256), with no `bucket_key_enabled`: S3 Bucket Keys only cut the KMS
+  requests of SSE-KMS, so the flag means nothing here and only risks a difference on read-back (an
+  import after `destroy` must find what the program declares).
+
 - A bucket that already exists (`existing`) is read by its name; only its notification is written
   (S3 keeps one per bucket, so it replaces any the bucket had).
 - The name is unique worldwide: it ends with the account id and the region (names.bucket_name).
@@ -38,8 +42,7 @@ def declare(ctx: Context, name: str, store: BucketStore) -> StoreRef:
                       block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True)
     ctx.g.add("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
               f"store-{name}-encryption", owner(name), retain=keep, bucket=bucket.out("id"),
-              rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"},
-                      "bucket_key_enabled": True}])
+              rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}])
     ctx.g.add("aws:s3/bucketPolicy:BucketPolicy", f"store-{name}-policy", owner(name), retain=keep,
               depends_on=[block], bucket=bucket.out("id"), policy=tls_only(bucket))
     return StoreRef(name, "bucket", bucket, bucket.out("arn"), bucket.out("bucket"))
