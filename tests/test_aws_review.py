@@ -308,3 +308,21 @@ def test_buckets_are_encrypted_with_s3_managed_keys_and_no_kms_only_setting(tmp_
     resources = planned(tmp_path, EVERYTHING)
     assert resources["store-b-encryption"].inputs["rules"] == [
         {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]
+
+
+def test_an_existing_fifo_topic_or_a_published_fifo_queue_is_refused_for_what_it_is(tmp_path):
+    fifo = ADOPT.replace("123456789012/inbox", "123456789012/inbox.fifo").replace(
+        "123456789012:alerts", "123456789012:alerts.fifo")
+    provider, bp, _ = setup(tmp_path, fifo)
+    found = [(d.location.path, d.message, d.hint) for d in provider.check(bp) if d.severity == "error"]
+    # a FIFO topic delivers to SQS queues only; Lambda may consume a FIFO queue (nobody publishes here)
+    assert found == [
+        ("clouds.aws.existing.alerts", "existing topic 'alerts' is a FIFO topic: SNS delivers a FIFO topic to SQS "
+         "queues only, and a message published to it needs a message group id, which the store client does not "
+         "send", "use a standard topic")]
+    provider, bp, _ = setup(tmp_path, fifo.replace("alerts.fifo", "alerts").replace(
+        "uses: {photos: read-write", "uses: {inbox: publish, photos: read-write"))
+    found = [(d.location.path, d.message, d.hint) for d in provider.check(bp) if d.severity == "error"]
+    assert found == [
+        ("clouds.aws.existing.inbox", "existing queue 'inbox' is a FIFO queue: a message sent to it needs a message "
+         "group id, which the store client does not send", "use a standard queue, or only consume this one")]

@@ -52,9 +52,10 @@ def check(bp: Blueprint) -> list[Diagnostic]:
 
 
 #: the form AWS reads an existing queue or topic by (Pulumi's `get` takes the resource's id)
-EXISTING_FORMS = {"queue": (re.compile(r"https://sqs\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/\d{12}/[\w-]{1,80}"),
+EXISTING_FORMS = {"queue": (re.compile(r"https://sqs\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/\d{12}/"
+                                       r"(?=[\w.-]{1,80}$)[\w-]+(\.fifo)?"),
                             "the queue's URL, like https://sqs.us-east-1.amazonaws.com/123456789012/jobs"),
-                  "topic": (re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}"),
+                  "topic": (re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:(?=[\w.-]{1,256}$)[\w-]+(\.fifo)?"),
                             "the topic's ARN, like arn:aws:sns:us-east-1:123456789012:events")}
 
 
@@ -78,7 +79,24 @@ def check_existing(bp: Blueprint) -> list[Diagnostic]:
                                     f"not one", f"give {form[1]} (under clouds.aws.existing.{name})"))
             continue
         found += _check_existing_region(bp, path, name, store.kind, existing)
+        found += _check_existing_fifo(bp, path, name, store.kind, existing)
     return found
+
+
+def _check_existing_fifo(bp: Blueprint, path: str, name: str, kind: str, existing: str) -> list[Diagnostic]:
+    """A FIFO queue or topic takes only messages with a message group id, which the store clients do not
+    send; SNS delivers a FIFO topic to SQS queues only. Lambda may consume a FIFO queue."""
+    if not existing.endswith(".fifo"):
+        return []
+    if kind == "topic":
+        return [diagnostic(bp, path, f"existing topic {name!r} is a FIFO topic: SNS delivers a FIFO topic to SQS "
+                           "queues only, and a message published to it needs a message group id, which the store "
+                           "client does not send", "use a standard topic")]
+    if any(fn.uses.get(name) == "publish" for fn in bp.functions.values()):
+        return [diagnostic(bp, path, f"existing queue {name!r} is a FIFO queue: a message sent to it needs a message "
+                           "group id, which the store client does not send", "use a standard queue, or only consume "
+                           "this one")]
+    return []
 
 
 def _check_existing_region(bp: Blueprint, path: str, name: str, kind: str, existing: str) -> list[Diagnostic]:
