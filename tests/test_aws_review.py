@@ -326,3 +326,18 @@ def test_an_existing_fifo_topic_or_a_published_fifo_queue_is_refused_for_what_it
     assert found == [
         ("clouds.aws.existing.inbox", "existing queue 'inbox' is a FIFO queue: a message sent to it needs a message "
          "group id, which the store client does not send", "use a standard queue, or only consume this one")]
+
+
+# -- S3 key filters are matched against the URL-encoded key -------------------------------------------
+
+
+def test_bucket_filters_are_url_encoded_as_s3_matches_them(tmp_path):
+    text = ("name: lake\nstores: {raw: {kind: bucket}}\nfunctions:\n"
+            "  load: {code: fn, handler: main.run, triggers: [{bucket: raw, prefix: 'year=2024/raw data/',"
+            " suffix: ' v1+2.csv'}]}\n"
+            "  plain: {code: fn, handler: main.run, triggers: [{bucket: raw, prefix: incoming/, suffix: .jpg}]}\n")
+    resources = planned(tmp_path, text)
+    configs = resources["store-raw-notification"].inputs["lambdaFunctions"]
+    # S3 compares filters with the key as its events carry it: space as `+`, `=` as %3D, `+` as %2B
+    assert [(c["filterPrefix"], c["filterSuffix"]) for c in configs] == [
+        ("year%3D2024/raw+data/", "+v1%2B2.csv"), ("incoming/", ".jpg")]

@@ -13,9 +13,13 @@
   overwrite each other on every deploy. So every trigger on a bucket, from every function, is merged into
   one resource, with each trigger's prefix and suffix filters; it depends on the invoke permissions, since
   S3 tests that it may invoke each function when the configuration is written.
+- S3 matches prefix and suffix filters against the URL-encoded key (as its events carry it), so the
+  blueprint's raw key parts are encoded (`key_filter`).
 """
 
 from __future__ import annotations
+
+from urllib.parse import quote_plus
 
 from deployer.blueprint.model import BucketStore, BucketTrigger
 from deployer.resources.compile import StoreRef
@@ -75,7 +79,14 @@ def notify(ctx: Context, bucket: str) -> None:
 def _configuration(ctx: Context, function: str, trigger: BucketTrigger) -> dict:
     config = {"lambda_function_arn": ctx.function(function).resource.out("arn"), "events": [EVENTS[trigger.on]]}
     if trigger.prefix:
-        config["filter_prefix"] = trigger.prefix
+        config["filter_prefix"] = key_filter(trigger.prefix)
     if trigger.suffix:
-        config["filter_suffix"] = trigger.suffix
+        config["filter_suffix"] = key_filter(trigger.suffix)
     return config
+
+
+def key_filter(value: str) -> str:
+    """A blueprint's prefix or suffix (part of a key, as every cloud reads it) as S3 matches it: against the
+    key URL-encoded the way its events carry it (space as `+`, `=` as `%3D`, `/` kept). Given raw,
+    `year=2024/` or `raw data/` matches no key, and the function is silently never invoked."""
+    return quote_plus(value, safe="/")
