@@ -102,7 +102,9 @@ def render(result) -> None:
         common.out.print(f"[bold]output[/bold] {escape(name)} = {escape(_short(value))}")
     if result.outputs:
         common.out.print()
-    common.out.print(f"[bold]{len(result.resources)} resources to create[/bold] in {len(groups)} groups "
+    read = sum("read" in res.options for res in result.resources)  # existing: referenced, never created
+    also = f", {read} existing read" if read else ""
+    common.out.print(f"[bold]{len(result.resources) - read} resources to create[/bold]{also} in {len(groups)} groups "
                      f"({result.cloud}, {result.app}, planned in {result.seconds:.2f} s): {by_type}")
 
 
