@@ -118,7 +118,8 @@ class Table:
         return firestore_client(self.project, self.database).collection(self.collection)
 
     def _doc(self, key: str):
-        return self._collection().document(document_id(key))
+        doc = document_id(key)  # a bad key is refused before any client is made
+        return self._collection().document(doc)
 
     def put(self, key: str, item: dict) -> None:
         self._doc(key).set({**item, self.key: key})
