@@ -188,7 +188,7 @@ def test_plan_counts_existing_databases_as_read_not_created(tmp_path):
     assert any(line.split()[:3] == ["=", "firestore.Database", "store-customers-database"] for line in lines)
     data = json.loads(run_cli("plan", "--cloud", "gcp", "--json", "-f", str(tmp_path / "deployer.yaml")).stdout)
     created = len([r for r in data["resources"] if "read" not in r.get("options", {})])
-    assert lines[-1].startswith(f"{created} resources to create, 2 existing read in ")
+    assert lines[-1].startswith(f"{created} resources to create and 2 existing referenced in ")
 
 
 # ------------------------------------------------------------------------------ the runtime client
