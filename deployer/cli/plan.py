@@ -73,7 +73,7 @@ def _refuse_replacements(bp, cloud: str, allowed: list[str]) -> None:
     from deployer.resources import lifecycle
 
     last = state.read_outputs(bp.root, cloud, bp.stage, bp.name) or {}
-    problems = lifecycle.replacements(last.get(lifecycle.STORES_OUTPUT), bp, allowed)
+    problems = lifecycle.replacements(last.get(lifecycle.STORES_OUTPUT), bp, allowed, cloud)
     if problems:
         raise BlueprintError(problems)
 
