@@ -118,7 +118,9 @@ def test_replace_data_refuses_an_existing_store_and_its_key_is_not_the_apps_to_g
     (engine.state / STORES_FILE).write_text(json.dumps({"people": {"kind": "table", "key": "id"},
                                                         "own": {"kind": "table", "key": "id"}}))
     rekeyed = tiny_blueprint(tmp_path, yaml.replace("key: id, existing: crm", "key: sku, existing: crm"))
-    LocalEngine(rekeyed, EngineOptions()).preview()  # no refusal
+    preview = LocalEngine(rekeyed, EngineOptions()).preview()  # no refusal; shown as referenced
+    assert "existing store(s) referenced, not created: jobs -> company-jobs, news -> company-news, people -> crm, " \
+           "uploads -> company-uploads" in preview.message
     assert LocalEngine(rekeyed, EngineOptions()).own_stores() == {"own": {"kind": "table", "key": "id"}}
     own_rekeyed = tiny_blueprint(tmp_path, yaml.replace("own: {kind: table}", "own: {kind: table, key: sku}"))
     with pytest.raises(BlueprintError):  # the app's own table is still guarded

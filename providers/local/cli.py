@@ -2,8 +2,10 @@
 are `invoke`/`logs`, which take `--cloud` like every other command: deployer/cli/remote.py).
 
 `dev` runs the local cloud in the foreground with reload and streamed logs; `status`
-says whether it runs and, per delivery queue (a queue store, or one consuming trigger of a topic or
-bucket), the consumer, pending and dead-lettered messages. A row without a consumer holds messages no
+says whether it runs, where each store is (the stage's folder, or an existing store it references and
+did not create: providers/local/existing.py) and, per delivery queue (a queue store, or one consuming
+trigger of a topic or bucket; for existing stores, this stage's rows of the shared queues.db and the
+existing queues it uses), the consumer, pending and dead-lettered messages. A row without a consumer holds messages no
 trigger of the blueprint takes any more (a trigger removed or changed): the local cloud keeps them and
 says so at start (providers/local/queues.py), and `status` keeps them visible.
 The work lives in providers/local; this module only parses options and prints. It is the local

@@ -84,7 +84,7 @@ def check(bp) -> list[Diagnostic]:
     found = []
     per_cloud = getattr(bp.clouds.local, "existing", None) or {}
     for store, name in names(bp).items():
-        if NAME.fullmatch(name) and name not in (".", ".."):
+        if NAME.fullmatch(name):
             continue
         path = f"clouds.local.existing.{store}" if store in per_cloud else f"stores.{store}.existing"
         found.append(Diagnostic(

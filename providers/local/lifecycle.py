@@ -10,7 +10,9 @@ on an unchanged stack); changed, it restarts the local cloud on the same port, s
 when `up` returns (a `deployer dev` reloads by itself and is left alone). `destroy` sends SIGTERM,
 waits, then SIGKILLs the process group; data (buckets, tables, queues) is kept unless `delete_data`.
 It needs only the state folder: `detached()` finds it by the blueprint's path when the blueprint no
-longer loads. Whether a stage runs is decided by its lock file, not by a pid (a pid can be reused, a
+longer loads. Stores that already exist (providers/local/existing.py) are not the app's: `preview` and `up`
+name them as referenced, `destroy` never reports them kept nor deletes them (`delete_data` removes only
+what deployer made for the stage in their shared folder), and a data-replacing change never applies to them. Whether a stage runs is decided by its lock file, not by a pid (a pid can be reused, a
 released lock cannot lie).
 """
 
@@ -103,11 +105,15 @@ class LocalEngine:
         info = running(self.state)
         n = len(self.bp.functions)
         if info and self._changed(info) and not info.get("dev"):
+            note = self._existing_note()
             return Result("preview", changes={"update": n}, message=f"the local cloud at {info['url']} would restart "
-                                                                    "with the changed blueprint or code")
+                                                                    "with the changed blueprint or code"
+                                                                    + (f"; {note}" if note else ""))
         changes = {"same": n} if info else {"create": n}
+        note = self._existing_note()
         return Result("preview", changes=changes,
-                      message=f"running at {info['url']}" if info else "the local cloud would start")
+                      message=(f"running at {info['url']}" if info else "the local cloud would start")
+                      + (f"; {note}" if note else ""))
 
     def up(self, on_event: Callable[[dict], None] | None = None) -> Result:
         start = time.monotonic()
@@ -125,7 +131,8 @@ class LocalEngine:
             raise DeploymentError(f"the local cloud of this stage is starting or not answering (lock held in "
                                   f"{self.state})", hint="wait a moment, or `deployer down` to stop it")
         functions.specs(self.bp, self.state, log=lambda m: self._emit(on_event, m))  # deps + secrets, foreground
-        self._say_existing(on_event)
+        if self._existing_note():
+            self._emit(on_event, self._existing_note())
         port = None
         if info:  # changed: restart on the same port, so its URL keeps working
             why = "the blueprint or code changed" if info.get("fingerprint") else "started by an earlier deployer"
@@ -184,11 +191,13 @@ class LocalEngine:
                         except sqlite3.OperationalError:  # that kind of store was never used here
                             pass
 
-    def _say_existing(self, on_event) -> None:
+    def _existing_note(self) -> str:
+        """What `preview` and `up` say about the stores that already exist: referenced, not created."""
         shared = existing.names(self.bp)
-        if shared:
-            self._emit(on_event, f"uses {len(shared)} existing store(s), referenced, not created: " + ", ".join(
-                f"{name} -> {found}" for name, found in sorted(shared.items())) + f" (in {existing.home()})")
+        if not shared:
+            return ""
+        return (f"{len(shared)} existing store(s) referenced, not created: "
+                + ", ".join(f"{name} -> {found}" for name, found in sorted(shared.items())) + f" (in {existing.home()})")
 
     def _start(self, on_event, port: int | None = None) -> dict:
         self.state = local_state.state_dir(self.bp)  # an old-layout folder moves once its old cloud stopped
