@@ -127,6 +127,16 @@ def test_replace_data_refuses_an_existing_store_and_its_key_is_not_the_apps_to_g
         LocalEngine(own_rekeyed, EngineOptions()).preview()
 
 
+def test_destroy_reports_only_the_apps_own_stores_as_kept(tmp_path):
+    from deployer.providers import EngineOptions
+    from providers.local.lifecycle import LocalEngine
+
+    result = LocalEngine(tiny_blueprint(tmp_path, SHARED), EngineOptions()).destroy()
+    assert result.kept == ["own"]
+    assert "existing stores left as they are: jobs (company-jobs), news (company-news), uploads (company-uploads)" \
+        in result.message
+
+
 # -- two apps share existing stores, end to end -----------------------------------------------------------
 
 WRITER = """\

@@ -244,13 +244,14 @@ class LocalEngine:
         if delete_data:
             self._delete_data()
         message = "the local cloud was stopped" if stopped else "the local cloud of this stage was not running"
+        message += "; its data was deleted" if delete_data else ""
         if shared:
             message += "; existing stores left as they are: " + ", ".join(
                 f"{name} ({found})" for name, found in sorted(shared.items()))
         n = len(self.bp.functions) if self.bp is not None else 1
         return Result("destroy", changes={"delete": n} if stopped else {},
                       duration=time.monotonic() - start, kept=kept,
-                      message=message + ("; its data was deleted" if delete_data else ""))
+                      message=message)
 
     def _delete_data(self) -> None:
         """`--delete-data`: the stage's folder, and in the folder of existing stores only what deployer made
