@@ -264,24 +264,24 @@ def test_two_apps_share_existing_stores_triggers_fire_across_them_and_delete_dat
 
 @pytest.mark.slow
 def test_an_existing_queue_keeps_its_messages_through_down_delete_data_and_up(tmp_path):
-    """A message sent to an existing queue while its only consumer is gone (its stage deleted with its
-    data) waits in the queue, and the consumer's next `up` takes it."""
-    from providers.local import existing
-
+    """`deployer invoke` (no local cloud running) writes to the existing stores too; a message it sends to
+    an existing queue outlives the writer's stage (`down --delete-data`) and waits there until a consumer's
+    `up` takes it."""
     names = _names()
-    writer_file = _write(tmp_path / "a", WRITER, WRITER_CODE, names)
-    writer = Stage(writer_file).start()
-    try:
-        httpx.post(f"{writer.url}/put", timeout=30)
-    finally:
-        writer.stop(delete_data=True)
+    writer = _write(tmp_path / "a", WRITER, WRITER_CODE, names)
+    invoked = run_cli("invoke", "api", "--data", "{}", "-f", str(writer))
+    assert invoked.returncode == 0, invoked.stderr
+    assert run_cli("down", "--delete-data", "-f", str(writer)).returncode == 0
+    assert not (tmp_path / "a" / ".deployer" / "local" / "alpha").exists()
     assert _shared_rows("queues.db", "SELECT count(*) FROM messages WHERE queue = ?", f"q:{names['QUEUE']}") == [(1,)]
     reader = Stage(_write(tmp_path / "b", READER, READER_CODE, names))
     try:
         reader.start()
+        got = httpx.get(f"{reader.url}/get", timeout=30).json()
+        assert got["object"] == "hello" and got["row"] == {"id": "p1", "name": "Ada"}
         seen = wait_for(lambda: httpx.get(f"{reader.url}/get", timeout=30).json()["seen"].get("queue"),
                         what="the queued message")
         assert seen["data"] == {"job": 1}
     finally:
         reader.stop(delete_data=True)
-    assert existing.home().is_dir()
+    assert _shared_rows("queues.db", "SELECT count(*) FROM messages WHERE queue = ?", f"q:{names['QUEUE']}") == [(0,)]
