@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from deployer.blueprint.load import load_blueprint
 from providers.azure.provider import AzureProvider
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def subscription(monkeypatch):
+    """A subscription, as on a user's machine: without one every blueprint also gets the placeholder warning
+    (tests/test_azure_plan.py tests that one)."""
+    monkeypatch.setenv("ARM_SUBSCRIPTION_ID", "3f2504e0-4f89-11d3-9a0c-0305e82c3301")
 
 BAD = """\
 name: bad

@@ -17,8 +17,9 @@ from deployer import plan, secrets
 from deployer.blueprint.load import load_blueprint
 from deployer.errors import PrerequisiteError
 from deployer.providers import Artifact
+from conftest import example_copy
 from graph_support import assert_executor_matches_plan
-from providers.azure.provider import AzureProvider
+from providers.azure.provider import AzureProvider, subscription_warning
 
 ROOT = Path(__file__).resolve().parent.parent
 PROVIDER = AzureProvider()
@@ -336,3 +337,15 @@ def test_the_ejected_program_registers_exactly_the_plan(example, tmp_path):
     expected = plan.render(PROVIDER, bp, graph).resources
     assert registered == {(r.type, r.name): r.inputs for r in expected}
     assert urns == {f"urn:pulumi:dev::{example}::pulumi:pulumi:Stack${r.type}::{r.name}" for r in expected}
+
+
+def test_plan_without_a_subscription_warns_that_its_names_are_the_placeholder_s(cli, tmp_path, monkeypatch):
+    monkeypatch.delenv("ARM_SUBSCRIPTION_ID")
+    monkeypatch.delenv("AZURE_SUBSCRIPTION_ID", raising=False)
+    result = cli("plan", "--file", str(example_copy("orders")), "--cloud", "azure", "--json")
+    assert result.returncode == 0, result.stderr
+    warnings = json.loads(result.stdout)["warnings"]
+    assert [w["path"] for w in warnings if "subscription" in w["message"]] == ["clouds.azure"]
+    assert "00000000-0000-0000-0000-000000000000" in warnings[-1]["message"]
+    monkeypatch.setenv("ARM_SUBSCRIPTION_ID", SUBSCRIPTION)
+    assert subscription_warning(load("orders")) == []

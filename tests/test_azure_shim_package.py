@@ -35,6 +35,7 @@ functions:
     handler: main.handle
     timeout: 20
     max_instances: 50
+    uses: {uploads: read, jobs: publish, news: publish}
     triggers:
       - http: GET /items/{id}
       - queue: jobs
@@ -107,10 +108,9 @@ print(json.dumps(out))
 """
 
 
-@pytest.fixture(scope="module")
-def unzipped(tmp_path_factory) -> Path:
+def built(tmp_path_factory, blueprint: str) -> Path:
     root = tmp_path_factory.mktemp("bp")
-    (root / "deployer.yaml").write_text(BLUEPRINT)
+    (root / "deployer.yaml").write_text(blueprint)
     (root / "functions" / "all").mkdir(parents=True)
     (root / "functions" / "all" / "main.py").write_text(HANDLER)
     bp = load_blueprint(root / "deployer.yaml")
@@ -119,6 +119,34 @@ def unzipped(tmp_path_factory) -> Path:
     with zipfile.ZipFile(artifact.path) as zf:
         zf.extractall(target)
     return target
+
+
+@pytest.fixture(scope="module")
+def unzipped(tmp_path_factory) -> Path:
+    return built(tmp_path_factory, BLUEPRINT)
+
+
+def requirement_names(unzipped: Path) -> set[str]:
+    lines = (unzipped / "requirements.txt").read_text().splitlines()
+    return {re.split(r"[<>=!~;\[ ]", line, maxsplit=1)[0].lower() for line in lines if line and not line.startswith("-")}
+
+
+def test_a_remote_build_package_holds_requirements_not_wheels(unzipped):
+    """The default (`clouds.azure.build: remote`): the app's build service installs requirements.txt."""
+    assert {"azure-identity", "azure-storage-blob", "azure-storage-queue", "azure-servicebus"} <= \
+        requirement_names(unzipped)
+    assert not (unzipped / package.DEPS_DIR).exists()
+    assert sum(1 for p in unzipped.rglob("*") if p.is_file()) < 60
+
+
+def test_a_local_build_package_vendors_linux_wheels(tmp_path_factory):
+    local = built(tmp_path_factory, BLUEPRINT + "clouds: {azure: {build: local}}\n")
+    site = local / package.DEPS_DIR
+    assert (site / "azure" / "storage" / "queue" / "__init__.py").is_file()
+    assert (site / "azure" / "identity" / "__init__.py").is_file()
+    assert any(p.name.endswith("manylinux2014_x86_64.so") or "x86_64-linux-gnu" in p.name
+               for p in site.rglob("*.so")), "no Linux x86_64 extension: the wheels are not the app's platform"
+    assert "azure-storage-queue" in requirement_names(local)
 
 
 def test_package_layout(unzipped):

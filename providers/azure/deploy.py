@@ -7,17 +7,27 @@ the `Microsoft.Web/sites/extensions` `onedeploy` resource with a `packageUri` th
 the app's SCM `POST /api/publish` endpoint (what Core Tools, azd and the GitHub action use). azure-native
 models neither, and cannot upload a blob to an account whose shared keys are off (pulumi-azure-native
 #2015), and a `packageUri` would need a SAS, which the account no longer signs. So the engine calls
-`AzureProvider.after_up` once `up` succeeded; for every function app it:
+`AzureProvider.after_up` once `up` succeeded; for every function app (several apps at once,
+PUBLISH_WORKERS, since a remote build takes minutes) it:
 
-1. reads the site (ARM) for its SCM host name;
-2. `POST https://<scm>/api/publish?RemoteBuild=false` with the zip (Bearer token for ARM), then polls
-   `GET https://<scm>/api/deployments/latest` until the deployment succeeded (status 4) or failed (3);
+1. reads the site (ARM) for its SCM host name and deployment container, and the app's metadata
+   (`config/metadata/list`): when its `deployer_package` marker names this package (its sha256, the
+   build mode and the deployment container) and the platform lists every function, the app already
+   runs this code and is not published again (an unchanged function is never redeployed);
+2. `POST https://<scm>/api/publish?RemoteBuild=true|false` with the zip (Bearer token for ARM):
+   `true` (the default, `clouds.azure.build: remote`) lets the app's build service install
+   requirements.txt for the app's own Linux and Python, as Core Tools does for Python; `false`
+   (`build: local`) publishes the wheels vendored in the package as they are. Then polls the
+   deployment the 202 named (`/api/deployments/<id>`; `latest` when the answer names none) until it
+   succeeded (status 4) or failed (3);
 3. `POST <site id>/syncfunctiontriggers` (ARM; Microsoft's documented trigger sync), then polls
    `GET <site id>/functions` until every function folder of the package is listed: only then do
    queue, timer, topic and bucket-event triggers fire with no request ever reaching the app
-   (azure-functions-host#3522);
+   (azure-functions-host#3522); then writes the marker into the app's metadata (read, merged, put
+   back: the API replaces the whole dictionary), so a failed publish is retried by the next `up`;
 4. for a function behind API Management: `POST <site id>/host/default/listkeys` and writes the default
-   function key into the gateway's secret named value `fn-<function>-key` (http.py).
+   function key into the gateway's secret named value `fn-<function>-key` (http.py), on every `up`
+   (a gateway created anew holds the placeholder again).
 
 The client is an object with `request(method, url, *, body=None, content_type=None) -> (status, json)`:
 `default_client()` authenticates with azure-identity's DefaultAzureCredential; tests pass a fake.
@@ -26,8 +36,11 @@ Nothing here imports Pulumi.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Protocol
 
 from deployer.blueprint.model import HttpTrigger
@@ -38,8 +51,11 @@ ARM = "https://management.azure.com"
 WEB_API = "2024-04-01"
 APIM_API = "2024-05-01"
 SUCCESS, FAILED = 4, 3
-TIMEOUT = 600.0  # seconds to wait for one deployment or its functions to appear
+TIMEOUT = 900.0  # seconds to wait for one deployment (a remote build takes minutes) or its functions
 POLL = 3.0
+PUBLISH_WORKERS = 8  # apps published at once
+MARKER = "deployer_package"  # the app metadata key naming the package the app runs
+DEPLOYMENT_ID = re.compile(r"[A-Za-z0-9-]{1,64}")  # what a 202 from /api/publish carries
 
 
 class Client(Protocol):
@@ -59,13 +75,29 @@ def folders(bp, fn: str) -> list[str]:
 
 
 def publish_all(bp, artifacts: dict, subscription: str, client: Client, log: Callable[[str], None] = print,
-                wait: Callable[[float], None] | None = None, timeout: float = TIMEOUT) -> list[str]:
-    """Publish every function; returns the names published. Raises DeploymentError on the first failure."""
-    done = []
-    for fn in bp.functions:
-        Publisher(bp, fn, subscription, client, wait or time.sleep, timeout).run(artifacts[fn].path, log)
-        done.append(fn)
-    return done
+                wait: Callable[[float], None] | None = None, timeout: float = TIMEOUT,
+                workers: int = PUBLISH_WORKERS) -> list[str]:
+    """Publish every function whose app does not run its package yet; returns the names published.
+    Every app is tried; a DeploymentError names each one that failed."""
+    def one(fn: str) -> bool:
+        return Publisher(bp, fn, subscription, client, wait or time.sleep, timeout).run(artifacts[fn], log)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(bp.functions)))) as pool:
+        futures = {fn: pool.submit(one, fn) for fn in bp.functions}
+    failed = {fn: f.exception() for fn, f in futures.items() if f.exception() is not None}
+    if len(failed) == 1:
+        raise next(iter(failed.values()))
+    if failed:
+        raise DeploymentError(f"{len(failed)} of {len(futures)} apps were not published:\n" +
+                              "\n".join(f"  {exc}" for exc in failed.values()),
+                              hint="run `deployer up` again; it publishes what is not published yet")
+    return [fn for fn, f in futures.items() if f.result()]
+
+
+def marker(artifact, build: str, storage: str) -> str:
+    """What the app's metadata says once it runs this package: the zip's sha256, the build mode and the
+    deployment container (a new container holds no package, whatever the metadata says)."""
+    return hashlib.sha256(f"{artifact.sha256}\0{build}\0{storage}".encode()).hexdigest()[:40]
 
 
 class Publisher:
@@ -75,16 +107,26 @@ class Publisher:
         self.bp, self.fn, self.subscription, self.client = bp, fn, subscription, client
         self.wait, self.timeout = wait, timeout
         self.site = site_id(subscription, bp, fn)
+        self.build = getattr(bp.clouds.azure, "build", "remote")
 
-    def run(self, zip_path, log) -> None:
-        scm = self.scm_host()
-        log(f"{self.fn}: publishing {zip_path.name} to {scm}")
-        self.publish(scm, zip_path.read_bytes())
-        self.call("POST", f"{ARM}{self.site}/syncfunctiontriggers?api-version={WEB_API}")
-        self.until_known()
+    def run(self, artifact, log) -> bool:
+        """Publish when needed; True when it published."""
+        site = self.call("GET", f"{ARM}{self.site}?api-version={WEB_API}")
+        scm, wanted = self.scm_host(site), marker(artifact, self.build, _storage(site))
+        metadata = self.metadata()
+        published = not (metadata.get(MARKER) == wanted and self.known())
+        if published:
+            log(f"{self.fn}: publishing {artifact.path.name} to {scm} ({self.build} build)")
+            self.publish(scm, artifact.path.read_bytes())
+            self.call("POST", f"{ARM}{self.site}/syncfunctiontriggers?api-version={WEB_API}")
+            self.until_known()
+            self.call("PUT", f"{ARM}{self.site}/config/metadata?api-version={WEB_API}",
+                      body={"properties": {**metadata, MARKER: wanted}})
         if any(isinstance(t, HttpTrigger) for t in self.bp.functions[self.fn].triggers):
             self.share_key()
-        log(f"{self.fn}: {len(folders(self.bp, self.fn))} function(s) known to the platform")
+        count = len(folders(self.bp, self.fn))
+        log(f"{self.fn}: {count} function(s) known to the platform" + ("" if published else ", code unchanged"))
+        return published
 
     def call(self, method: str, url: str, body: Any = None, content_type: str | None = None) -> Any:
         status, answer = self.client.request(method, url, body=body, content_type=content_type)
@@ -93,29 +135,38 @@ class Publisher:
                                   f"{json.dumps(answer)[:300]}")
         return answer
 
-    def scm_host(self) -> str:
-        site = self.call("GET", f"{ARM}{self.site}?api-version={WEB_API}")
+    def scm_host(self, site: dict) -> str:
         for state in (site.get("properties") or {}).get("hostNameSslStates") or []:
             if state.get("hostType") == "Repository":
                 return state["name"]
         raise DeploymentError(f"function {self.fn!r}: the app has no SCM host name to publish to")
 
+    def metadata(self) -> dict:
+        answer = self.call("POST", f"{ARM}{self.site}/config/metadata/list?api-version={WEB_API}")
+        return dict((answer or {}).get("properties") or {})
+
     def publish(self, scm: str, data: bytes) -> None:
-        self.call("POST", f"https://{scm}/api/publish?RemoteBuild=false", body=data, content_type="application/zip")
-        latest = self.poll(lambda: self.call("GET", f"https://{scm}/api/deployments/latest"),
-                           lambda d: (d or {}).get("status") in (SUCCESS, FAILED), "its deployment to finish")
-        if latest.get("status") != SUCCESS:
+        remote = "true" if self.build == "remote" else "false"
+        answer = self.call("POST", f"https://{scm}/api/publish?RemoteBuild={remote}", body=data,
+                           content_type="application/zip")
+        which = answer.strip() if isinstance(answer, str) and DEPLOYMENT_ID.fullmatch(answer.strip()) else "latest"
+        done = self.poll(lambda: self.call("GET", f"https://{scm}/api/deployments/{which}"),
+                         lambda d: (d or {}).get("status") in (SUCCESS, FAILED), "its deployment to finish")
+        if done.get("status") != SUCCESS:
             raise DeploymentError(f"function {self.fn!r}: the deployment failed: "
-                                  f"{latest.get('status_text') or latest.get('message') or latest}")
+                                  f"{done.get('status_text') or done.get('message') or done}",
+                                  hint=f"its log: https://{scm}/api/deployments/{done.get('id') or which}/log")
+
+    def listed(self) -> set[str]:
+        answer = self.call("GET", f"{ARM}{self.site}/functions?api-version={WEB_API}")
+        return {item["name"].rsplit("/", 1)[-1] for item in (answer or {}).get("value", [])}
+
+    def known(self) -> bool:
+        return set(folders(self.bp, self.fn)) <= self.listed()
 
     def until_known(self) -> None:
         wanted = set(folders(self.bp, self.fn))
-
-        def listed() -> set[str]:
-            answer = self.call("GET", f"{ARM}{self.site}/functions?api-version={WEB_API}")
-            return {item["name"].rsplit("/", 1)[-1] for item in (answer or {}).get("value", [])}
-
-        self.poll(listed, lambda names_: wanted <= names_, f"functions {', '.join(sorted(wanted))} to be listed")
+        self.poll(self.listed, lambda names_: wanted <= names_, f"functions {', '.join(sorted(wanted))} to be listed")
 
     def share_key(self) -> None:
         keys = self.call("POST", f"{ARM}{self.site}/host/default/listkeys?api-version={WEB_API}")
@@ -140,6 +191,11 @@ class Publisher:
                                       hint="run `deployer up` again; it publishes again and waits anew")
             self.wait(POLL)
             waited += POLL
+
+
+def _storage(site: dict) -> str:
+    config = (site.get("properties") or {}).get("functionAppConfig") or {}
+    return str(((config.get("deployment") or {}).get("storage") or {}).get("value") or "")
 
 
 class ArmClient:

@@ -8,8 +8,18 @@ Layout (Azure Functions Python v1 programming model: bindings are plain JSON, ea
     queue1/function.json               "entryPoint": http | queue | bucketevent | timer | servicebus
     deployer_shim.py, deployer/...     the shim and the portable runtime (deployer.bundle)
     deployer_timezone.py/.json         only for time-zone timers: the guard (timezone_guard.py)
-    <user code>, requirements.txt
-    .python_packages/lib/site-packages vendored manylinux x86_64 wheels: published with RemoteBuild=false
+    <user code>, requirements.txt      what the app's build service installs (`clouds.azure.build: remote`)
+    .python_packages/lib/site-packages only with `build: local`: vendored manylinux x86_64 wheels,
+                                       published with RemoteBuild=false
+
+Why a remote build by default. Flex hosts one app per function, and every app needs the Azure SDK
+clients (azure-identity and the storage or Service Bus client: 24 MB, 600+ files). Vendored, each of
+100 functions' packages carries and compresses its own copy: a first `plan` of 100 functions spent
+98 s compressing 740 MB of identical wheels, and `up` uploads them all. Built remotely, a package
+holds the code and requirements.txt (a few KB) and the app's build service installs the requirements
+for the app's own Linux and Python when it is published, which is what Core Tools does for Python
+apps. `build: local` keeps the vendored form for requirements the build service cannot reach
+(private indexes, local wheels, `--find-links`).
 
 Binding names are part of the shim contract (providers/azure/shim.py): `req` (+ `$return`) for HTTP,
 `msg` for queue, bucketevent and servicebus, `timer` for timer; a timer's
@@ -115,10 +125,18 @@ def requirements(bp: Blueprint, function: str) -> tuple[str, ...]:
     return tuple(bundle.client_requirements(bp, function, "azure"))
 
 
+def target(bp: Blueprint, function: str):
+    """Where the requirements are installed: by the app's build service (no vendoring), or here."""
+    from deployer import packaging
+
+    python = hosting.python_version(bp.functions[function].runtime)
+    if getattr(bp.clouds.azure, "build", "remote") == "local":
+        return packaging.Target(platform=PLATFORM, deps_dir=DEPS_DIR, python_version=python)
+    return packaging.Target(platform=None, python_version=python)
+
+
 def build(bp: Blueprint, function: str) -> Artifact:
     from deployer import packaging
 
-    target = packaging.Target(platform=PLATFORM, deps_dir=DEPS_DIR,
-                              python_version=hosting.python_version(bp.functions[function].runtime))
-    return packaging.package(bp, function, cloud="azure", target=target, extra_files=files(bp, function),
+    return packaging.package(bp, function, cloud="azure", target=target(bp, function), extra_files=files(bp, function),
                              extra_requirements=requirements(bp, function))

@@ -37,7 +37,7 @@ class AzureProvider(Provider):
     extra = "azure"
 
     def check(self, bp: Blueprint) -> list[Diagnostic]:
-        return checks.check(bp)
+        return checks.check(bp) + subscription_warning(bp)
 
     def package(self, bp: Blueprint, function: str) -> Artifact:
         from providers.azure import package
@@ -121,6 +121,17 @@ class AzureProvider(Provider):
 
         subscription = require_subscription()
         return deploy.publish_all(bp, artifacts, subscription, arm or deploy.default_client(), log, wait=wait)
+
+
+def subscription_warning(bp: Blueprint) -> list[Diagnostic]:
+    """A warning: names carry the subscription, so plan and eject without one show the placeholder's
+    names, not the ones `up` would deploy (and `up` refuses: require_subscription)."""
+    if subscription_id():
+        return []
+    return [Diagnostic(f"no Azure subscription ({' or '.join(SUBSCRIPTION_VARIABLES)}): storage accounts, apps and "
+                       f"vaults are named after it, so this plan shows names for the placeholder "
+                       f"{PLACEHOLDER_SUBSCRIPTION}", bp.locate("clouds.azure"), severity="warning", code="azure",
+                       cloud="azure", hint=f"export {SUBSCRIPTION_VARIABLES[0]}=$(az account show --query id -o tsv)")]
 
 
 def require_subscription() -> str:
