@@ -8,17 +8,15 @@ account or namespace, and `validate --cloud azure` refuses a wrong form and what
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from conftest import run_cli, tiny_blueprint
 from deployer import plan, secrets
-from deployer.providers import Artifact
 from deployer.resources import lifecycle
 from graph_support import assert_executor_matches_plan
 from providers.azure import package
 from providers.azure.provider import AzureProvider
+from test_azure_plan import fake_artifacts
 
 PROVIDER = AzureProvider()
 STAGE_SUB = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
@@ -59,10 +57,6 @@ READ = {"store-uploads-container": UPLOADS, "store-customers-table": CUSTOMERS, 
 def subscription(monkeypatch):
     monkeypatch.delenv("AZURE_SUBSCRIPTION_ID", raising=False)
     monkeypatch.setenv("ARM_SUBSCRIPTION_ID", STAGE_SUB)
-
-
-def fake_artifacts(bp) -> dict[str, Artifact]:
-    return {f: Artifact(f, Path(f"/build/{f}.zip"), f"{len(f):02d}" * 32, 1000) for f in bp.functions}
 
 
 @pytest.fixture

@@ -221,17 +221,13 @@ def test_the_client_writes_each_table_to_its_own_database(monkeypatch):
 def test_the_ejected_program_reads_the_existing_databases(tmp_path):
     """Logical names like `fn-f-firestore-(default)-datastore-viewer` survive eject; the databases are `get`s."""
     from graph_support import run_ejected
+    from toy_provider import toy_artifacts
 
     from deployer import plan
-    from deployer.providers import Artifact
     from deployer.resources.eject import eject
 
     bp = tiny(tmp_path, ALL_EXISTING)
-    artifacts = {}
-    for function in bp.functions:
-        path = tmp_path / f"{function}-0123456789ab.zip"
-        path.write_bytes(b"PK\x05\x06" + b"\0" * 18)
-        artifacts[function] = Artifact(function, path, "0" * 64, path.stat().st_size)
+    artifacts = toy_artifacts(bp, tmp_path)
     provider = providers.get("gcp")
     graph = provider.compile(bp, artifacts)
     eject(graph, provider.sdk_index(), tmp_path / "infra", blueprint="deployer.yaml", pulumi_version="3.0.0")
