@@ -295,7 +295,8 @@ class PulumiEngine:
         from deployer.resources import lifecycle
 
         outputs = plain_outputs(stack.outputs())
-        problems = lifecycle.replacements(outputs.get(lifecycle.STORES_OUTPUT), self.bp, self.replace)
+        problems = lifecycle.replacements(outputs.get(lifecycle.STORES_OUTPUT), self.bp, self.replace,
+                                          self.provider.name)
         if problems:
             raise BlueprintError(problems)
         self.kept = outputs.get(lifecycle.KEPT_OUTPUT) or {}

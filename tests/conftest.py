@@ -30,6 +30,11 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 
 # Secrets the examples declare; tests deploy and plan with a known dummy value.
 os.environ.setdefault("INGEST_TOKEN", "test-token")
+# The local cloud's folder of stores that already exist is machine-wide (~/.local/share/deployer/...):
+# the tests' local clouds (daemons inherit this) use a private one instead, removed at exit.
+if not os.environ.get("DEPLOYER_LOCAL_EXISTING"):
+    os.environ["DEPLOYER_LOCAL_EXISTING"] = tempfile.mkdtemp(prefix="deployer-existing-")
+    atexit.register(shutil.rmtree, os.environ["DEPLOYER_LOCAL_EXISTING"], True)
 
 
 def pytest_addoption(parser):

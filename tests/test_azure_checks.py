@@ -136,14 +136,3 @@ def test_store_names_that_collide_on_azure(tmp_path):
         "stores.ab": "stores 'a-b' and 'ab' would both be the Azure table 'clashdevab'",
         "stores.c-": "stores 'c' and 'c-' would both be the Azure bucket 'clash-dev-c'",
     }
-
-
-def test_an_existing_store_is_refused_not_created_anew(tmp_path):
-    found = diagnostics(tmp_path, "name: old\nstores:\n  files: {kind: bucket, existing: legacy-files}\n"
-                                  "  jobs: {kind: queue}\nclouds:\n  azure:\n    existing: {jobs: legacy-jobs}\n")
-    assert {path: d.message for (path, _), d in found.items()} == {
-        "stores.files.existing": "store 'files': deployer cannot use an existing store on Azure yet: its functions "
-                                 "reach the stage's own storage account and Service Bus namespace only",
-        "clouds.azure.existing.jobs": "store 'jobs': deployer cannot use an existing store on Azure yet: its "
-                                      "functions reach the stage's own storage account and Service Bus namespace only",
-    }

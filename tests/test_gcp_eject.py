@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import pytest
 from graph_support import run_ejected
+from toy_provider import toy_artifacts
 from test_gcp_program import ENV, with_project
 
 from deployer import plan, providers
 from deployer.blueprint.load import load_blueprint
-from deployer.providers import Artifact
 from deployer.resources.eject import eject
 
 from conftest import BLUEPRINTS
@@ -24,11 +24,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.parametrize("name", ["iot", "images"])
 def test_the_ejected_program_registers_the_plan(name, tmp_path):
     bp = with_project(load_blueprint(BLUEPRINTS / name / "deployer.yaml", env=ENV))
-    artifacts = {}
-    for function in bp.functions:
-        path = tmp_path / f"{function}-0123456789ab.zip"
-        path.write_bytes(b"PK\x05\x06" + b"\0" * 18)
-        artifacts[function] = Artifact(function, path, "0" * 64, path.stat().st_size)
+    artifacts = toy_artifacts(bp, tmp_path)
     provider = providers.get("gcp")
     graph = provider.compile(bp, artifacts)
     done = eject(graph, provider.sdk_index(), tmp_path / "infra", blueprint="deployer.yaml", pulumi_version="3.0.0")

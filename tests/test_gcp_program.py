@@ -466,10 +466,3 @@ def test_existing_stores_are_read_never_created_and_grants_name_them(tmp_path):
     assert res["store-jobs-push"]["topic"] == "projects/shared-proj/topics/jobs"
     assert "store-jobs-dlq" in res  # the dead-letter topic is this app's own
     assert p.outputs["stores"]["jobs"] == "projects/shared-proj/topics/jobs"
-
-
-def test_an_existing_table_is_refused_on_gcp(tmp_path):
-    bp = tiny(tmp_path, "name: ex\nclouds: {gcp: {project: p-123456}}\nstores:\n  t: {kind: table, key: id, existing: x}\n"
-                        "functions:\n  f: {code: code, handler: main.run, uses: {t: read}}\n")
-    found = [(d.severity, d.location.path) for d in providers.get("gcp").check(bp)]
-    assert found == [("error", "stores.t")]

@@ -41,6 +41,18 @@ def test_a_kind_change_is_refused_but_a_topic_holds_no_data(tmp_path):
         "store 'orders' changes its kind from queue to table: that replaces the queue and loses its data"]
 
 
+
+def test_an_existing_store_is_never_a_replacement_whatever_its_key(tmp_path):
+    """deployer does not own an existing table: a new `key` (how the table is read) replaces nothing."""
+    bp = tiny_blueprint(tmp_path, WITH_TABLE.replace("key: id", "key: sku") +
+                        "clouds: {aws: {existing: {orders: customers}}}\n")
+    assert lifecycle.fingerprints(bp, "aws")["orders"] == {"kind": "table", "key": "sku", "existing": "customers"}
+    assert lifecycle.fingerprints(bp, "gcp")["orders"] == {"kind": "table", "key": "sku"}
+    before = {"orders": {"kind": "table", "key": "id"}}
+    assert lifecycle.replacements(before, bp, cloud="aws") == []
+    assert lifecycle.replacements({"orders": {**before["orders"], "existing": "customers"}}, bp, cloud="aws") == []
+    assert [d.location.path for d in lifecycle.replacements(before, bp, cloud="gcp")] == ["stores.orders.key"]
+
 DEPLOYMENT = {"resources": [
     {"urn": "urn:pulumi:dev::toy::pulumi:pulumi:Stack::toy-dev", "type": "pulumi:pulumi:Stack", "custom": False},
     {"urn": "urn:pulumi:dev::toy::aws:s3/bucket:Bucket::store-uploads-bucket", "type": "aws:s3/bucket:Bucket",
@@ -191,6 +203,25 @@ def test_plan_refuses_a_replacement_against_the_last_outputs(tmp_path, capsys):
     finally:
         undo()
     assert refused.value.code == 2 and allowed.value.code in (0, None)
+
+
+def test_plan_and_up_do_not_refuse_a_key_change_of_an_existing_table(tmp_path, capsys):
+    from deployer import state
+    from deployer.cli.app import main
+
+    bp = tiny_blueprint(tmp_path, WITH_TABLE.replace("key: id", "key: sku").replace(
+        "orders: {kind: table, key: sku}", "orders: {kind: table, key: sku, existing: customers}"))
+    state.write_outputs(tmp_path, "toy", "dev", {lifecycle.STORES_OUTPUT: {"orders": {"kind": "table", "key": "id"}}})
+    undo = providers.register(ToyProvider())
+    try:
+        with pytest.raises(SystemExit) as planned:
+            main(["plan", "--cloud", "toy", "--json", "-f", str(tmp_path / "deployer.yaml")])
+    finally:
+        undo()
+    assert planned.value.code in (0, None), capsys.readouterr().err
+    eng = engine.PulumiEngine(ToyProvider(), bp, EngineOptions(artifacts=toy_artifacts(bp, tmp_path)))
+    eng._prepare_update(FakeStack({lifecycle.STORES_OUTPUT: {"orders": {"kind": "table", "key": "id"}}}), flip=True)
+    assert eng.kept == {}
 
 
 # -- stores that already exist --------------------------------------------------------------------------

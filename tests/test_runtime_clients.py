@@ -16,7 +16,7 @@ import json
 import uuid
 
 import pytest
-from fixtures.events.shimkit import azurite, gcs_emulator, set_env, store_env
+from fixtures.events.shimkit import OTHER_ACCOUNT, OTHER_KEY, azurite, azurite_other_urls, gcs_emulator, set_env, store_env
 from fixtures.gcp_fakes import fake
 
 from deployer.runtime import stores
@@ -181,6 +181,52 @@ def test_azure_queue_messages_are_base64_as_the_functions_trigger_expects(azure_
     assert [base64.b64decode(t) for t in texts] == [b'{"order": 7}', b"\xff\x00"]
 
 
+def test_azure_existing_stores_in_another_account_are_reached_by_url(azure_storage, monkeypatch):
+    """Stores that already exist live in an account of their own (Azurite's second account here): the
+    locator is their URL, opened with the credential, while the stage's stores keep the connection."""
+    from azure.core.credentials import AzureNamedKeyCredential
+    from azure.data.tables import TableServiceClient
+    from azure.storage.blob import BlobServiceClient
+    from azure.storage.queue import QueueServiceClient
+
+    from deployer.runtime.clients import azure
+
+    other, key = azurite_other_urls(), AzureNamedKeyCredential(OTHER_ACCOUNT, OTHER_KEY)
+    container, table, queue = unique("uploads-"), unique("customers"), unique("jobs-")
+    BlobServiceClient(other["blob"], credential=key).create_container(container)
+    TableServiceClient(endpoint=other["table"], credential=key).create_table(table)
+    raw = QueueServiceClient(other["queue"], credential=key).create_queue(queue)
+    own = unique("own-")
+    BlobServiceClient.from_connection_string(azure_storage).create_container(own)
+    azure._clients["credential"] = key  # what the function's identity is on Azure
+    set_env(monkeypatch, store_env("azure", uploads=f"{other['blob']}/{container}", own=own,
+                                   customers=f"{other['table']}/{table}", jobs=f"{other['queue']}/{queue}"))
+    monkeypatch.setenv("DEPLOYER_KEY_CUSTOMERS", "id")
+    stores.bucket("uploads").put("a/b.txt", b"kept")
+    stores.bucket("own").put("mine.txt", b"own")
+    stores.table("customers").put("c1", {"name": "Ada"})
+    stores.queue("jobs").send({"order": 7})
+    assert BlobServiceClient(other["blob"], credential=key).get_container_client(container).download_blob(
+        "a/b.txt").readall() == b"kept"
+    assert stores.bucket("uploads").list() == ["a/b.txt"] and stores.bucket("own").list() == ["mine.txt"]
+    assert [c.name for c in BlobServiceClient.from_connection_string(azure_storage).list_containers()
+            if c.name == container] == []  # not in the stage's account
+    assert stores.table("customers").get("c1") == {"name": "Ada", "id": "c1"}
+    assert [base64.b64decode(m.content) for m in raw.receive_messages()] == [b'{"order": 7}']
+
+
+def test_azure_existing_topic_publishes_through_its_own_namespace(monkeypatch):
+    from deployer.runtime.clients import azure
+
+    azure.reset()
+    monkeypatch.delenv("DEPLOYER_AZURE_SERVICEBUS", raising=False)  # the stage has no namespace
+    bus = azure._clients["servicebus:company-bus.servicebus.windows.net"] = FakeBus()
+    set_env(monkeypatch, store_env("azure", events="https://company-bus.servicebus.windows.net/company-events"))
+    stores.topic("events").publish({"type": "order.created"})
+    assert [(topic, b"".join(m.body)) for topic, m in bus.sent] == [("company-events", b'{"type": "order.created"}')]
+    azure.reset()
+
+
 def test_missing_store_names_the_fix(monkeypatch):
     monkeypatch.setenv("DEPLOYER_CLOUD", "aws")
     with pytest.raises(stores.StoreNotAvailable, match="add it to the function's `uses`"):
@@ -246,6 +292,11 @@ def test_azure_clients_use_the_managed_identity_without_a_connection_string(monk
     assert azure.queue_client("jobs").url == "https://ordersdev.queue.core.windows.net/jobs"
     assert azure.table_service().url.startswith("https://ordersdev.table.core.windows.net")
     assert azure.servicebus().fully_qualified_namespace == "orders-dev.servicebus.windows.net"
+    # an existing store: its own account or namespace, by URL, with the same identity
+    assert azure.queue_client("https://companydata.queue.core.windows.net/jobs").url == \
+        "https://companydata.queue.core.windows.net/jobs"
+    assert azure.servicebus("company-bus.servicebus.windows.net").fully_qualified_namespace == \
+        "company-bus.servicebus.windows.net"
     azure.reset()
     monkeypatch.setenv("DEPLOYER_AZURE_SERVICEBUS", "Endpoint=sb://127.0.0.1;SharedAccessKeyName=k;"
                                                     "SharedAccessKey=v;UseDevelopmentEmulator=true")

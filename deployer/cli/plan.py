@@ -73,7 +73,7 @@ def _refuse_replacements(bp, cloud: str, allowed: list[str]) -> None:
     from deployer.resources import lifecycle
 
     last = state.read_outputs(bp.root, cloud, bp.stage, bp.name) or {}
-    problems = lifecycle.replacements(last.get(lifecycle.STORES_OUTPUT), bp, allowed)
+    problems = lifecycle.replacements(last.get(lifecycle.STORES_OUTPUT), bp, allowed, cloud)
     if problems:
         raise BlueprintError(problems)
 
@@ -102,8 +102,10 @@ def render(result) -> None:
         common.out.print(f"[bold]output[/bold] {escape(name)} = {escape(_short(value))}")
     if result.outputs:
         common.out.print()
-    common.out.print(f"[bold]{len(result.resources)} resources to create[/bold] in {len(groups)} groups "
-                     f"({result.cloud}, {result.app}, planned in {result.seconds:.2f} s): {by_type}")
+    read = sum(1 for r in result.resources if "read" in r.options)  # existing stores: referenced, not created
+    referenced = f" and {read} existing referenced" if read else ""
+    common.out.print(f"[bold]{len(result.resources) - read} resources to create[/bold]{referenced} in {len(groups)} "
+                     f"groups ({result.cloud}, {result.app}, planned in {result.seconds:.2f} s): {by_type}")
 
 
 def short_type(token: str) -> str:

@@ -84,5 +84,5 @@ def compile_graph(provider: "Provider", bp: "Blueprint", artifacts: dict[str, "A
         ctx.g.export("api_url", ctx.api_url)
     ctx.g.export("functions", {name: ref.physical for name, ref in ctx.functions.items()})
     ctx.g.export("stores", {name: ref.locator for name, ref in ctx.stores.items()})
-    ctx.g.export(STORES_OUTPUT, fingerprints(bp))
+    ctx.g.export(STORES_OUTPUT, fingerprints(bp, provider.name))
     return ctx.g.build()

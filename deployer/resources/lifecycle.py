@@ -29,27 +29,34 @@ STORES_OUTPUT = "deployer_stores"
 STATEFUL = ("bucket", "table", "queue")
 
 
-def fingerprints(bp: "Blueprint") -> dict[str, dict[str, str]]:
-    """What identifies each store's data: its kind, and a table's key attribute."""
+def fingerprints(bp: "Blueprint", cloud: str | None = None) -> dict[str, dict[str, str]]:
+    """What identifies each store's data: its kind, a table's key attribute, and on `cloud` the
+    resource it names when it already existed (`existing`: deployer neither owns nor replaces it)."""
     out = {}
     for name, store in sorted(bp.stores.items()):
         entry = {"kind": store.kind}
         if store.kind == "table":
             entry["key"] = store.key
+        existing = bp.existing(name, cloud) if cloud else None
+        if existing:
+            entry["existing"] = existing
         out[name] = entry
     return out
 
 
 def replacements(previous: Mapping[str, Any] | None, bp: "Blueprint",
-                 allowed: Iterable[str] = ()) -> list[Diagnostic]:
-    """An error per stateful store whose kind or key changed since `previous` (not in `allowed`)."""
+                 allowed: Iterable[str] = (), cloud: str | None = None) -> list[Diagnostic]:
+    """An error per stateful store whose kind or key changed since `previous` (not in `allowed`). A store
+    that names an existing resource, now or before, is never replaced by deployer: no error."""
     if not isinstance(previous, Mapping):
         return []
     found = []
     allowed = set(allowed)
-    for name, now in fingerprints(bp).items():
+    for name, now in fingerprints(bp, cloud).items():
         before = previous.get(name)
         if not isinstance(before, Mapping) or name in allowed or before.get("kind") not in STATEFUL:
+            continue
+        if "existing" in now or "existing" in before:
             continue
         if before.get("kind") != now["kind"]:
             what, path = f"kind from {before.get('kind')} to {now['kind']}", f"stores.{name}.kind"

@@ -17,6 +17,12 @@ deployed (after `up`). So each bucket trigger gets:
 Nothing here depends on the function's code being deployed: one `up` creates it all, and events
 wait in the queue until the package is published (providers/azure/deploy.py). BlobCreated fires for
 new and overwritten blobs, like S3's ObjectCreated.
+
+An existing container (`existing:` its ARM id, providers/azure/existing.py) is read, never created,
+changed or deleted; grants are scoped to it. Bucket triggers on it are refused by `check`: its events
+come from ITS account's Event Grid system topic, and an account has at most one system topic (Event
+Grid allows one per source), which the account's owner may well have created already; creating a
+second fails on `up`, and adopting theirs would let destroy delete it.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from typing import TYPE_CHECKING
 from deployer.blueprint.model import BucketStore, BucketTrigger
 from deployer.resources.compile import StoreRef
 from deployer.resources.graph import APP, function, store
-from providers.azure import hosting, identity, names, queues
+from providers.azure import existing, hosting, identity, names, queues
 
 if TYPE_CHECKING:
     from providers.azure.context import AzureContext
@@ -36,6 +42,10 @@ QUEUE_TTL = 7 * 24 * 3600  # seconds an undelivered event waits in its queue (th
 
 
 def declare(ctx: "AzureContext", name: str, spec: BucketStore) -> StoreRef:
+    found = existing.of(ctx.bp, name)
+    if found:  # read by id, never managed: grants name it, its clients reach it by URL
+        res = ctx.g.add(hosting.CONTAINER, f"store-{name}-container", store(name), read_id=found.id)
+        return StoreRef(name, "bucket", res, found.id, found.url)
     physical = names.container(ctx.bp.name, ctx.bp.stage, name)
     res = hosting.container_resource(ctx, f"store-{name}-container", physical, store(name), retain=ctx.keep_data)
     return StoreRef(name, "bucket", res, ctx.account_id(f"/blobServices/default/containers/{physical}"), physical)

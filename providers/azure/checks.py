@@ -81,7 +81,7 @@ def _env(bp: Blueprint, name: str) -> list[Diagnostic]:
     return [_diag(bp, f"functions.{name}.env.{key}", f"function {name!r}: env {key} would overwrite an app "
                   "setting deployer or Azure Functions sets (identity-based connections, the runtime contract)",
                   hint="rename the variable; names starting with AzureWebJobs, FUNCTIONS_, WEBSITE_, DEPLOYER_, "
-                       "DeployerStorage__ or DeployerServiceBus__ are reserved")
+                       "DeployerStorage or DeployerServiceBus are reserved")
             for key in bp.functions[name].env if reserved(key)]
 
 
@@ -119,6 +119,8 @@ def _collisions(bp: Blueprint) -> list[Diagnostic]:
     """Two stores of one kind whose Azure names come out equal (tables drop hyphens: `a-b` and `ab`)."""
     out, seen = [], {}
     for name, store in bp.stores.items():
+        if bp.existing(name, "azure"):  # not named by deployer
+            continue
         physical = (store.kind, PHYSICAL[store.kind](bp.name, bp.stage, name))
         if physical in seen:
             out.append(_diag(bp, f"stores.{name}", f"stores {seen[physical]!r} and {name!r} would both be the "
@@ -143,12 +145,42 @@ def _queue_settings(bp: Blueprint, name: str) -> list[Diagnostic]:
 
 
 def _existing(bp: Blueprint) -> list[Diagnostic]:
-    """Existing stores: not offered on Azure (yet), so never silently created anew instead."""
+    """Existing stores: named by their ARM id (providers/azure/existing.py), and only wired where
+    Azure lets deployer do it without touching what it does not own."""
+    from providers.azure import existing
+
     out = []
-    for name in bp.stores:
-        if bp.existing(name, "azure"):
-            where = f"clouds.azure.existing.{name}" if name in bp.clouds.azure.existing else f"stores.{name}.existing"
-            out.append(_diag(bp, where, f"store {name!r}: deployer cannot use an existing store on Azure yet: its "
-                             "functions reach the stage's own storage account and Service Bus namespace only",
-                             hint="let deployer create the store on Azure (drop `existing` there)"))
+    for name, store in bp.stores.items():
+        text = bp.existing(name, "azure")
+        if text and existing.parse(store.kind, text) is None:
+            out.append(_diag(bp, existing.where(bp, name), f"store {name!r}: Azure names an existing {store.kind} by "
+                             f"its resource id, and {text!r} is not the id of one",
+                             hint=f"give its id (the portal's \"Resource ID\"): {existing.EXAMPLES[store.kind]}"))
+    if not out:
+        out += _existing_triggers(bp)
+    return out
+
+
+def _existing_triggers(bp: Blueprint) -> list[Diagnostic]:
+    from providers.azure import existing
+    from providers.azure.context import subscription_id
+
+    out, deploying = [], subscription_id()
+    for fn, spec in bp.functions.items():
+        for index, trigger in enumerate(spec.triggers):
+            path = f"functions.{fn}.triggers[{index}]"
+            if isinstance(trigger, BucketTrigger) and existing.of(bp, trigger.bucket):
+                out.append(_diag(bp, path, f"function {fn!r}: bucket {trigger.bucket!r} already exists; its blob "
+                                 "events come from its storage account's Event Grid system topic, and an account "
+                                 "has at most one, which deployer would have to create (or take over) there",
+                                 hint="subscribe that account's system topic to a storage queue yourself and "
+                                      "consume it as an existing queue (`kind: queue, existing: <its id>`): the "
+                                      "handler then receives each Event Grid event as a message"))
+            found = existing.of(bp, trigger.topic) if isinstance(trigger, TopicTrigger) else None
+            if found and deploying and found.subscription != deploying:
+                out.append(_diag(bp, path, f"function {fn!r}: topic {trigger.topic!r} is in Azure subscription "
+                                 f"{found.subscription}, and deployer creates the function's subscription to it "
+                                 f"through the stage's subscription {deploying}",
+                                 hint="deploy the stage to the topic's subscription, or publish to the topic only "
+                                      "(`uses: publish`) and consume a topic of the stage's own"))
     return out

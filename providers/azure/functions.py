@@ -21,13 +21,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from deployer.blueprint.model import BucketTrigger, QueueTrigger, TopicTrigger
+from deployer.blueprint.model import BucketTrigger, HttpTrigger, QueueTrigger, ScheduleTrigger, TopicTrigger
 from deployer.blueprint.refs import grants
 from deployer.naming import store_env
 from deployer.resources.compile import FunctionRef
 from deployer.resources.graph import function as owner_of
 from deployer.resources.values import Template
-from providers.azure import buckets, hosting, identity, keyvault, names, queues, topics
+from providers.azure import buckets, existing, hosting, identity, keyvault, names, queues, topics
 from providers.azure.context import App
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 WEBAPP = "azure-native:web:WebApp"
 #: App settings deployer sets (and prefixes it owns): a blueprint `env` may not overwrite them.
 RESERVED_PREFIXES = ("AzureWebJobs", "AzureFunctionsJobHost", "FUNCTIONS_", "WEBSITE_", "SCM_",
-                     "APPLICATIONINSIGHTS_", "DEPLOYER_", f"{queues.CONNECTION}__", f"{topics.CONNECTION}__")
+                     "APPLICATIONINSIGHTS_", "DEPLOYER_", queues.CONNECTION, topics.CONNECTION)
 RESERVED_NAMES = ("AZURE_CLIENT_ID",)
 
 
@@ -99,19 +99,40 @@ def app_settings(ctx: "AzureContext", fn: str) -> list[tuple[str, Any]]:
         "DEPLOYER_CLOUD": "azure", "DEPLOYER_APP": bp.stage_name(), "DEPLOYER_FUNCTION": fn,
         "DEPLOYER_AZURE_STORAGE_ACCOUNT": ctx.account_name,
     }
-    if any(isinstance(t, (QueueTrigger, BucketTrigger)) for t in spec.triggers):
-        values.update(_connection(queues.CONNECTION, client_id,
-                                  queueServiceUri=f"https://{ctx.account_name}.queue.core.windows.net"))
-    if any(s.kind == "topic" for s in bp.stores.values()):
-        bus_host = topics.host(topics.namespace_name(ctx))
-        values["DEPLOYER_AZURE_SERVICEBUS"] = bus_host
-        if any(isinstance(t, TopicTrigger) for t in spec.triggers):
-            values.update(_connection(topics.CONNECTION, client_id, fullyQualifiedNamespace=bus_host))
+    values.update(_trigger_connections(ctx, fn, client_id))
+    if any(s.kind == "topic" and not bp.existing(n, "azure") for n, s in bp.stores.items()):
+        values["DEPLOYER_AZURE_SERVICEBUS"] = topics.host(topics.namespace_name(ctx))
     values.update(store_env(bp, fn, lambda store: ctx.store(store).locator))
     values.update(spec.env)  # `check` refuses reserved names here
     for name in spec.secrets:
         values[name] = keyvault.reference(ctx, name)
     return sorted(values.items())
+
+
+def _trigger_connections(ctx: "AzureContext", fn: str, client_id) -> dict[str, Any]:
+    """The identity-based connections the function's triggers name: the stage's storage account
+    (`DeployerStorage`: its queues, bucket event queues) and Service Bus namespace
+    (`DeployerServiceBus`), and the account or namespace of each existing queue or topic it consumes
+    (`DeployerStorage_<account>`, `DeployerServiceBus_<namespace>`)."""
+    out: dict[str, Any] = {}
+    for trigger in ctx.bp.functions[fn].triggers:
+        match trigger:
+            case BucketTrigger():
+                uri = f"https://{ctx.account_name}.queue.core.windows.net"
+                out.update(_connection(queues.CONNECTION, client_id, queueServiceUri=uri))
+            case QueueTrigger(queue=queue):
+                found = existing.of(ctx.bp, queue)
+                uri = found.service_uri("queue") if found else f"https://{ctx.account_name}.queue.core.windows.net"
+                out.update(_connection(queues.connection(ctx.bp, queue), client_id, queueServiceUri=uri))
+            case TopicTrigger(topic=topic):
+                found = existing.of(ctx.bp, topic)
+                host = found.host if found else topics.host(topics.namespace_name(ctx))
+                out.update(_connection(topics.connection(ctx.bp, topic), client_id, fullyQualifiedNamespace=host))
+            case HttpTrigger() | ScheduleTrigger():
+                pass
+            case _:
+                raise TypeError(f"unsupported trigger {type(trigger).__name__}")
+    return out
 
 
 def _connection(prefix: str, client_id, **uris: str) -> dict[str, Any]:

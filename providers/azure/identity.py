@@ -2,7 +2,8 @@
 
 Every role assignment is scoped to the container, queue, table, topic subscription, topic or secret
 itself (never the storage account, the namespace, the vault or the resource group), so a function
-reaches exactly the stores and secrets its grants name. The rights come from
+reaches exactly the stores and secrets its grants name. An existing store (providers/azure/existing.py)
+gets the same roles, scoped to its own ARM id, in whatever account, namespace or subscription it is. The rights come from
 `deployer.blueprint.refs.grants` plus what a trigger needs:
 
 | store | right | role (built-in id) | scope |
@@ -76,6 +77,14 @@ def role_definition_id(subscription_id: str, role: str) -> str:
     return f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{ROLES[role]}"
 
 
+def scope_subscription(scope: str, default: str) -> str:
+    """The subscription an ARM id lies in (`/subscriptions/<id>/...`), else `default`. A built-in role
+    is named through the subscription of the scope it is assigned at: an existing store may lie in
+    another subscription than the stage."""
+    parts = scope.split("/")
+    return parts[2].lower() if len(parts) > 2 and parts[1].lower() == "subscriptions" else default
+
+
 def assignment_name(scope: str, principal: str, role: str) -> str:
     """The assignment's name: UUIDv5 of its scope, principal (an identity's ARM id) and role id."""
     return str(uuid.uuid5(NAMESPACE, f"{scope.lower()}|{principal.lower()}|{ROLES[role]}"))
@@ -100,5 +109,5 @@ def assign(ctx, logical: str, owner, principal, principal_ref: str, role: str, s
         ASSIGNMENT, logical, owner, delete_before_replace=True, depends_on=[scope_res] if scope_res else [],
         role_assignment_name=assignment_name(scope, principal_ref, role), principal_id=principal,
         principal_type="ServicePrincipal", scope=scope,
-        role_definition_id=role_definition_id(ctx.subscription, role),
+        role_definition_id=role_definition_id(scope_subscription(scope, ctx.subscription), role),
         condition=condition, condition_version="2.0" if condition else None)

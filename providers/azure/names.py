@@ -141,6 +141,12 @@ def subscription(function: str) -> str:
     return _dns(physical_name(function, max_length=50))
 
 
+def shared_subscription(bp_name: str, stage: str, function: str) -> str:
+    """A function's subscription on an EXISTING topic, which other apps and stages may subscribe to
+    as well: `<name>-<stage>-<function>`, 1-50 characters."""
+    return _dns(physical_name(bp_name, stage, function, max_length=50))
+
+
 def apim(subscription: str, bp_name: str, stage: str) -> str:
     return _worldwide(subscription, bp_name, stage, "gateway", max_length=50)
 

@@ -36,7 +36,7 @@ from deployer.blueprint.model import (
 )
 from deployer.errors import UsageError
 from deployer.providers import Artifact
-from providers.azure import buckets, hosting, http, names, queues, schedules, topics
+from providers.azure import buckets, hosting, http, queues, schedules, topics
 
 EXTENSION_BUNDLE = {"id": "Microsoft.Azure.Functions.ExtensionBundle", "version": "[4.*, 5.0.0)"}
 SCRIPT_FILE = "../deployer_shim.py"
@@ -73,7 +73,7 @@ def trigger_binding(bp: Blueprint, function: str, index: int, trigger) -> tuple[
             entry, spec = buckets.binding(bp, function, index)
             return buckets.folder(index), _spec(entry, [spec]), None
         case QueueTrigger():
-            entry, spec = queues.binding(names.queue(bp.name, bp.stage, trigger.queue))
+            entry, spec = queues.trigger_binding(bp, trigger)
             return f"queue{index}", _spec(entry, [spec]), None
         case TopicTrigger():
             entry, spec = topics.binding(bp, function, trigger)

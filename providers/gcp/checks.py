@@ -37,13 +37,30 @@ def check(bp: Blueprint) -> list[Diagnostic]:
 
 
 def existing_tables(bp: Blueprint) -> list[Diagnostic]:
-    """A table is a collection in the app's own Firestore database: an existing one cannot be adopted yet."""
+    """An existing table names a collection of an existing Firestore database, in one of two forms
+    (tables.FORMS); it may not name the app's own database while deployer creates that one for other tables."""
     from deployer.blueprint.model import TableStore
+    from providers.gcp.context import PLACEHOLDER_PROJECT
+    from providers.gcp.tables import FORMS, app_database_id, parse_existing
 
-    return [diag(bp, f"stores.{name}", f"table {name!r} is marked existing: on GCP a table is a collection in the "
-                                      "app's own Firestore database, which deployer creates",
-                 hint="remove `existing` for GCP, or keep this table on another cloud")
-            for name, store in bp.stores.items() if isinstance(store, TableStore) and bp.existing(name, "gcp")]
+    project = bp.clouds.gcp.project or PLACEHOLDER_PROJECT
+    own = f"projects/{project}/databases/{app_database_id(bp)}"
+    created = any(isinstance(s, TableStore) and not bp.existing(n, "gcp") for n, s in bp.stores.items())
+    out = []
+    for name, store in bp.stores.items():
+        text = bp.existing(name, "gcp") if isinstance(store, TableStore) else None
+        if not text:
+            continue
+        path = f"clouds.gcp.existing.{name}" if name in bp.clouds.gcp.existing else f"stores.{name}.existing"
+        found = parse_existing(text, project)
+        if isinstance(found, str):
+            out.append(diag(bp, path, f"table {name!r}: existing {text!r} is no Firestore collection on GCP: {found}",
+                            hint=f"give {FORMS} (under clouds.gcp.existing.{name} if other clouds need another name)"))
+        elif created and found.database_path == own:
+            out.append(diag(bp, path, f"table {name!r} names a collection of this app's own database {own!r}, "
+                                      "which deployer creates for the other tables (and deletes with --delete-data)",
+                            hint=f"drop `existing` to make {name!r} one of the app's tables, or name another database"))
+    return out
 
 
 def shim_requirements(bp: Blueprint, function: str) -> list[str]:

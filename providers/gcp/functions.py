@@ -60,7 +60,8 @@ def environment(ctx: GcpContext, function: str, invoker: Resource | None) -> dic
     env: dict = {"DEPLOYER_CLOUD": "gcp", "DEPLOYER_APP": ctx.app, "DEPLOYER_FUNCTION": function,
                  "DEPLOYER_GCP_PROJECT": ctx.project}
     env.update(naming.store_env(bp, function, lambda store: ctx.store(store).locator))
-    if any(isinstance(bp.stores[store], TableStore) for store in reachable_stores(bp, function)):
+    if any(isinstance(bp.stores[store], TableStore) and ctx.store(store).extra["own"]
+           for store in reachable_stores(bp, function)):  # an existing table's locator names its database
         env["DEPLOYER_GCP_DATABASE"] = database_id(ctx)
     if invoker is not None and any(isinstance(t, (QueueTrigger, ScheduleTrigger)) for t in fn.triggers):
         env["DEPLOYER_GCP_INVOKER"] = invoker.out("email")  # the only account the shim accepts events from

@@ -18,11 +18,16 @@ destroying one stage never breaks another's bucket triggers.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from deployer.blueprint.refs import grants
 from deployer.resources.compile import FunctionRef
 from deployer.resources.graph import APP, Owner, Resource, function as fn_owner
 from deployer.resources.values import Out
 from providers.gcp.context import ACCOUNT_ID_MAX, RUN_INVOKER, GcpContext, account as runtime_account
+
+if TYPE_CHECKING:
+    from providers.gcp.tables import Collection
 
 PROJECT_LEVEL = ("roles/artifactregistry.writer", "roles/datastore.user", "roles/datastore.viewer",
                  "roles/eventarc.eventReceiver", "roles/logging.logWriter", "roles/pubsub.publisher",
@@ -60,7 +65,7 @@ def grant_stores(ctx: GcpContext, function: str) -> list[Resource]:
     """What `uses` (and a queue trigger) grant, translated into roles on each store."""
     who, owner = member(runtime_account(ctx.fn(function))), fn_owner(function)
     made: list[Resource] = []
-    table_roles: set[str] = set()
+    databases: dict[str, tuple["Collection", set[str]]] = {}  # database path -> (a table's collection, roles)
     for grant in grants(ctx.bp, function):
         ref = ctx.store(grant.store)
         prefix = f"fn-{function}-{grant.store}"
@@ -70,7 +75,9 @@ def grant_stores(ctx: GcpContext, function: str) -> list[Resource]:
                 made.append(ctx.add("gcp:storage/bucketIAMMember:BucketIAMMember", f"{prefix}-{short(role)}", owner,
                                     bucket=ref.resource.out("name"), role=role, member=who))
             case "table":
-                table_roles.add("roles/datastore.viewer" if grant.rights == {"read"} else "roles/datastore.user")
+                role = "roles/datastore.viewer" if grant.rights == {"read"} else "roles/datastore.user"
+                where = ref.extra["collection"]
+                databases.setdefault(where.database_path, (where, set()))[1].add(role)
             case "topic" | "queue":
                 if "publish" in grant.rights:
                     made.append(ctx.add("gcp:pubsub/topicIAMMember:TopicIAMMember", f"{prefix}-pubsub-publisher",
@@ -79,21 +86,29 @@ def grant_stores(ctx: GcpContext, function: str) -> list[Resource]:
                 # "consume": the queue is pushed to the function; its invoker account is what is granted.
             case _:
                 raise TypeError(f"unsupported store kind {grant.kind!r}")
-    if table_roles:  # one binding for every table: Firestore's grain is the database
-        role = "roles/datastore.user" if "roles/datastore.user" in table_roles else "roles/datastore.viewer"
-        made.append(firestore_role(ctx, f"fn-{function}-{short(role)}", owner, role, who))
+    for where, roles in databases.values():  # one binding per database: Firestore's grain
+        role = "roles/datastore.user" if "roles/datastore.user" in roles else "roles/datastore.viewer"
+        made.append(firestore_role(ctx, function, where, owner, role, who))
     return made
 
 
-def firestore_role(ctx: GcpContext, logical: str, owner: Owner, role: str, who) -> Resource:
-    """A Firestore data role: project-level (GCP's smallest grain) with a condition on the database."""
+def firestore_role(ctx: GcpContext, function: str, where: "Collection", owner: Owner, role: str, who) -> Resource:
+    """A Firestore data role on the project of a table's database (GCP's smallest grain), with a condition
+    on that database. Named after the database, so that adding a table never renames (deletes and re-adds,
+    leaving no grant) an identical binding: `fn-f-<role>` on the app's own database, `fn-f-firestore-<db>-<role>`
+    on an existing one (`<project>.<db>` in another project)."""
     from providers.gcp.tables import database_id
 
-    database = f"projects/{ctx.project}/databases/{database_id(ctx)}"
-    return ctx.add("gcp:projects/iAMMember:IAMMember", logical, owner, project=ctx.project, role=role, member=who,
-                   condition={"title": f"only {ctx.app} database"[:100],
+    if where.project == ctx.project and where.database == database_id(ctx):
+        logical, title = f"fn-{function}-{short(role)}", f"only {ctx.app} database"
+    else:
+        other = "" if where.project == ctx.project else f"{where.project}."
+        logical = f"fn-{function}-firestore-{other}{where.database}-{short(role)}"
+        title = f"only database {where.database} of {where.project}"
+    return ctx.add("gcp:projects/iAMMember:IAMMember", logical, owner, project=where.project, role=role, member=who,
+                   condition={"title": title[:100],
                               "description": "deployer: Firestore roles have no grain below the database",
-                              "expression": f'resource.name == "{database}"'})
+                              "expression": f'resource.name == "{where.database_path}"'})
 
 
 def secret_accessor(ctx: GcpContext, function: str, secret: str, secret_res: Resource,

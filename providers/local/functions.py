@@ -2,7 +2,8 @@
 
 A function sees the same environment contract as on a cloud (docs/contracts.md): its own `env`, the
 `DEPLOYER_*` store variables for every store it reaches, its granted secrets, and `DEPLOYER_CLOUD=local`
-with `DEPLOYER_LOCAL_STATE` pointing at the stage's state folder. It does not inherit the local cloud's
+with `DEPLOYER_LOCAL_STATE` pointing at the stage's state folder and `DEPLOYER_LOCAL_EXISTING` at the
+machine's folder of stores that already exist (providers/local/existing.py). It does not inherit the local cloud's
 environment (only what Python itself needs: PATH, HOME, locale), so a function that works here does not
 depend on a variable that only exists on the developer's machine.
 
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from deployer.errors import BlueprintError, DeploymentError
 from deployer.naming import store_env
+from providers.local import existing
 
 #: Warm workers per function at most (unless `max_instances` says less): enough to overlap I/O-bound
 #: handlers, few enough that CPU-bound ones do not thrash a small machine.
@@ -62,7 +64,8 @@ def function_env(bp, name: str, state: Path, environ=os.environ) -> dict[str, st
     fn = bp.functions[name]
     env = {k: environ[k] for k in PASS_THROUGH if k in environ}
     env.update(fn.env)
-    env.update(store_env(bp, name, lambda store: store))  # locally a store's locator is its logical name
+    # locally a store's locator is its logical name, or `existing:<name>` for a store that already exists
+    env.update(store_env(bp, name, lambda store: existing.locator(bp, store)))
     from deployer import secrets
 
     missing = [d for d in secrets.check(bp, env=environ) if d.location.path.split(".")[-1] in fn.secrets]
@@ -71,6 +74,7 @@ def function_env(bp, name: str, state: Path, environ=os.environ) -> dict[str, st
     env.update({s: environ[s] for s in fn.secrets})
     env.update(DEPLOYER_CLOUD="local", DEPLOYER_APP=bp.stage_name(), DEPLOYER_FUNCTION=name,
                DEPLOYER_LOCAL_STATE=str(state), PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
+    env[existing.ENV] = str(existing.home(environ))
     return env
 
 

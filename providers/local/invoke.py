@@ -64,8 +64,7 @@ def invoke(bp, function: str, event: Event) -> InvokeResult:
     state = local_state.private(functions.state_dir(bp), bp)  # 0700 and 0600 files, as `up` makes them
     spec = functions.specs(bp, state, only=function)[function]
     logs.rotate(spec.log)  # no local cloud may be running to do it
-    broker = queues.Broker(state)
-    queues.register(broker.conn, bp)  # so what it publishes fans out as when the cloud runs
+    queues.open_brokers(bp, state)  # registered, so what it publishes fans out as when the cloud runs
     return asyncio.run(_run(spec, kind, body, event_kind(event)))
 
 

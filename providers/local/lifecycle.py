@@ -10,7 +10,9 @@ on an unchanged stack); changed, it restarts the local cloud on the same port, s
 when `up` returns (a `deployer dev` reloads by itself and is left alone). `destroy` sends SIGTERM,
 waits, then SIGKILLs the process group; data (buckets, tables, queues) is kept unless `delete_data`.
 It needs only the state folder: `detached()` finds it by the blueprint's path when the blueprint no
-longer loads. Whether a stage runs is decided by its lock file, not by a pid (a pid can be reused, a
+longer loads. Stores that already exist (providers/local/existing.py) are not the app's: `preview` and `up`
+name them as referenced, `destroy` never reports them kept nor deletes them (`delete_data` removes only
+what deployer made for the stage in their shared folder), and a data-replacing change never applies to them. Whether a stage runs is decided by its lock file, not by a pid (a pid can be reused, a
 released lock cannot lie).
 """
 
@@ -30,7 +32,7 @@ from typing import Any, Callable
 from deployer.errors import BlueprintError, DeploymentError
 from deployer.providers import EngineOptions, Result
 from deployer.resources import lifecycle
-from providers.local import functions, logs, state as local_state
+from providers.local import existing, functions, logs, state as local_state
 from providers.local.server import outputs as make_outputs, read_info
 
 START_TIMEOUT = float(os.environ.get("DEPLOYER_LOCAL_UP_TIMEOUT", "90"))
@@ -103,11 +105,15 @@ class LocalEngine:
         info = running(self.state)
         n = len(self.bp.functions)
         if info and self._changed(info) and not info.get("dev"):
+            note = self._existing_note()
             return Result("preview", changes={"update": n}, message=f"the local cloud at {info['url']} would restart "
-                                                                    "with the changed blueprint or code")
+                                                                    "with the changed blueprint or code"
+                                                                    + (f"; {note}" if note else ""))
         changes = {"same": n} if info else {"create": n}
+        note = self._existing_note()
         return Result("preview", changes=changes,
-                      message=f"running at {info['url']}" if info else "the local cloud would start")
+                      message=(f"running at {info['url']}" if info else "the local cloud would start")
+                      + (f"; {note}" if note else ""))
 
     def up(self, on_event: Callable[[dict], None] | None = None) -> Result:
         start = time.monotonic()
@@ -125,6 +131,8 @@ class LocalEngine:
             raise DeploymentError(f"the local cloud of this stage is starting or not answering (lock held in "
                                   f"{self.state})", hint="wait a moment, or `deployer down` to stop it")
         functions.specs(self.bp, self.state, log=lambda m: self._emit(on_event, m))  # deps + secrets, foreground
+        if self._existing_note():
+            self._emit(on_event, self._existing_note())
         port = None
         if info:  # changed: restart on the same port, so its URL keeps working
             why = "the blueprint or code changed" if info.get("fingerprint") else "started by an earlier deployer"
@@ -133,7 +141,7 @@ class LocalEngine:
             port = info.get("port")
         info = self._start(on_event, port)
         tmp = self.state / f"{STORES_FILE}.tmp"  # 0600: private() set the umask
-        tmp.write_text(json.dumps(lifecycle.fingerprints(self.bp)))
+        tmp.write_text(json.dumps(self.own_stores()))
         tmp.replace(self.state / STORES_FILE)
         changes, what = ({"update": n}, "restarted with the changes") if port else ({"create": n}, "running")
         return Result("up", changes=changes,
@@ -143,16 +151,29 @@ class LocalEngine:
 
     def _check_stores(self, replace: bool) -> None:
         """As on every cloud: a change that replaces a store's data (a table's key, a store's kind) since
-        the last `up` is refused (exit 2) unless `--replace-data STORE`, which deletes that store's data."""
+        the last `up` is refused (exit 2) unless `--replace-data STORE`, which deletes that store's data.
+        A store that already exists is not the app's data: never compared, never replaced (and
+        `--replace-data` naming one is refused); stores.json records the app's own stores only."""
         allowed = tuple(self.options.extra.get("replace_data", ()))
+        shared = existing.names(self.bp)
+        refused = [existing.refusal(self.bp, name, shared[name]) for name in allowed if name in shared]
+        if refused:
+            raise BlueprintError(refused)
         previous = local_state.read_json(self.state / STORES_FILE)
-        problems = lifecycle.replacements(previous, self.bp, allowed)
+        if previous:
+            previous = {name: entry for name, entry in previous.items() if name not in shared}
+        problems = lifecycle.replacements(previous, self.bp, (*allowed, *shared))
         if problems:
             raise BlueprintError(problems)
         if replace and previous:
             for name in allowed:
                 if previous.get(name) != lifecycle.fingerprints(self.bp).get(name):
                     self._drop_data(name, (previous.get(name) or {}).get("kind"))
+
+    def own_stores(self) -> dict[str, dict[str, str]]:
+        """The fingerprints (kind, key) of the stores this app's state folder holds (not existing ones)."""
+        shared = existing.names(self.bp)
+        return {name: entry for name, entry in lifecycle.fingerprints(self.bp).items() if name not in shared}
 
     def _drop_data(self, store: str, kind: str | None) -> None:
         """Delete one store's local data (files of a bucket, rows of a table, messages of a queue)."""
@@ -169,6 +190,14 @@ class LocalEngine:
                             conn.execute(sql, (store,))
                         except sqlite3.OperationalError:  # that kind of store was never used here
                             pass
+
+    def _existing_note(self) -> str:
+        """What `preview` and `up` say about the stores that already exist: referenced, not created."""
+        shared = existing.names(self.bp)
+        if not shared:
+            return ""
+        return (f"{len(shared)} existing store(s) referenced, not created: "
+                + ", ".join(f"{name} -> {found}" for name, found in sorted(shared.items())) + f" (in {existing.home()})")
 
     def _start(self, on_event, port: int | None = None) -> dict:
         self.state = local_state.state_dir(self.bp)  # an old-layout folder moves once its old cloud stopped
@@ -210,16 +239,32 @@ class LocalEngine:
             self._emit(on_event, f"stopping the local cloud (pid {info['pid']})")
             self._stop(info["pid"])
             stopped = True
-        kept = [] if delete_data or self.bp is None else sorted(self.bp.stores)
-        if delete_data and self.state.exists():
-            shutil.rmtree(self.state)
-            if self.state.parent.name != "local" and not any(self.state.parent.iterdir()):
-                self.state.parent.rmdir()  # the app's folder, when this was its last stage
+        shared = existing.names(self.bp) if self.bp is not None else {}
+        kept = [] if delete_data or self.bp is None else sorted(set(self.bp.stores) - set(shared))
+        if delete_data:
+            self._delete_data()
         message = "the local cloud was stopped" if stopped else "the local cloud of this stage was not running"
+        message += "; its data was deleted" if delete_data else ""
+        if shared:
+            message += "; existing stores left as they are: " + ", ".join(
+                f"{name} ({found})" for name, found in sorted(shared.items()))
         n = len(self.bp.functions) if self.bp is not None else 1
         return Result("destroy", changes={"delete": n} if stopped else {},
                       duration=time.monotonic() - start, kept=kept,
-                      message=message + ("; its data was deleted" if delete_data else ""))
+                      message=message)
+
+    def _delete_data(self) -> None:
+        """`--delete-data`: the stage's folder, and in the folder of existing stores only what deployer made
+        for this stage (its subscriptions, bucket triggers and their pending deliveries), never a store."""
+        record = local_state.read_json(self.state / "blueprint.json") or {}
+        if self.bp is not None:
+            existing.forget(existing.owner_of(self.bp))
+        elif record.get("file") and record.get("app") and record.get("stage"):
+            existing.forget(existing.owner(record["app"], record["stage"], Path(record["file"]).parent))
+        if self.state.exists():
+            shutil.rmtree(self.state)
+            if self.state.parent.name != "local" and not any(self.state.parent.iterdir()):
+                self.state.parent.rmdir()  # the app's folder, when this was its last stage
 
     def _stop(self, pid: int) -> None:
         """SIGTERM, wait for the lock to be released, then SIGKILL the process group."""

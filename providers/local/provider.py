@@ -21,6 +21,12 @@ class LocalProvider(Provider):
                 "bucket": "files", "table": "SQLite", "queue": "SQLite queue", "topic": "SQLite topic",
                 "dead-letter": "SQLite dead letters"}
 
+    def check(self, bp):
+        """The local cloud's rules: an existing store's name must be one it can keep (existing.py)."""
+        from providers.local import existing
+
+        return existing.check(bp)
+
     def engine(self, bp, options: EngineOptions):
         from providers.local.lifecycle import LocalEngine
 

@@ -19,6 +19,13 @@ pending delivery where its trigger finds it. When a trigger itself changes or go
 older layout, `t:<topic>:<function>:<index>`), `adopt()` at start-up moves its pending rows to the one
 trigger of the same function and store that takes them; what no trigger takes is kept, logged and
 shown by `deployer status` (`backlog()`), never silently stranded.
+
+A trigger of a store that already exists (providers/local/existing.py) is delivered from the machine's
+shared queues.db, not the stage's: its Consumer has the app and stage's `owner` tag, its store is the
+existing name, and a topic's or bucket's delivery queue names `<owner>/<function>`
+(`t:company-events:orders.dev.1a2b3c4d/notify`), so apps sharing the store never take each other's
+deliveries. One Broker per database; the shared one tags its claims with the owner, so a restart
+releases this app's stale claims only (another app's claims expire with their visibility timeout).
 """
 
 from __future__ import annotations
@@ -48,60 +55,92 @@ class Consumer:
     batch: int
     retries: int
     dead_letter: bool
-    store: str = ""
+    store: str = ""  # the store's name in its database: the logical name, or the existing name
     trigger: object = None
+    owner: str = ""  # set for a store that already exists: delivered from the shared queues.db
+    logical: str = ""  # the store's logical name in this blueprint
+
+    @property
+    def who(self) -> str:
+        """The consuming function as delivery queue names spell it (owner-qualified when shared)."""
+        return f"{self.owner}/{self.function}" if self.owner else self.function
 
 
 SOURCES = {"q": "queue", "t": "topic", "b": "bucket"}
 
 
-def delivery_name(function: str, trigger) -> str:
-    """The delivery queue of one trigger, from what it is (see the module docstring)."""
+def delivery_name(function: str, trigger, store: str | None = None) -> str:
+    """The delivery queue of one trigger, from what it is (see the module docstring); `store` is the
+    store's name in its database when it is not the trigger's (an existing store), and `function` is
+    then owner-qualified."""
     match trigger:
         case QueueTrigger(queue=q):
-            return f"q:{q}"
+            return f"q:{store or q}"
         case TopicTrigger(topic=t):
-            return f"t:{t}:{function}"
+            return f"t:{store or t}:{function}"
         case BucketTrigger(bucket=b, on=on, prefix=prefix, suffix=suffix):
-            return f"b:{b}:{function}:{on}:{prefix}:{suffix}"
+            return f"b:{store or b}:{function}:{on}:{prefix}:{suffix}"
     raise TypeError(f"{type(trigger).__name__} has no delivery queue")
+
+
+def _store_of(trigger) -> str:
+    match trigger:
+        case QueueTrigger(queue=q):
+            return q
+        case TopicTrigger(topic=t):
+            return t
+        case BucketTrigger(bucket=b):
+            return b
+    raise TypeError(f"{type(trigger).__name__} has no store")
 
 
 def consumers(bp) -> list[Consumer]:
     """Every asynchronous trigger of the blueprint as a delivery queue and its consuming function."""
+    from providers.local import existing
+
+    shared, owner = existing.names(bp), existing.owner_of(bp)
     out = []
     for name, fn in bp.functions.items():
         seen: dict[str, int] = {}
         for trigger in fn.triggers:
             if not isinstance(trigger, (QueueTrigger, TopicTrigger, BucketTrigger)):
                 continue
-            queue = delivery_name(name, trigger)
+            logical = _store_of(trigger)
+            mine = owner if logical in shared else ""
+            store = shared.get(logical, logical)
+            queue = delivery_name(f"{mine}/{name}" if mine else name, trigger, store)
             seen[queue] = seen.get(queue, 0) + 1
+            extra = {"owner": mine, "logical": logical}
             match trigger:
-                case QueueTrigger(queue=q, batch=batch):
-                    store = bp.stores[q]
-                    out.append(Consumer(queue, name, "queue", batch, store.retries, store.dead_letter, q, trigger))
-                case TopicTrigger(topic=t):
+                case QueueTrigger(batch=batch):
+                    spec = bp.stores[logical]
+                    out.append(Consumer(queue, name, "queue", batch, spec.retries, spec.dead_letter, store, trigger,
+                                        **extra))
+                case TopicTrigger():
                     queue += f"#{seen[queue]}" if seen[queue] > 1 else ""
-                    out.append(Consumer(queue, name, "topic", 1, DEFAULT_RETRIES, True, t, trigger))
-                case BucketTrigger(bucket=b):
+                    out.append(Consumer(queue, name, "topic", 1, DEFAULT_RETRIES, True, store, trigger, **extra))
+                case BucketTrigger():
                     queue += f"#{seen[queue]}" if seen[queue] > 1 else ""
-                    out.append(Consumer(queue, name, "bucket", 1, DEFAULT_RETRIES, True, b, trigger))
+                    out.append(Consumer(queue, name, "bucket", 1, DEFAULT_RETRIES, True, store, trigger, **extra))
     return out
 
 
-def register(conn, bp) -> None:
-    """Write the blueprint's topic subscriptions and bucket triggers where the store client finds them."""
+def register(conn, bp, owner: str = "") -> None:
+    """Write the blueprint's topic subscriptions and bucket triggers where the store client finds them:
+    the stage's own (all rows of its queues.db), or with `owner` this app and stage's rows of the shared
+    queues.db of existing stores, leaving every other app's rows alone."""
+    mine = [c for c in consumers(bp) if c.owner == owner]
+    where, args = ("WHERE instr(queue, ':' || ? || '/') > 0", (owner,)) if owner else ("", ())
     with conn:
-        conn.execute("DELETE FROM subscriptions")
-        conn.execute("DELETE FROM bucket_triggers")
-        for c in consumers(bp):
+        conn.execute(f"DELETE FROM subscriptions {where}", args)
+        conn.execute(f"DELETE FROM bucket_triggers {where}", args)
+        for c in mine:
             if c.source == "topic":
                 conn.execute("INSERT INTO subscriptions VALUES (?, ?)", (c.store, c.queue))
             elif c.source == "bucket":
                 t = c.trigger
                 conn.execute("INSERT INTO bucket_triggers VALUES (?, ?, ?, ?, ?)",
-                             (t.bucket, t.on, t.prefix, t.suffix, c.queue))
+                             (c.store, t.on, t.prefix, t.suffix, c.queue))
 
 
 def _parse(queue: str) -> tuple[str, str, str]:
@@ -126,28 +165,38 @@ def _takes(consumer: Consumer, data: bytes) -> bool:
     return event.get("type") == t.on and key.startswith(t.prefix) and key.endswith(t.suffix)
 
 
-def adopt(conn, consumer_list: list[Consumer]) -> tuple[int, list[dict]]:
+def adopt(conn, consumer_list: list[Consumer], owner: str = "") -> tuple[int, list[dict]]:
     """Move pending rows of delivery queues no trigger consumes to the one trigger of the same function
-    and store that takes them. Returns (rows moved, backlog() of what is left without a consumer)."""
+    and store that takes them. Returns (rows moved, backlog() of what is left without a consumer).
+    With `owner` (the shared queues.db), only that app and stage's delivery queues are looked at."""
+    consumer_list = [c for c in consumer_list if c.owner == owner]
     current = {c.queue for c in consumer_list}
     moved = 0
     with conn:
         for (queue,) in conn.execute("SELECT DISTINCT queue FROM messages").fetchall():
             source, store, function = _parse(queue)
-            if queue in current or source in ("queue", ""):
+            if queue in current or source in ("queue", "") or not owns(owner, queue):
                 continue
-            targets = [c for c in consumer_list if (c.source, c.store, c.function) == (source, store, function)]
+            targets = [c for c in consumer_list if (c.source, c.store, c.who) == (source, store, function)]
             if len(targets) != 1:
                 continue
             rows = conn.execute("SELECT id, data FROM messages WHERE queue = ?", (queue,)).fetchall()
             ids = [(targets[0].queue, row) for row, data in rows if _takes(targets[0], data)]
             conn.executemany("UPDATE messages SET queue = ? WHERE id = ?", ids)
             moved += len(ids)
-    return moved, [b for b in backlog(conn, consumer_list) if not b["consumer"] and b["pending"]]
+    return moved, [b for b in backlog(conn, consumer_list, owner) if not b["consumer"] and b["pending"]]
 
 
-def backlog(conn, consumer_list: list[Consumer]) -> list[dict]:
-    """Pending and dead-lettered messages per delivery queue, with who consumes it (None: nobody)."""
+def owns(owner: str, queue: str) -> bool:
+    """Is this delivery queue one of the app and stage's (always, in the stage's own queues.db)?"""
+    return not owner or f":{owner}/" in queue
+
+
+def backlog(conn, consumer_list: list[Consumer], owner: str = "", queues: tuple[str, ...] = ()) -> list[dict]:
+    """Pending and dead-lettered messages per delivery queue, with who consumes it (None: nobody). With
+    `owner` (the shared queues.db): this app and stage's delivery queues, and the existing `queues`
+    (`q:<name>`) it uses, whoever consumes them."""
+    consumer_list = [c for c in consumer_list if c.owner == owner]
     by_queue = {c.queue: c for c in consumer_list}
     out: dict[str, dict] = {}
     for c in consumer_list:
@@ -155,6 +204,8 @@ def backlog(conn, consumer_list: list[Consumer]) -> list[dict]:
                         "pending": 0, "dead_letters": 0}
     for table, field in (("messages", "pending"), ("dead_letters", "dead_letters")):
         for queue, count in conn.execute(f"SELECT queue, count(*) FROM {table} GROUP BY queue"):
+            if owner and not (queue in by_queue or queue in queues or owns(owner, queue)):
+                continue
             source, store, _ = _parse(queue)
             entry = out.setdefault(queue, {"queue": queue, "source": source, "store": store, "consumer": None,
                                            "pending": 0, "dead_letters": 0})
@@ -167,14 +218,20 @@ def backlog(conn, consumer_list: list[Consumer]) -> list[dict]:
 class Broker:
     """Claims, acknowledges and retries rows. One connection, used from the event loop's thread."""
 
-    def __init__(self, state):
+    def __init__(self, state, owner: str = ""):
         self.conn = client.connect(state / "queues.db", client.SCHEMA)
-        self.boot = uuid.uuid4().hex
+        self.owner = owner
+        self.boot = f"{owner}:{uuid.uuid4().hex}" if owner else uuid.uuid4().hex
 
     def release_stale(self) -> int:
+        """Release the claims of a previous run at once: every other claim in the stage's queues.db, this
+        app and stage's only in the shared one (other local clouds hold theirs)."""
+        mine = "AND substr(claimed, 1, length(?)) = ?" if self.owner else ""
+        args = (f"{self.owner}:", f"{self.owner}:") if self.owner else ()
         with self.conn:
             return self.conn.execute("UPDATE messages SET claimed = NULL, visible_at = ? "
-                                     "WHERE claimed IS NOT NULL AND claimed != ?", (time.time(), self.boot)).rowcount
+                                     f"WHERE claimed IS NOT NULL AND claimed != ? {mine}",
+                                     (time.time(), self.boot, *args)).rowcount
 
     def refuse_oversize(self) -> int:
         """Dead-letter pending rows larger than the message limit (written before it was enforced, or by
@@ -228,8 +285,9 @@ class Broker:
 class Dispatcher:
     """One loop per consumer: claim up to `batch` rows, run them on the function's pool, settle."""
 
-    def __init__(self, broker: Broker, pools: dict[str, Pool], consumer_list: list[Consumer]):
-        self.broker, self.pools, self.consumers = broker, pools, consumer_list
+    def __init__(self, brokers: dict[str, Broker], pools: dict[str, Pool], consumer_list: list[Consumer]):
+        """`brokers`: by owner, "" for the stage's queues.db (and the owner's for the shared one)."""
+        self.brokers, self.pools, self.consumers = brokers, pools, consumer_list
         self.events = {c.queue: asyncio.Event() for c in consumer_list}
         self.tasks: list[asyncio.Task] = []
         self.inflight: set[asyncio.Task] = set()
@@ -255,7 +313,7 @@ class Dispatcher:
         while True:
             await slots.acquire()
             try:
-                items = self.broker.claim(consumer.queue, consumer.batch, pool.spec.timeout + 5)
+                items = self.brokers[consumer.owner].claim(consumer.queue, consumer.batch, pool.spec.timeout + 5)
             except Exception as exc:  # noqa: BLE001 - e.g. disk full: report, keep trying
                 log_line(pool.spec, f"DISPATCH ERROR {consumer.queue}: {exc}")
                 items = []
@@ -273,13 +331,13 @@ class Dispatcher:
             task.add_done_callback(lambda t: (self.inflight.discard(t), slots.release()))
 
     async def _deliver(self, consumer: Consumer, pool: Pool, items: list[dict]) -> None:
-        payload = {"source": consumer.source, "items": items}
+        payload = {"source": consumer.source, "items": items, "store": consumer.logical}
         try:
             failed = dict(await pool.invoke("messages", payload))
         except InvocationError as exc:
             failed = {i["row"]: f"{type(exc).__name__}: {exc}" for i in items}
         try:
-            dead = self.broker.settle(consumer, items, failed)
+            dead = self.brokers[consumer.owner].settle(consumer, items, failed)
         except Exception as exc:  # noqa: BLE001 - unsettled rows are redelivered after the visibility timeout
             log_line(pool.spec, f"SETTLE ERROR {consumer.queue}: {exc}")
             return
@@ -295,3 +353,35 @@ def describe_stranded(entry: dict) -> str:
     return (f"{entry['pending']} pending message(s) of {what} in delivery queue {entry['queue']!r} have no "
             f"consumer in the blueprint; they are kept (see `deployer status`) and delivered again if a trigger "
             f"for them comes back")
+
+
+def open_brokers(bp, state) -> dict[str, Broker]:
+    """The stage's Broker (owner ""), and the shared queues.db's when the blueprint has an existing store
+    or registered one before (so a trigger it dropped stops receiving there): registered, by owner."""
+    from providers.local import existing
+
+    brokers = {"": Broker(state)}
+    owner = existing.owner_of(bp)
+    if existing.names(bp) or (existing.home() / "queues.db").exists():
+        brokers[owner] = Broker(existing.prepare(), owner)
+    for tag, broker in brokers.items():
+        register(broker.conn, bp, tag)
+    return brokers
+
+
+def prepare_broker(bp, owner: str, broker: Broker, log) -> None:
+    """At start: adopt moved triggers' rows, report stranded ones, dead-letter oversize rows, release
+    this run's predecessor's claims."""
+    where = " (existing stores)" if owner else ""
+    moved, stranded = adopt(broker.conn, consumers(bp), owner)
+    if moved:
+        log(f"moved {moved} pending message(s) to the triggers that now consume them{where}")
+    for entry in stranded:
+        log(describe_stranded(entry))
+    refused = broker.refuse_oversize()
+    if refused:
+        log(f"dead-lettered {refused} pending message(s) larger than the {MAX_MESSAGE_BYTES:,}-byte message "
+            f"limit{where} (see `deployer status`)")
+    released = broker.release_stale()
+    if released:
+        log(f"released {released} message(s) claimed by a previous run{where}; they will be delivered again")

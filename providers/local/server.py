@@ -23,7 +23,7 @@ from pathlib import Path
 
 from deployer.errors import DeployerError, DeploymentError
 from deployer.runtime.clients import local as client
-from providers.local import functions, gateway, logs, queues, state as local_state
+from providers.local import existing, functions, gateway, logs, queues, state as local_state
 from providers.local.scheduler import Scheduler
 from providers.local.workers import Pool
 
@@ -71,7 +71,7 @@ def outputs(bp, url: str | None, state: Path) -> dict:
     if url and http_routes(bp):
         out["api_url"] = url
     out["functions"] = {name: f"local:{bp.stage_name()}/{name}" for name in bp.functions}
-    out["stores"] = {name: name for name in bp.stores}
+    out["stores"] = {name: existing.locator(bp, name) for name in bp.stores}
     out["state"] = str(state)
     return out
 
@@ -82,26 +82,15 @@ async def serve(bp, state: Path, port: int | None, dev: bool = False, log=print)
 
     specs = functions.specs(bp, state, log=log)
     pools = {name: Pool(spec) for name, spec in specs.items()}
-    broker = queues.Broker(state)
-    queues.register(broker.conn, bp)
-    moved, stranded = queues.adopt(broker.conn, queues.consumers(bp))
-    if moved:
-        log(f"moved {moved} pending message(s) to the triggers that now consume them")
-    for entry in stranded:
-        log(queues.describe_stranded(entry))
+    brokers = queues.open_brokers(bp, state)
+    for owner, broker in brokers.items():
+        queues.prepare_broker(bp, owner, broker, log)
     client.connect(state / "tables.db", client.TABLE_SCHEMA)  # so every store exists from the start
-    refused = broker.refuse_oversize()
-    if refused:
-        log(f"dead-lettered {refused} pending message(s) larger than the {queues.MAX_MESSAGE_BYTES:,}-byte message "
-            f"limit (see `deployer status`)")
-    released = broker.release_stale()
-    if released:
-        log(f"released {released} message(s) claimed by a previous run; they will be delivered again")
     warmed = await asyncio.gather(*(pool.warm(1) for pool in pools.values()), return_exceptions=True)
     for name, outcome in zip(pools, warmed):
         if isinstance(outcome, Exception):  # a broken handler fails its invocations, not the cloud
             log(f"function {name!r} failed to start: {outcome}")
-    dispatcher = queues.Dispatcher(broker, pools, queues.consumers(bp))
+    dispatcher = queues.Dispatcher(brokers, pools, queues.consumers(bp))
     scheduler = Scheduler(bp, pools)
     sock = bind(port)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"

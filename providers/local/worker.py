@@ -80,19 +80,21 @@ class Runner:
                             query=payload["query"], headers=t.Headers(payload["headers"]), body=payload["body"])
         return self.fn.call_http(request, self.fn.context(request_id, deadline)).encode()
 
-    def event_of(self, source: str, item: dict):
+    def event_of(self, source: str, item: dict, store: str | None = None):
+        """The portable event of a delivered row; `store` is the consuming trigger's bucket (a bucket that
+        already exists is shared, and the app that wrote the object may call it by another name)."""
         t = self.types
         if source == "bucket":
             raw = json.loads(item["data"])
             when = datetime.fromtimestamp(raw["time"], timezone.utc)
-            return t.ObjectEvent(raw["store"], raw["key"], raw["size"], raw["type"], when)
+            return t.ObjectEvent(store or raw["store"], raw["key"], raw["size"], raw["type"], when)
         return t.Message(item["msg_id"], t.decode_data(item["data"]), item["attributes"], item["attempt"])
 
     def messages(self, payload: dict, request_id: str, deadline: float):
         failed = []
         for item in payload["items"]:
             try:
-                self.call(self.event_of(payload["source"], item), request_id, deadline)
+                self.call(self.event_of(payload["source"], item, payload.get("store")), request_id, deadline)
             except MemoryError:  # the whole worker is out of memory, not this message: see serve()
                 raise
             except Exception as exc:  # noqa: BLE001 - a failed message, retried by the local cloud

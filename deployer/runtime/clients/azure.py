@@ -5,6 +5,14 @@ IDENTITY_ENDPOINT/MSI_ENDPOINT, else DefaultAzureCredential) with the account na
 DEPLOYER_AZURE_STORAGE_ACCOUNT and the Service Bus namespace host DEPLOYER_AZURE_SERVICEBUS. For
 emulators and tests DEPLOYER_AZURE_CONNECTION_STRING (Azurite's) replaces the identity for storage,
 and a DEPLOYER_AZURE_SERVICEBUS value that is a connection string (`Endpoint=sb://...`) is used as one.
+
+Where a store is: a locator that is a bare name is a container, table or queue of the stage's account
+(or a topic of the stage's namespace); a locator that is a URL is a store that already existed
+(providers/azure/existing.py), in an account or namespace of its own:
+`https://<account>.blob.core.windows.net/<container>` (table, queue alike; an emulator's path-style
+`http://127.0.0.1:10000/<account>/<container>` too) or `https://<namespace>.servicebus.windows.net/<topic>`.
+Such a store is always reached with the credential (the identity), never the connection string,
+which names the stage's account only.
 Every SDK is imported on first use; `deployer.bundle.client_requirements` adds them to requirements.
 
 Wire formats:
@@ -59,6 +67,18 @@ def _account_url(service: str) -> str:
     return f"https://{account}.{service}.core.windows.net"
 
 
+def is_url(locator: str) -> bool:
+    """Whether a locator is a store's URL (an existing store in an account of its own)."""
+    return "://" in locator
+
+
+def _by_url(kind: str, url: str, make):
+    key = f"{kind}:{url}"
+    if key not in _clients:
+        _clients[key] = make()
+    return _clients[key]
+
+
 def blob_service():
     if "blob" not in _clients:
         from azure.storage.blob import BlobServiceClient
@@ -79,23 +99,31 @@ def table_service():
     return _clients["table"]
 
 
-def queue_client(name: str):
-    key = "queue:" + name
+def queue_client(locator: str):
+    """A queue of the stage's account by name, or any account's by URL."""
+    key = "queue:" + locator
     if key not in _clients:
         from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy, QueueClient
 
         policies = {"message_encode_policy": BinaryBase64EncodePolicy(),
                     "message_decode_policy": BinaryBase64DecodePolicy()}
         cs = _connection_string()
-        _clients[key] = QueueClient.from_connection_string(cs, name, **policies) if cs else \
-            QueueClient(_account_url("queue"), name, credential=credential(), **policies)
+        if is_url(locator):
+            _clients[key] = QueueClient.from_queue_url(locator, credential=credential(), **policies)
+        elif cs:
+            _clients[key] = QueueClient.from_connection_string(cs, locator, **policies)
+        else:
+            _clients[key] = QueueClient(_account_url("queue"), locator, credential=credential(), **policies)
     return _clients[key]
 
 
-def servicebus():
-    if "servicebus" not in _clients:
-        from azure.servicebus import ServiceBusClient
+def servicebus(host: str | None = None):
+    """The stage's Service Bus client, or (host) the client of an existing topic's namespace."""
+    from azure.servicebus import ServiceBusClient
 
+    if host:
+        return _by_url("servicebus", host, lambda: ServiceBusClient(host, credential=credential()))
+    if "servicebus" not in _clients:
         target = os.environ.get("DEPLOYER_AZURE_SERVICEBUS", "")
         if target.startswith("Endpoint="):
             _clients["servicebus"] = ServiceBusClient.from_connection_string(target)
@@ -111,6 +139,11 @@ class Bucket:
         self.name, self.container = name, locator
 
     def _container(self):
+        if is_url(self.container):
+            from azure.storage.blob import ContainerClient
+
+            return _by_url("container", self.container,
+                           lambda: ContainerClient.from_container_url(self.container, credential=credential()))
         return blob_service().get_container_client(self.container)
 
     def put(self, key: str, data: bytes) -> None:
@@ -155,6 +188,10 @@ class Table:
         self.name, self.table, self.key = name, locator, key
 
     def _client(self):
+        if is_url(self.table):
+            from azure.data.tables import TableClient
+
+            return _by_url("table", self.table, lambda: TableClient.from_table_url(self.table, credential=credential()))
         return table_service().get_table_client(self.table)
 
     def put(self, key: str, item: dict) -> None:
@@ -198,7 +235,12 @@ class Queue:
 
 class Topic:
     def __init__(self, name: str, locator: str):
-        self.name, self.topic = name, locator
+        self.name, self.topic, self.host = name, locator, None
+        if is_url(locator):  # https://<namespace>.servicebus.windows.net/<topic>
+            from urllib.parse import urlsplit
+
+            parts = urlsplit(locator)
+            self.host, self.topic = parts.hostname, parts.path.strip("/")
 
     def publish(self, data: Any) -> str:
         import uuid
@@ -208,6 +250,6 @@ class Topic:
         body = encode_message(data, "topic", self.name)
         message = ServiceBusMessage(body, message_id=uuid.uuid4().hex,
                                     content_type=None if isinstance(data, (bytes, bytearray)) else "application/json")
-        with servicebus().get_topic_sender(self.topic) as sender:
+        with servicebus(self.host).get_topic_sender(self.topic) as sender:
             sender.send_messages(message)
         return message.message_id

@@ -3,8 +3,11 @@
 Each SDK (google-cloud-storage, google-cloud-firestore, google-cloud-pubsub) is imported on first use
 and its client kept for the life of the instance; `deployer.bundle.client_requirements` adds the ones a
 function needs to its requirements. The project comes from DEPLOYER_GCP_PROJECT (else the SDK's own
-discovery), the Firestore database from DEPLOYER_GCP_DATABASE. The SDKs honour their own emulator
-variables: STORAGE_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST, PUBSUB_EMULATOR_HOST.
+discovery). A table's locator is either a collection of the app's own Firestore database, whose id is
+in DEPLOYER_GCP_DATABASE, or (an existing table) the collection's full path
+`projects/P/databases/D/documents/C`, which names its own project and database; one client is kept per
+(project, database). The SDKs honour their own emulator variables: STORAGE_EMULATOR_HOST,
+FIRESTORE_EMULATOR_HOST, PUBSUB_EMULATOR_HOST.
 
 A queue is a Pub/Sub topic with a push subscription (see the GCP shim), so `send` and `publish` are
 the same call. Firestore document ids may not contain `/`: keys are stored percent-encoded (`/` and
@@ -15,13 +18,15 @@ document too, so `scan(prefix)` is a range query on it.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from deployer.runtime.messages import encode_message
 from deployer.runtime.types import object_key, table_key
 
-_clients: dict[str, Any] = {}
+_clients: dict[Any, Any] = {}
 PUBLISH_TIMEOUT = 30.0
+COLLECTION_PATH = re.compile(r"projects/(?P<project>[^/]+)/databases/(?P<database>[^/]+)/documents/(?P<collection>[^/]+)")
 
 
 def _project() -> str | None:
@@ -36,13 +41,16 @@ def storage_client():
     return _clients["storage"]
 
 
-def firestore_client():
-    if "firestore" not in _clients:
+def firestore_client(project: str | None = None, database: str | None = None):
+    """The client of one database: the app's own (DEPLOYER_GCP_DATABASE) unless one is named."""
+    project = project or _project()
+    database = database or os.environ.get("DEPLOYER_GCP_DATABASE") or "(default)"
+    key = ("firestore", project, database)
+    if key not in _clients:
         from google.cloud import firestore
 
-        database = os.environ.get("DEPLOYER_GCP_DATABASE") or "(default)"
-        _clients["firestore"] = firestore.Client(project=_project(), database=database)
-    return _clients["firestore"]
+        _clients[key] = firestore.Client(project=project, database=database)
+    return _clients[key]
 
 
 def publisher():
@@ -102,11 +110,16 @@ def document_id(key: str) -> str:
 
 class Table:
     def __init__(self, name: str, locator: str, key: str = "id"):
-        self.name, self.collection, self.key = name, locator, key
+        self.name, self.key = name, key
+        path = COLLECTION_PATH.fullmatch(locator)
+        self.project, self.database, self.collection = path.groups() if path else (None, None, locator)
+
+    def _collection(self):
+        return firestore_client(self.project, self.database).collection(self.collection)
 
     def _doc(self, key: str):
-        doc = document_id(key)
-        return firestore_client().collection(self.collection).document(doc)
+        doc = document_id(key)  # a bad key is refused before any client is made
+        return self._collection().document(doc)
 
     def put(self, key: str, item: dict) -> None:
         self._doc(key).set({**item, self.key: key})
@@ -119,7 +132,7 @@ class Table:
         self._doc(key).delete()
 
     def scan(self, prefix: str = "") -> list[dict]:
-        query = firestore_client().collection(self.collection)
+        query = self._collection()
         if prefix:
             from google.cloud.firestore_v1.base_query import FieldFilter
 

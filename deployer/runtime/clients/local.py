@@ -1,7 +1,10 @@
 """The local cloud's store client: buckets are files, tables, queues and topics are SQLite (WAL).
 
 It runs inside a function's worker process, so it imports nothing outside the standard library and
-`deployer.runtime`. It finds the state folder in `DEPLOYER_LOCAL_STATE`. The local cloud's dispatcher
+`deployer.runtime`. It finds the state folder in `DEPLOYER_LOCAL_STATE`. A store that already exists
+(`existing:` in the blueprint) has the locator `existing:<name>` and lives, under that name and in the
+same layout, in the machine's folder of existing stores, `DEPLOYER_LOCAL_EXISTING`, which every app and
+stage naming it shares (providers/local/existing.py). The local cloud's dispatcher
 reads the same SQLite database this client writes, so `send` and `publish` are durable the moment
 they return, and an object written to a bucket raises its event in the same place: a row per matching
 trigger in the `messages` table, delivered (and retried) exactly like a queue message.
@@ -89,6 +92,20 @@ def connect(path: Path, schema: str) -> sqlite3.Connection:
 
 def queues_db(state: Path | None = None) -> sqlite3.Connection:
     return connect((state or state_dir()) / "queues.db", SCHEMA)
+
+
+EXISTING = "existing:"  # the locator prefix of a store that already exists (providers/local/existing.py)
+
+
+def place(locator: str) -> tuple[Path, str]:
+    """(folder, name in it) of a store: the stage's state folder and the logical name, or the machine's
+    folder of existing stores and the existing name."""
+    if not locator.startswith(EXISTING):
+        return state_dir(), locator
+    folder = os.environ.get("DEPLOYER_LOCAL_EXISTING")
+    if not folder:
+        raise StoreError(f"DEPLOYER_LOCAL_EXISTING is not set: the existing store {locator!r} cannot be found")
+    return Path(folder), locator[len(EXISTING):]
 
 
 def _wrap(exc: BaseException, what: str) -> StoreError:
@@ -183,7 +200,8 @@ class Bucket:
 
     def __init__(self, name: str, locator: str):
         self.name, self.locator = name, locator
-        self.root = state_dir() / "buckets" / locator
+        self.home, self.bucket = place(locator)
+        self.root = self.home / "buckets" / self.bucket
         self.ready = False
 
     def _layout(self) -> None:
@@ -242,9 +260,9 @@ class Bucket:
         return sorted(k for k in keys if k.startswith(prefix))
 
     def _event(self, key: str, kind: str, size: int) -> None:
-        conn = queues_db()
+        conn = queues_db(self.home)
         rows = conn.execute("SELECT prefix, suffix, queue FROM bucket_triggers WHERE bucket = ? AND event = ?",
-                            (self.locator, kind)).fetchall()
+                            (self.bucket, kind)).fetchall()
         queues = [q for prefix, suffix, q in rows if key.startswith(prefix) and key.endswith(suffix)]
         event = {"store": self.name, "key": key, "size": size, "type": kind, "time": time.time()}
         enqueue(conn, queues, json.dumps(event).encode())
@@ -255,28 +273,29 @@ class Table:
 
     def __init__(self, name: str, locator: str, key: str = "id"):
         self.name, self.locator, self.key = name, locator, key
+        self.home, self.table = place(locator)
 
     def _db(self) -> sqlite3.Connection:
-        return connect(state_dir() / "tables.db", TABLE_SCHEMA)
+        return connect(self.home / "tables.db", TABLE_SCHEMA)
 
     def put(self, key: str, item: dict) -> None:
         item = {**item, self.key: table_key(key)}  # the key attribute is the key, as on every cloud
         try:
             self._db().execute("INSERT OR REPLACE INTO items (tbl, key, item) VALUES (?, ?, ?)",
-                               (self.locator, key, json.dumps(item)))
+                               (self.table, key, json.dumps(item)))
         except (OSError, sqlite3.Error) as exc:
             raise _wrap(exc, f"writing {key!r} to table {self.name!r}") from exc
 
     def get(self, key: str) -> dict | None:
         row = self._db().execute("SELECT item FROM items WHERE tbl = ? AND key = ?",
-                                 (self.locator, table_key(key))).fetchone()
+                                 (self.table, table_key(key))).fetchone()
         return json.loads(row[0]) if row else None
 
     def delete(self, key: str) -> None:
-        self._db().execute("DELETE FROM items WHERE tbl = ? AND key = ?", (self.locator, table_key(key)))
+        self._db().execute("DELETE FROM items WHERE tbl = ? AND key = ?", (self.table, table_key(key)))
 
     def scan(self, prefix: str = "") -> list[dict]:
-        rows = self._db().execute("SELECT key, item FROM items WHERE tbl = ? ORDER BY key", (self.locator,))
+        rows = self._db().execute("SELECT key, item FROM items WHERE tbl = ? ORDER BY key", (self.table,))
         return [json.loads(item) for key, item in rows if key.startswith(prefix)]
 
 
@@ -285,11 +304,12 @@ class Queue:
 
     def __init__(self, name: str, locator: str):
         self.name, self.locator = name, locator
+        self.home, self.queue = place(locator)
 
     def send(self, data, attributes: dict | None = None) -> str:
         try:
             raw = encode_message(data, "queue", self.name)  # MessageTooLarge (a ValueError) passes through
-            return enqueue(queues_db(), [f"q:{self.locator}"], raw, attributes)
+            return enqueue(queues_db(self.home), [f"q:{self.queue}"], raw, attributes)
         except (OSError, sqlite3.Error) as exc:
             raise _wrap(exc, f"sending to queue {self.name!r}") from exc
 
@@ -299,12 +319,13 @@ class Topic:
 
     def __init__(self, name: str, locator: str):
         self.name, self.locator = name, locator
+        self.home, self.topic = place(locator)
 
     def publish(self, data, attributes: dict | None = None) -> str:
         try:
             raw = encode_message(data, "topic", self.name)
-            conn = queues_db()
-            queues = [q for (q,) in conn.execute("SELECT queue FROM subscriptions WHERE topic = ?", (self.locator,))]
+            conn = queues_db(self.home)
+            queues = [q for (q,) in conn.execute("SELECT queue FROM subscriptions WHERE topic = ?", (self.topic,))]
             return enqueue(conn, queues, raw, attributes)
         except (OSError, sqlite3.Error) as exc:
             raise _wrap(exc, f"publishing to topic {self.name!r}") from exc
