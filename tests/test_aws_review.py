@@ -341,3 +341,16 @@ def test_bucket_filters_are_url_encoded_as_s3_matches_them(tmp_path):
     # S3 compares filters with the key as its events carry it: space as `+`, `=` as %3D, `+` as %2B
     assert [(c["filterPrefix"], c["filterSuffix"]) for c in configs] == [
         ("year%3D2024/raw+data/", "+v1%2B2.csv"), ("incoming/", ".jpg")]
+
+
+def test_an_existing_bucket_or_table_is_named_not_given_by_arn_or_url(tmp_path):
+    text = ADOPT.replace("photos: my-photos-bucket", "photos: arn:aws:s3:::my-photos-bucket").replace(
+        "ledger: ledger-table", "ledger: arn:aws:dynamodb:eu-west-1:123456789012:table/ledger-table")
+    provider, bp, _ = setup(tmp_path, text)
+    found = [(d.location.path, d.message, d.hint) for d in provider.check(bp) if d.severity == "error"]
+    assert found == [
+        ("clouds.aws.existing.photos", "AWS reads an existing bucket by its id, and 'arn:aws:s3:::my-photos-bucket' "
+         "is not one", "give the bucket's name, like company-uploads (under clouds.aws.existing.photos)"),
+        ("clouds.aws.existing.ledger", "AWS reads an existing table by its id, and "
+         "'arn:aws:dynamodb:eu-west-1:123456789012:table/ledger-table' is not one",
+         "give the table's name, like orders (under clouds.aws.existing.ledger)")]

@@ -51,12 +51,15 @@ def check(bp: Blueprint) -> list[Diagnostic]:
     return found
 
 
-#: the form AWS reads an existing queue or topic by (Pulumi's `get` takes the resource's id)
+#: the form AWS reads an existing store by (Pulumi's `get` takes the resource's id)
 EXISTING_FORMS = {"queue": (re.compile(r"https://sqs\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/\d{12}/"
                                        r"(?=[\w.-]{1,80}$)[\w-]+(\.fifo)?"),
                             "the queue's URL, like https://sqs.us-east-1.amazonaws.com/123456789012/jobs"),
                   "topic": (re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:(?=[\w.-]{1,256}$)[\w-]+(\.fifo)?"),
-                            "the topic's ARN, like arn:aws:sns:us-east-1:123456789012:events")}
+                            "the topic's ARN, like arn:aws:sns:us-east-1:123456789012:events"),
+                  # by name, not ARN or URL (legacy us-east-1 buckets may hold capitals and `_`)
+                  "bucket": (re.compile(r"[A-Za-z0-9._-]{3,255}"), "the bucket's name, like company-uploads"),
+                  "table": (re.compile(r"[A-Za-z0-9._-]{3,255}"), "the table's name, like orders")}
 
 
 #: where the region sits in a queue URL or topic ARN, and why it must be the deploying one
@@ -78,8 +81,9 @@ def check_existing(bp: Blueprint) -> list[Diagnostic]:
             found.append(diagnostic(bp, path, f"AWS reads an existing {store.kind} by its id, and {existing!r} is "
                                     f"not one", f"give {form[1]} (under clouds.aws.existing.{name})"))
             continue
-        found += _check_existing_region(bp, path, name, store.kind, existing)
-        found += _check_existing_fifo(bp, path, name, store.kind, existing)
+        if store.kind in EXISTING_REGION:
+            found += _check_existing_region(bp, path, name, store.kind, existing)
+            found += _check_existing_fifo(bp, path, name, store.kind, existing)
     return found
 
 
