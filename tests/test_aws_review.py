@@ -354,3 +354,11 @@ def test_an_existing_bucket_or_table_is_named_not_given_by_arn_or_url(tmp_path):
         ("clouds.aws.existing.ledger", "AWS reads an existing table by its id, and "
          "'arn:aws:dynamodb:eu-west-1:123456789012:table/ledger-table' is not one",
          "give the table's name, like orders (under clouds.aws.existing.ledger)")]
+
+
+def test_secret_parameters_take_values_over_4_kb(tmp_path):
+    # Standard parameters hold 4096 characters ("Standard tier parameters support a maximum parameter value of
+    # 4096 characters"): Intelligent-Tiering stays Standard (free) and turns Advanced (8 KB) only when needed
+    resources = planned(tmp_path, FANOUT)
+    assert {resources[f"app-secret-{s}"].inputs["tier"] for s in ("API_TOKEN", "DB_PASSWORD")} == {
+        "Intelligent-Tiering"}
