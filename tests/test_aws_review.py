@@ -300,6 +300,11 @@ def test_a_consumed_queue_dead_lettering_before_five_receives_warns(tmp_path):
         ("warning", "stores.jobs.retries", "queue 'jobs' is consumed by Lambda and dead-letters after 3 "
          "receives: a receive Lambda could not run (throttled) counts too, so a burst can dead-letter messages "
          "that never ran (AWS advises at least 5)", "set retries: 5 or more")]
+    # an existing queue keeps its own redrive: `retries` says nothing about it
+    text = text.replace("functions:", "clouds: {aws: {existing: {jobs: https://sqs.us-east-1.amazonaws.com/"
+                                      "123456789012/jobs}}}\nfunctions:")
+    provider, bp, _ = setup(tmp_path, text)
+    assert [d.message for d in provider.check(bp)] == []
 
 
 def test_buckets_are_encrypted_with_s3_managed_keys_and_no_kms_only_setting(tmp_path):
