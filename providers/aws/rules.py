@@ -125,10 +125,20 @@ def check_settings(bp: Blueprint) -> list[Diagnostic]:
 
 
 def check_secrets(bp: Blueprint) -> list[Diagnostic]:
-    """Handlers read secrets as environment variables, so their names follow Lambda's rule too."""
-    return [diagnostic(bp, f"secrets.{name}", f"secret name {name!r} is not a valid AWS Lambda environment "
-                       "variable name (a letter, then at least one letter, digit or _)", "rename it")
-            for name in bp.secrets if not ENV_NAME.fullmatch(name)]
+    """Handlers read secrets as environment variables, so their names follow Lambda's rules too. The shim
+    sets them at cold start, past Lambda's own refusal of reserved names: a secret named
+    AWS_SECRET_ACCESS_KEY would replace the execution role's key and every AWS call would fail."""
+    found = []
+    for name in bp.secrets:
+        if not ENV_NAME.fullmatch(name):
+            found.append(diagnostic(bp, f"secrets.{name}", f"secret name {name!r} is not a valid AWS Lambda "
+                                    "environment variable name (a letter, then at least one letter, digit or _)",
+                                    "rename it"))
+        elif name.startswith((*RESERVED_ENV, "DEPLOYER_")):
+            found.append(diagnostic(bp, f"secrets.{name}", f"secret name {name!r} is an environment variable AWS "
+                                    "Lambda or deployer sets: the function would see the secret in its place",
+                                    "rename it (the handler reads it under its new name)"))
+    return found
 
 
 #: AWS advises a redrive maxReceiveCount of at least 5 for a queue Lambda polls (services-sqs-configure)
