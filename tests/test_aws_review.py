@@ -331,6 +331,12 @@ def test_an_existing_fifo_topic_or_a_published_fifo_queue_is_refused_for_what_it
     assert found == [
         ("clouds.aws.existing.inbox", "existing queue 'inbox' is a FIFO queue: a message sent to it needs a message "
          "group id, which the store client does not send", "use a standard queue, or only consume this one")]
+    # Lambda reads a FIFO queue 10 messages at a time at most, with no batching window
+    provider, bp, _ = setup(tmp_path, fifo.replace("alerts.fifo", "alerts").replace("batch: 5", "batch: 11"))
+    found = [(d.location.path, d.message, d.hint) for d in provider.check(bp) if d.severity == "error"]
+    assert found == [
+        ("functions.handler.triggers[1].batch", "queue 'inbox' is a FIFO queue: Lambda reads it 10 messages at a "
+         "time at most", "set batch to 10 or less")]
 
 
 # -- S3 key filters are matched against the URL-encoded key -------------------------------------------

@@ -87,6 +87,9 @@ def check_existing(bp: Blueprint) -> list[Diagnostic]:
     return found
 
 
+FIFO_BATCH = 10  # the largest batch Lambda reads from a FIFO queue (and it takes no batching window)
+
+
 def _check_existing_fifo(bp: Blueprint, path: str, name: str, kind: str, existing: str) -> list[Diagnostic]:
     """A FIFO queue or topic takes only messages with a message group id, which the store clients do not
     send; SNS delivers a FIFO topic to SQS queues only. Lambda may consume a FIFO queue."""
@@ -100,7 +103,10 @@ def _check_existing_fifo(bp: Blueprint, path: str, name: str, kind: str, existin
         return [diagnostic(bp, path, f"existing queue {name!r} is a FIFO queue: a message sent to it needs a message "
                            "group id, which the store client does not send", "use a standard queue, or only consume "
                            "this one")]
-    return []
+    return [diagnostic(bp, f"functions.{fn_name}.triggers[{index}].batch", f"queue {name!r} is a FIFO queue: Lambda "
+                       f"reads it {FIFO_BATCH} messages at a time at most", f"set batch to {FIFO_BATCH} or less")
+            for fn_name, fn in bp.functions.items() for index, t in enumerate(fn.triggers)
+            if isinstance(t, QueueTrigger) and t.queue == name and t.batch > FIFO_BATCH]
 
 
 def _check_existing_region(bp: Blueprint, path: str, name: str, kind: str, existing: str) -> list[Diagnostic]:
