@@ -20,6 +20,9 @@ lets principals of the account decrypt through SSM: no kms statement is needed, 
 role may read is decided by `ssm:GetParameters` alone. Schedules get a role of their own that trusts
 scheduler.amazonaws.com from this account only (`aws:SourceAccount`) and may invoke one function and
 dead-letter into its failure queue. Tests run every generated document through parliament.
+
+The other side, who may invoke a function (`invoke_permission`: API Gateway, S3, SNS), is the function's
+resource policy: one statement per source ARN, each with a statement id of its own (names.statement_id).
 """
 
 from __future__ import annotations
