@@ -17,7 +17,14 @@ problem and the executor registers exactly its plan. The defects, each checked o
   subscribes only in the topic's region ("Invalid parameter: TopicArn").
 - Secret parameters named `/<app>-<stage>/...`: Parameter Store reserves every name that starts with
   `aws` or `ssm`, case-insensitive, with or without the leading `/` ("No access to reserved parameter
-  name"), so an app called `aws-costs` with a secret failed its first `up`.
+  name"), so an app called `aws-costs` with a secret failed its first `up`; and a secret over 4 KB failed
+  PutParameter in the Standard tier.
+- Bucket prefix/suffix filters given raw: S3 matches them against the URL-encoded key, so `year=2024/`
+  or a space matched nothing and the function was silently never invoked.
+- A secret named like a variable Lambda sets (AWS_SECRET_ACCESS_KEY): the shim set it over the role's
+  credentials at cold start. Existing FIFO topics, published or over-batched FIFO queues, buckets and
+  tables given by ARN: refused by `check` for what they are. A consumed queue dead-lettering before 5
+  receives warns (AWS's advice for Lambda pollers). SSE-S3 loses the meaningless `bucket_key_enabled`.
 """
 
 from __future__ import annotations
