@@ -393,7 +393,11 @@ class PulumiEngine:
             stack = self._stack(create=True)
             self._configure(stack)
             self._prepare_update(stack, flip=True)
-            return stack.up(show_secrets=False, **self._common(translator))
+            res = stack.up(show_secrets=False, **self._common(translator))
+            if self.kept:  # adopted as they were (lifecycle.adopt): now apply the blueprint to them
+                self._prepare_update(stack, flip=False)
+                res = stack.up(show_secrets=False, **self._common(translator))
+            return res
 
         res = self._call(run)
         self._after_up()

@@ -229,6 +229,35 @@ def test_an_up_records_a_store_dropped_from_the_blueprint_and_adopts_what_was_re
         "store-uploads-bucket": {"type": "aws:s3/bucket:Bucket", "id": "toy-dev-uploads-123456789012"}}
 
 
+
+def test_an_up_that_adopts_imports_as_is_then_applies_the_blueprint(tmp_path, pulumi_engine):
+    """Imported resources ignore every input (Pulumi refuses an import whose inputs differ from the
+    cloud's), so the same `up` runs a second update that applies the blueprint to them."""
+    bp = tiny_blueprint(tmp_path, WITH_TABLE)
+    graph = lifecycle.adopt(ToyProvider().compile(bp, toy_artifacts(bp, tmp_path)),
+                            {"store-uploads-bucket": {"type": "aws:s3/bucket:Bucket", "id": "b"}})
+    bucket = next(r for r in graph.resources if r.name == "store-uploads-bucket")
+    assert bucket.options.import_id == "b" and set(bucket.options.ignore_changes) == set(bucket.inputs) != set()
+
+    class Summarised(FakeStack):
+        def up(self, program=None, **kwargs):
+            super().up(program, **kwargs)
+            return type("UpResult", (), {"summary": type("S", (), {"resource_changes": {}})(), "outputs": {}})()
+
+    def up_on(stack):
+        eng = pulumi_engine()
+        eng._stack, eng._configure, eng._call, eng._after_up = (lambda create: stack), (lambda s: None), \
+            (lambda fn: fn()), (lambda: None)
+        eng.up()
+        return eng
+
+    adopting = Summarised({lifecycle.KEPT_OUTPUT: {"store-uploads-bucket": {"type": "aws:s3/bucket:Bucket",
+                                                                           "id": "b"}}})
+    up_on(adopting)
+    plain_up = Summarised({})
+    up_on(plain_up)
+    assert (len(adopting.programs), len(plain_up.programs)) == (2, 1)
+
 def test_still_kept_and_to_adopt():
     record = {"a": {"type": "t", "id": "1"}, "b": {"type": "t", "id": "2"}}
     managed = {"resources": [{"urn": "urn:pulumi:dev::toy::t::a"}]}

@@ -105,7 +105,12 @@ def adopt(graph: "Graph", record: Mapping[str, Any] | None, not_adopted: Iterabl
     """The graph with every recorded resource (same logical name and type, retained) marked for import:
     a store's, and what holds stores (Azure's resource group and storage account) or a function's kept
     failure queue. Types in `not_adopted` are declared again instead (a grant kept because other stacks
-    share it, GCP's project bindings: the cloud accepts that, and its state id is not an import id)."""
+    share it, GCP's project bindings: the cloud accepts that, and its state id is not an import id).
+
+    An imported resource ignores changes to every input: Pulumi refuses an import whose inputs differ
+    from what the cloud reads back (a setting changed since the destroy, an input the cloud never
+    returns), so the import takes the resource as it is and the engine's second update of that `up`
+    applies the blueprint to it (engine.PulumiEngine.up)."""
     if not record:
         return graph
     skip = set(not_adopted)
@@ -114,7 +119,9 @@ def adopt(graph: "Graph", record: Mapping[str, Any] | None, not_adopted: Iterabl
         entry = record.get(res.name)
         if isinstance(entry, Mapping) and entry.get("type") == res.type and res.options.retain_on_delete \
                 and res.type not in skip:
-            res = dataclasses.replace(res, options=dataclasses.replace(res.options, import_id=str(entry["id"])))
+            ignored = tuple(sorted({*res.options.ignore_changes, *res.inputs}))
+            res = dataclasses.replace(res, options=dataclasses.replace(
+                res.options, import_id=str(entry["id"]), ignore_changes=ignored))
         resources.append(res)
     return dataclasses.replace(graph, resources=tuple(resources))
 
