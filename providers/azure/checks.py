@@ -20,7 +20,7 @@ def check(bp: Blueprint) -> list[Diagnostic]:
         for index, trigger in enumerate(bp.functions[name].triggers):
             found += _trigger(bp, f"functions.{name}.triggers[{index}]", trigger)
         found += _queue_settings(bp, name)
-    found += _collisions(bp)
+    found += _collisions(bp) + _function_collisions(bp)
     found += _existing(bp)
     for name, store in bp.stores.items():
         if store.kind == "queue" and not store.dead_letter:
@@ -75,14 +75,25 @@ def _instances(bp: Blueprint, name: str) -> list[Diagnostic]:
                   f"{low}-{high})", hint=f"set `max_instances` between {low} and {high} on Azure")]
 
 
+RESERVED_HINT = ("names starting with AzureWebJobs, AzureFunctionsJobHost, FUNCTIONS_, WEBSITE_, SCM_, "
+                 "APPLICATIONINSIGHTS_, DEPLOYER_, DeployerStorage or DeployerServiceBus, and AZURE_CLIENT_ID, "
+                 "are reserved (in any case)")
+
+
 def _env(bp: Blueprint, name: str) -> list[Diagnostic]:
+    """`env` entries and granted secrets become app settings, one namespace with the settings deployer
+    and the platform own: a secret named AZURE_CLIENT_ID would replace the identity's client id."""
     from providers.azure.functions import reserved
 
-    return [_diag(bp, f"functions.{name}.env.{key}", f"function {name!r}: env {key} would overwrite an app "
-                  "setting deployer or Azure Functions sets (identity-based connections, the runtime contract)",
-                  hint="rename the variable; names starting with AzureWebJobs, FUNCTIONS_, WEBSITE_, DEPLOYER_, "
-                       "DeployerStorage or DeployerServiceBus are reserved")
-            for key in bp.functions[name].env if reserved(key)]
+    fn = bp.functions[name]
+    out = [_diag(bp, f"functions.{name}.env.{key}", f"function {name!r}: env {key} would overwrite an app "
+                 "setting deployer or Azure Functions sets (identity-based connections, the runtime contract)",
+                 hint=f"rename the variable; {RESERVED_HINT}")
+           for key in fn.env if reserved(key)]
+    return out + [_diag(bp, f"functions.{name}.secrets[{index}]", f"function {name!r}: secret {key} is given to "
+                        "the function as an app setting of that name, which would overwrite one deployer or Azure "
+                        "Functions sets", hint=f"rename the secret; {RESERVED_HINT}")
+                  for index, key in enumerate(fn.secrets) if reserved(key)]
 
 
 def _trigger(bp: Blueprint, path: str, trigger) -> list[Diagnostic]:
@@ -125,6 +136,20 @@ def _collisions(bp: Blueprint) -> list[Diagnostic]:
         if physical in seen:
             out.append(_diag(bp, f"stores.{name}", f"stores {seen[physical]!r} and {name!r} would both be the "
                              f"Azure {store.kind} {physical[1]!r}", hint="rename one of them"))
+        seen.setdefault(physical, name)
+    return out
+
+
+def _function_collisions(bp: Blueprint) -> list[Diagnostic]:
+    """Two functions whose Azure names come out equal: Service Bus subscriptions, gateway key named
+    values and bucket event queues drop doubled and trailing hyphens (`f--g` and `f-g` are `f-g`)."""
+    out, seen = [], {}
+    for name in bp.functions:
+        physical = names.subscription(name)
+        if physical in seen:
+            out.append(_diag(bp, f"functions.{name}", f"functions {seen[physical]!r} and {name!r} would share "
+                             f"their Azure names ({physical!r}: Service Bus subscriptions, gateway keys and bucket "
+                             "event queues drop doubled and trailing hyphens)", hint="rename one of them"))
         seen.setdefault(physical, name)
     return out
 
