@@ -207,3 +207,37 @@ def test_the_long_blueprint_keeps_every_name_within_azure_limits():
     assert {f["instanceMemoryMB"] for f in flex} == {512, 2048, 4096}
     assert {f["maximumInstanceCount"] for f in flex} == {40, 1000}
     assert len(by_type["SystemTopic"]) == 1  # Event Grid allows one system topic per storage account
+
+
+DERIVED = """
+name: shop
+stores:
+  jobs: {kind: queue}
+  jobs-poison: {kind: queue}
+  uploads: {kind: bucket}
+  resize-events0: {kind: queue}
+functions:
+  resize: {code: fn, handler: main.run, triggers: [{bucket: uploads}]}
+"""
+
+
+def test_a_store_named_like_a_derived_queue_is_refused(tmp_path):
+    """`jobs-poison` is the runtime's poison queue of `jobs`, and `resize-events0` the queue Event Grid
+    fills for resize's bucket trigger: each store would be that queue (one physical queue, two owners)."""
+    bp = tiny_blueprint(tmp_path, DERIVED, code="fn")
+    found = {d.location.path: d.message for d in PROVIDER.check(bp) if d.severity == "error"}
+    assert found == {
+        "stores.jobs-poison": "store 'jobs-poison' and the poison queue of store 'jobs' would both be the Azure "
+                              "queue 'shop-dev-jobs-poison'",
+        "stores.resize-events0": "store 'resize-events0' and the event queue of function 'resize' (triggers[0]) "
+                                 "would both be the Azure queue 'shop-dev-resize-events0'"}
+
+
+def test_a_bucket_named_like_a_host_container_is_refused(tmp_path):
+    from deployer.blueprint.load import load_blueprint
+
+    tiny_blueprint(tmp_path, "name: azure\nstores: {hosts: {kind: bucket}}\n", code="fn")
+    bp = load_blueprint(tmp_path / "deployer.yaml", stage="webjobs")
+    found = {d.location.path: d.message for d in PROVIDER.check(bp) if d.severity == "error"}
+    assert found == {"stores.hosts": "store 'hosts' and the Functions host's container would both be the Azure "
+                                     "container 'azure-webjobs-hosts'"}
