@@ -19,7 +19,8 @@ Soft delete: API Management keeps a deleted instance (every tier) for 48 hours, 
 cannot be reused, so a plain `destroy` keeps the instance (free while idle on the Consumption tier;
 its API, operations and named values are deleted) and the next `up` adopts it. After `destroy
 --delete-data`, an `up` within 48 hours needs the name purged first
-(`az apim deletedservice purge --service-name <name> --location <location>`).
+(`az apim deletedservice purge --service-name <name> --location <location>`). As with a store, retaining
+means a gateway no route needs any more is forgotten, not deleted (docs/azure.md).
 
 What the user sees: `api_url` = `https://<gateway>.azure-api.net/api`, so `POST {api_url}/orders` works
 as on the other clouds. The front end closes requests after 230 s whatever the function timeout.
