@@ -30,6 +30,7 @@ class FakeAzure:
 
     def __init__(self, bp, deploy_polls=2, list_polls=1, deployment_status=4, remote="true"):
         self.bp, self.calls = bp, []
+        self.python = "3.12"  # functionAppConfig.runtime.version of every site
         self.deploy_polls, self.list_polls, self.status, self.remote = deploy_polls, list_polls, deployment_status, remote
         self.published: dict[str, bytes] = {}
         self.synced: set[str] = set()
@@ -56,7 +57,8 @@ class FakeAzure:
             return 200, {"properties": {"hostNameSslStates": [
                 {"name": f"{site}-a1b2.westeurope-01.azurewebsites.net", "hostType": "Standard"},
                 {"name": f"{site}-a1b2.scm.westeurope-01.azurewebsites.net", "hostType": "Repository"}],
-                "functionAppConfig": {"deployment": {"storage": {"value": f"https://acct/{site}-package"}}}}}
+                "functionAppConfig": {"deployment": {"storage": {"value": f"https://acct/{site}-package"}},
+                                      "runtime": {"name": "python", "version": self.python}}}}
         if path.endswith("/config/metadata/list"):
             return 200, {"properties": dict(self.metadata.get(site, {"CURRENT_STACK": "python"}))}
         if method == "PUT" and path.endswith("/config/metadata"):
@@ -138,7 +140,7 @@ def test_every_function_is_published_synced_and_known(orders, monkeypatch):
     # the marker joins what the app's metadata held; only the HTTP function is behind the gateway
     assert fake.metadata[site["api"]]["CURRENT_STACK"] == "python"
     assert fake.metadata[site["api"]][deploy.MARKER] == deploy.marker(
-        artifacts["api"], "remote", f"https://acct/{site['api']}-package")
+        artifacts["api"], "remote", f"https://acct/{site['api']}-package", "python 3.12")
     assert fake.named_values == {"fn-api-key": {"properties": {"displayName": "fn-api-key",
                                                                "value": f"key-of-{site['api']}", "secret": True}}}
     assert "worker: 1 function(s) known to the platform" in lines
@@ -159,6 +161,21 @@ def test_an_unchanged_package_is_not_published_again_a_changed_one_is(orders, tm
     assert fake.published == {sites(bp)["worker"]: b"zip of worker-v2"}
 
 
+def test_a_runtime_change_publishes_again_the_same_package(orders):
+    """A function's zip is the same for Python 3.11 and 3.12 (the remote build installs the requirements),
+    but what the build installed fits one Python: after `up` moved the app to another version, the
+    package is built and published again."""
+    bp, artifacts = orders
+    fake = FakeAzure(bp)
+    fake.python = "3.11"
+    deploy.publish_all(bp, artifacts, SUB, fake, lambda _: None, wait=lambda _: None)
+    fake.published.clear()
+    fake.python = "3.12"
+    assert deploy.publish_all(bp, artifacts, SUB, fake, lambda _: None, wait=lambda _: None) == [
+        "api", "notify", "worker"]
+    assert set(fake.published) == set(sites(bp).values())
+
+
 def test_an_app_that_lost_its_functions_is_published_again_whatever_its_marker_says(orders):
     bp, artifacts = orders
     fake = FakeAzure(bp)
@@ -176,7 +193,8 @@ def test_a_local_build_publishes_without_a_remote_build(orders, monkeypatch):
     assert deploy.publish_all(local, artifacts, SUB, fake, lambda _: None, wait=lambda _: None) == [
         "api", "notify", "worker"]
     site = sites(bp)["api"]
-    assert fake.metadata[site][deploy.MARKER] == deploy.marker(artifacts["api"], "local", f"https://acct/{site}-package")
+    assert fake.metadata[site][deploy.MARKER] == deploy.marker(artifacts["api"], "local", f"https://acct/{site}-package",
+                                                               "python 3.12")
 
 
 def test_a_failed_deployment_stops_with_its_message_and_is_retried_next_time(orders):

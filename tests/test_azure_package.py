@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 
 from deployer.blueprint.load import load_blueprint
-from deployer.blueprint.model import BucketTrigger, QueueTrigger
+from deployer.blueprint.model import BucketTrigger, QueueTrigger, TopicTrigger
 from deployer.errors import DeployerError
 from providers.azure import names, package, schedules
 from conftest import tiny_blueprint
@@ -49,7 +49,14 @@ def test_generated_files_follow_the_rules_and_the_schemas(example_name):
         files = generated(bp, function)
         host = files.pop("host.json")
         files.pop("deployer_timezone.json", None)
+        # Service Bus extension 5's settings postdate the schema snapshot (2022): checked by hand here
+        service_bus = host["extensions"].pop("serviceBus", None)
         HOST_SCHEMA.validate(host)
+        if any(isinstance(t, TopicTrigger) for t in fn.triggers):
+            assert service_bus == {"maxAutoLockRenewalDuration": package.duration(max(fn.timeout, 300))}
+            assert re.fullmatch(r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d", service_bus["maxAutoLockRenewalDuration"])
+        else:
+            assert service_bus is None
         assert host["version"] == "2.0"
         assert host["extensionBundle"] == {"id": "Microsoft.Azure.Functions.ExtensionBundle", "version": "[4.*, 5.0.0)"}
         assert host["extensions"]["http"] == {"routePrefix": "api"}

@@ -20,7 +20,8 @@ def check(bp: Blueprint) -> list[Diagnostic]:
         for index, trigger in enumerate(bp.functions[name].triggers):
             found += _trigger(bp, f"functions.{name}.triggers[{index}]", trigger)
         found += _queue_settings(bp, name)
-    found += _collisions(bp)
+    clashes = _function_collisions(bp)
+    found += clashes + _collisions(bp, {d.location.path for d in clashes})
     found += _existing(bp)
     for name, store in bp.stores.items():
         if store.kind == "queue" and not store.dead_letter:
@@ -75,14 +76,25 @@ def _instances(bp: Blueprint, name: str) -> list[Diagnostic]:
                   f"{low}-{high})", hint=f"set `max_instances` between {low} and {high} on Azure")]
 
 
+RESERVED_HINT = ("names starting with AzureWebJobs, AzureFunctionsJobHost, FUNCTIONS_, WEBSITE_, SCM_, "
+                 "APPLICATIONINSIGHTS_, DEPLOYER_, DeployerStorage or DeployerServiceBus, and AZURE_CLIENT_ID, "
+                 "are reserved (in any case)")
+
+
 def _env(bp: Blueprint, name: str) -> list[Diagnostic]:
+    """`env` entries and granted secrets become app settings, one namespace with the settings deployer
+    and the platform own: a secret named AZURE_CLIENT_ID would replace the identity's client id."""
     from providers.azure.functions import reserved
 
-    return [_diag(bp, f"functions.{name}.env.{key}", f"function {name!r}: env {key} would overwrite an app "
-                  "setting deployer or Azure Functions sets (identity-based connections, the runtime contract)",
-                  hint="rename the variable; names starting with AzureWebJobs, FUNCTIONS_, WEBSITE_, DEPLOYER_, "
-                       "DeployerStorage or DeployerServiceBus are reserved")
-            for key in bp.functions[name].env if reserved(key)]
+    fn = bp.functions[name]
+    out = [_diag(bp, f"functions.{name}.env.{key}", f"function {name!r}: env {key} would overwrite an app "
+                 "setting deployer or Azure Functions sets (identity-based connections, the runtime contract)",
+                 hint=f"rename the variable; {RESERVED_HINT}")
+           for key in fn.env if reserved(key)]
+    return out + [_diag(bp, f"functions.{name}.secrets[{index}]", f"function {name!r}: secret {key} is given to "
+                        "the function as an app setting of that name, which would overwrite one deployer or Azure "
+                        "Functions sets", hint=f"rename the secret; {RESERVED_HINT}")
+                  for index, key in enumerate(fn.secrets) if reserved(key)]
 
 
 def _trigger(bp: Blueprint, path: str, trigger) -> list[Diagnostic]:
@@ -113,18 +125,69 @@ def _schedule(bp: Blueprint, path: str, trigger: ScheduleTrigger) -> list[Diagno
 
 
 PHYSICAL = {"bucket": names.container, "queue": names.queue, "table": names.table, "topic": names.topic}
+KINDS = {"bucket": "container", "queue": "queue", "table": "table", "topic": "topic"}
 
 
-def _collisions(bp: Blueprint) -> list[Diagnostic]:
-    """Two stores of one kind whose Azure names come out equal (tables drop hyphens: `a-b` and `ab`)."""
-    out, seen = [], {}
+def _named(bp: Blueprint):
+    """(Azure kind, physical name, blueprint path or None, what it is) of every container, queue, table
+    and topic deployer names: the host's containers, each bucket trigger's event queue with its poison
+    queue, and the stores (a queue with its poison queue). Derived names come first, so a clash is
+    reported at the store the user can rename."""
+    for container in names.HOST_CONTAINERS:
+        yield "container", container, None, "the Functions host's container"
+    for fn, spec in bp.functions.items():
+        for index, trigger in enumerate(spec.triggers):
+            if isinstance(trigger, BucketTrigger):
+                queue = names.event_queue(bp.name, bp.stage, fn, index)
+                what = f"the event queue of function {fn!r} (triggers[{index}])"
+                path = f"functions.{fn}.triggers[{index}]"
+                yield "queue", queue, path, what
+                yield "queue", names.poison_queue(queue), path, f"the poison queue of {what}"
     for name, store in bp.stores.items():
         if bp.existing(name, "azure"):  # not named by deployer
             continue
-        physical = (store.kind, PHYSICAL[store.kind](bp.name, bp.stage, name))
+        physical = PHYSICAL[store.kind](bp.name, bp.stage, name)
+        yield KINDS[store.kind], physical, f"stores.{name}", f"store {name!r}"
+        if store.kind == "queue":
+            yield "queue", names.poison_queue(physical), f"stores.{name}", f"the poison queue of store {name!r}"
+
+
+def _collisions(bp: Blueprint, reported: set[str]) -> list[Diagnostic]:
+    """Two things whose Azure names come out equal: stores of one kind (tables drop hyphens: `a-b` and
+    `ab`), or a store and a name deployer derives (`jobs-poison` is the poison queue of `jobs`,
+    `resize-events0` the event queue of resize's first trigger, `azure-webjobs-hosts` the host's).
+    One error per store or function (a queue's clash implies its poison queue's); none for a function
+    `reported` already (its name clashes with another function's)."""
+    out, seen, reported = [], {}, set(reported)
+    for kind, physical, path, what in _named(bp):
+        first = seen.setdefault((kind, physical), what)
+        owner = path.split(".triggers[")[0] if path else None
+        if first is what or owner is None or owner in reported:
+            continue
+        reported.add(owner)
+        if what.startswith("store ") and first.startswith("store "):
+            message = f"stores {first[6:]} and {what[6:]} would both be the Azure {_kind_word(kind)} {physical!r}"
+        else:
+            message = f"{what} and {first} would both be the Azure {kind} {physical!r}"
+        out.append(_diag(bp, path, message, hint="rename one of them"))
+    return out
+
+
+def _kind_word(kind: str) -> str:
+    """The blueprint's word for a kind in store-to-store messages (`bucket`, not `container`)."""
+    return {"container": "bucket"}.get(kind, kind)
+
+
+def _function_collisions(bp: Blueprint) -> list[Diagnostic]:
+    """Two functions whose Azure names come out equal: Service Bus subscriptions, gateway key named
+    values and bucket event queues drop doubled and trailing hyphens (`f--g` and `f-g` are `f-g`)."""
+    out, seen = [], {}
+    for name in bp.functions:
+        physical = names.subscription(name)
         if physical in seen:
-            out.append(_diag(bp, f"stores.{name}", f"stores {seen[physical]!r} and {name!r} would both be the "
-                             f"Azure {store.kind} {physical[1]!r}", hint="rename one of them"))
+            out.append(_diag(bp, f"functions.{name}", f"functions {seen[physical]!r} and {name!r} would share "
+                             f"their Azure names ({physical!r}: Service Bus subscriptions, gateway keys and bucket "
+                             "event queues drop doubled and trailing hyphens)", hint="rename one of them"))
         seen.setdefault(physical, name)
     return out
 

@@ -10,10 +10,13 @@ models neither, and cannot upload a blob to an account whose shared keys are off
 `AzureProvider.after_up` once `up` succeeded; for every function app (several apps at once,
 PUBLISH_WORKERS, since a remote build takes minutes) it:
 
-1. reads the site (ARM) for its SCM host name and deployment container, and the app's metadata
-   (`config/metadata/list`): when its `deployer_package` marker names this package (its sha256, the
-   build mode and the deployment container) and the platform lists every function, the app already
-   runs this code and is not published again (an unchanged function is never redeployed);
+1. reads the site (ARM) for its SCM host name, deployment container and runtime, and the app's
+   metadata (`config/metadata/list`): when its `deployer_package` marker names this package (its
+   sha256, the build mode, the deployment container and the runtime it was built for) and the
+   platform lists every function, the app already runs this code and is not published again (an
+   unchanged function is never redeployed). The runtime is part of it because a remote build installs
+   requirements for the app's Python: the zip of a function is the same for 3.11 and 3.12, but wheels
+   built for one (compiled extensions) do not load in the other, so a runtime change publishes again;
 2. `POST https://<scm>/api/publish?RemoteBuild=true|false` with the zip (Bearer token for ARM):
    `true` (the default, `clouds.azure.build: remote`) lets the app's build service install
    requirements.txt for the app's own Linux and Python, as Core Tools does for Python; `false`
@@ -94,10 +97,11 @@ def publish_all(bp, artifacts: dict, subscription: str, client: Client, log: Cal
     return [fn for fn, f in futures.items() if f.result()]
 
 
-def marker(artifact, build: str, storage: str) -> str:
-    """What the app's metadata says once it runs this package: the zip's sha256, the build mode and the
-    deployment container (a new container holds no package, whatever the metadata says)."""
-    return hashlib.sha256(f"{artifact.sha256}\0{build}\0{storage}".encode()).hexdigest()[:40]
+def marker(artifact, build: str, storage: str, runtime: str) -> str:
+    """What the app's metadata says once it runs this package: the zip's sha256, the build mode, the
+    deployment container (a new container holds no package, whatever the metadata says) and the
+    runtime the package was built for (`python 3.12`: a remote build's wheels fit one Python)."""
+    return hashlib.sha256(f"{artifact.sha256}\0{build}\0{storage}\0{runtime}".encode()).hexdigest()[:40]
 
 
 class Publisher:
@@ -112,7 +116,7 @@ class Publisher:
     def run(self, artifact, log) -> bool:
         """Publish when needed; True when it published."""
         site = self.call("GET", f"{ARM}{self.site}?api-version={WEB_API}")
-        scm, wanted = self.scm_host(site), marker(artifact, self.build, _storage(site))
+        scm, wanted = self.scm_host(site), marker(artifact, self.build, _storage(site), _runtime(site))
         metadata = self.metadata()
         published = not (metadata.get(MARKER) == wanted and self.known())
         if published:
@@ -196,6 +200,12 @@ class Publisher:
 def _storage(site: dict) -> str:
     config = (site.get("properties") or {}).get("functionAppConfig") or {}
     return str(((config.get("deployment") or {}).get("storage") or {}).get("value") or "")
+
+
+def _runtime(site: dict) -> str:
+    """`python 3.12`: the runtime the site's functionAppConfig says the app runs."""
+    runtime = ((site.get("properties") or {}).get("functionAppConfig") or {}).get("runtime") or {}
+    return f"{runtime.get('name') or ''} {runtime.get('version') or ''}".strip()
 
 
 class ArmClient:

@@ -15,6 +15,13 @@ Not reachable around the gateway: the httpTrigger's authLevel is `function`, so 
 the host has run, so the named value is created with a placeholder (ignored on later `up`s) and the
 post-deploy step (deploy.py) writes the app's default host key into it.
 
+Soft delete: API Management keeps a deleted instance (every tier) for 48 hours, during which its name
+cannot be reused, so a plain `destroy` keeps the instance (free while idle on the Consumption tier;
+its API, operations and named values are deleted) and the next `up` adopts it. After `destroy
+--delete-data`, an `up` within 48 hours needs the name purged first
+(`az apim deletedservice purge --service-name <name> --location <location>`). As with a store, retaining
+means a gateway no route needs any more is forgotten, not deleted (docs/azure.md).
+
 What the user sees: `api_url` = `https://<gateway>.azure-api.net/api`, so `POST {api_url}/orders` works
 as on the other clouds. The front end closes requests after 230 s whatever the function timeout.
 """
@@ -108,8 +115,9 @@ def declare(ctx: "AzureContext") -> None:
     bp = ctx.bp
     if not http_routes(bp):
         return
-    service = ctx.add(
-        APIM + "ApiManagementService", "app-gateway", service_name=names.apim(ctx.subscription, bp.name, bp.stage),
+    service = ctx.add(  # kept by a plain destroy: a deleted instance holds its name for 48 hours
+        APIM + "ApiManagementService", "app-gateway", retain=ctx.keep_data,
+        service_name=names.apim(ctx.subscription, bp.name, bp.stage),
         location=ctx.location, publisher_email=PUBLISHER_EMAIL, publisher_name=bp.stage_name(),
         sku={"name": "Consumption", "capacity": 0}, **SDK_DEFAULTS["service"])
     common = {"service_name": service.out("name")}

@@ -7,9 +7,20 @@ identity is Key Vault Secrets User on the granted secrets only (a role scoped to
 other function can read them, and the value is never in the app's configuration, the plan or a diff.
 
 The vault uses Azure RBAC (no access policies), soft delete with the shortest retention (7 days) and no
-purge protection, so `destroy --delete-data` followed by `up` within a week has to wait or purge it
-(docs/azure.md). The secret's value is the blueprint secret (deployer reads it at deploy time; the
-graph holds only its name).
+purge protection. A deleted vault keeps its name while soft-deleted, and ARM refuses to create one
+under that name (`409 ConflictError: A vault with the same name already exists in deleted state`), so:
+
+- the vault is kept by a plain `destroy`, like the stores, and adopted by the next `up`; only
+  `destroy --delete-data` deletes it, after which `up` within a week has to wait or purge it
+  (`az keyvault purge --name <vault>`, docs/azure.md);
+- its secrets are never deleted one by one (`retain_on_delete` always): azure-native deletes a secret
+  through Key Vault's data plane, which the Owner running `up` may not do on an RBAC vault (403), and
+  a deleted secret keeps its name for the retention period too. A secret removed from the blueprint
+  stays in the vault, readable by no function (its role assignments are deleted); deleting the vault
+  deletes every secret in it.
+
+The secret's value is the blueprint secret (deployer reads it at deploy time; the graph holds only
+its name).
 """
 
 from __future__ import annotations
@@ -34,7 +45,8 @@ def vault(ctx: "AzureContext"):
     """The stage's vault, declared on first use."""
     tenant = ctx.g.call(CLIENT_CONFIG).out("tenant_id")
     return ctx.once("vault", lambda: ctx.add(
-        "azure-native:keyvault:Vault", "app-vault", vault_name=vault_name(ctx), location=ctx.location,
+        "azure-native:keyvault:Vault", "app-vault", retain=ctx.keep_data, vault_name=vault_name(ctx),
+        location=ctx.location,
         properties={"tenant_id": tenant, "sku": {"family": "A", "name": "standard"},
                     "enable_rbac_authorization": True, "soft_delete_retention_in_days": 7,
                     "public_network_access": "Enabled"}))
@@ -43,7 +55,7 @@ def vault(ctx: "AzureContext"):
 def secret(ctx: "AzureContext", name: str):
     """The Key Vault secret holding blueprint secret `name`, declared on first use."""
     return ctx.once(f"secret:{name}", lambda: ctx.add(
-        "azure-native:keyvault:Secret", f"app-secret-{name}", APP, vault_name=vault(ctx).out("name"),
+        "azure-native:keyvault:Secret", f"app-secret-{name}", APP, retain=True, vault_name=vault(ctx).out("name"),
         secret_name=names.vault_secret(name), properties={"value": Secret(name)}))
 
 

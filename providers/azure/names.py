@@ -8,7 +8,7 @@ never renames a stateful resource. Azure's rules differ per resource type:
 - Function App (site): 2-60, unique worldwide (`<site>.azurewebsites.net`). deployer keeps sites at 32
   characters or fewer, because the Functions host derives its host id from the first 32 characters of
   the site name and apps that share a storage account must not share a host id;
-- Key Vault 3-24 (worldwide, `<vault>.vault.azure.net`), Service Bus namespace 6-50 (worldwide),
+- Key Vault 3-24, no consecutive hyphens (worldwide, `<vault>.vault.azure.net`), Service Bus namespace 6-50 (worldwide),
   API Management service 1-50 (worldwide, `<name>.azure-api.net`);
 - Log Analytics workspace 4-63 (per resource group), Application Insights 1-255, plans 1-60;
 - blob container, storage queue: 3-63 lowercase letters, digits and single hyphens;
@@ -91,8 +91,9 @@ def insights(bp_name: str, stage: str) -> str:
 
 
 def vault(subscription: str, bp_name: str, stage: str) -> str:
-    """Key Vault: 3-24 letters, digits and hyphens, starting with a letter, unique worldwide."""
-    name = _worldwide(subscription, bp_name, stage, "kv", max_length=VAULT_MAX)
+    """Key Vault: 3-24 letters, digits and hyphens, starting with a letter, no two hyphens in a row
+    (ARM refuses `a--dev-kv-...`, which a blueprint named `a-` or `a--b` would give), unique worldwide."""
+    name = re.sub(r"-+", "-", _worldwide(subscription, bp_name, stage, "kv", max_length=VAULT_MAX))
     return name if re.match(r"^[a-z]", name) else "k" + name[1:]
 
 

@@ -3,7 +3,8 @@
 Layout (Azure Functions Python v1 programming model: bindings are plain JSON, easy to generate):
 
     host.json                          version 2.0, extension bundle [4.*, 5.0.0), routePrefix, queue
-                                       batchSize/maxDequeueCount, functionTimeout (all per app)
+                                       batchSize/maxDequeueCount, Service Bus lock renewal,
+                                       functionTimeout (all per app)
     http0/function.json                one folder per trigger: bindings, "scriptFile": "../deployer_shim.py",
     queue1/function.json               "entryPoint": http | queue | bucketevent | timer | servicebus
     deployer_shim.py, deployer/...     the shim and the portable runtime (deployer.bundle)
@@ -59,6 +60,8 @@ def host_json(bp: Blueprint, function: str) -> dict:
         extensions["queues"] = queues.host_settings(bp, queue_triggers[0])
     elif any(isinstance(t, BucketTrigger) for t in fn.triggers):  # bucket events arrive on queues
         extensions["queues"] = queues.host_settings(bp, None)
+    if any(isinstance(t, TopicTrigger) for t in fn.triggers):  # message locks held for the whole timeout
+        extensions["serviceBus"] = {"maxAutoLockRenewalDuration": duration(topics.lock_renewal(fn.timeout))}
     return {"version": "2.0", "extensionBundle": dict(EXTENSION_BUNDLE),
             "functionTimeout": duration(fn.timeout), "extensions": extensions}
 

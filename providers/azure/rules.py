@@ -22,7 +22,7 @@ def rules(subscription: str) -> Rules:
         "azure-native:web:WebApp": NameRule(
             "name", names.SITE_MAX, DNS, worldwide=True, unique_parts=tag, description="Function App"),
         "azure-native:keyvault:Vault": NameRule(
-            "vault_name", 24, r"[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]", worldwide=True, unique_parts=tag,
+            "vault_name", 24, r"(?!.*--)[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]", worldwide=True, unique_parts=tag,
             description="Key Vault"),
         "azure-native:servicebus:Namespace": NameRule(
             "namespace_name", 50, r"[a-zA-Z][a-zA-Z0-9-]{4,48}[a-zA-Z0-9]", worldwide=True, unique_parts=tag,

@@ -2,7 +2,10 @@
 
 Storage queues have no fan-out, so topics use Service Bus: every consumer function gets its own
 subscription (delivery count 10, then Service Bus's own dead-letter sub-queue) and a serviceBusTrigger
-on it. Local (SAS key) auth is disabled on the namespace: publishers and consumers use their managed
+on it. The trigger holds a message under a lock (1 minute by default) that it renews for at most
+`maxAutoLockRenewalDuration` (5 minutes by default); a consumer whose timeout is longer gets it raised
+to its timeout in host.json (`lock_renewal`), or a long run would lose its lock and the message would
+be delivered again (and count towards the 10 deliveries) while the first run still works on it. Local (SAS key) auth is disabled on the namespace: publishers and consumers use their managed
 identity (Sender on the topic, Receiver on their own subscription).
 
 An existing topic (`existing:` its ARM id, providers/azure/existing.py) is read, never created,
@@ -27,6 +30,9 @@ if TYPE_CHECKING:
     from providers.azure.context import AzureContext
 
 CONNECTION = "DeployerServiceBus"
+#: What the Service Bus trigger renews a message's lock for by default (ServiceBusProcessorOptions.
+#: MaxAutoLockRenewalDuration): a consumer running longer loses the lock and gets the message again.
+LOCK_RENEWAL = 300
 TOPIC = "azure-native:servicebus:Topic"
 SUBSCRIPTION = "azure-native:servicebus:Subscription"
 MAX_DELIVERY = 10
@@ -83,6 +89,13 @@ def subscription_name(bp: Blueprint, fn: str, topic: str) -> str:
     if existing.of(bp, topic):
         return names.shared_subscription(bp.name, bp.stage, fn)
     return names.subscription(fn)
+
+
+def lock_renewal(timeout: int) -> int:
+    """Seconds a topic consumer's message lock is renewed for (host.json `extensions.serviceBus.
+    maxAutoLockRenewalDuration`): as long as the function may run (its timeout, at least the
+    extension's default 5 minutes), so a message is not delivered again while its first run works."""
+    return max(timeout, LOCK_RENEWAL)
 
 
 def connection(bp: Blueprint, topic: str) -> str:
