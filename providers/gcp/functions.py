@@ -131,11 +131,14 @@ def declare(ctx: GcpContext, function: str) -> FunctionRef:
 
 def event_grants(ctx: GcpContext, function: str, invoker: Resource | None) -> list[Resource]:
     """What the function's Eventarc trigger needs before it is created: the Pub/Sub agent may mint the
-    invoker's tokens; bucket triggers also need eventReceiver and the Cloud Storage agent's publisher."""
+    invoker's tokens, Eventarc's own agent exists with its role; bucket triggers also need eventReceiver
+    and the Cloud Storage agent's publisher."""
     fn = ctx.bp.functions[function]
     if invoker is None or not any(isinstance(t, (TopicTrigger, BucketTrigger, QueueTrigger)) for t in fn.triggers):
         return []
     made = [iam.token_creator(ctx, function, invoker)]
+    if event_triggers(fn):
+        made.append(iam.eventarc_agent(ctx))
     if any(isinstance(t, BucketTrigger) for t in fn.triggers):
         made += [iam.event_receiver(ctx, function, invoker), iam.storage_agent_publisher(ctx)]
     return made
