@@ -25,6 +25,7 @@ from deployer.resources.compile import FunctionRef
 from deployer.resources.graph import APP, Owner, Resource, function as fn_owner
 from deployer.resources.values import Out
 from providers.gcp.context import ACCOUNT_ID_MAX, RUN_INVOKER, GcpContext, account as runtime_account
+from providers.gcp.topics import project_of
 
 if TYPE_CHECKING:
     from providers.gcp.tables import Collection
@@ -81,7 +82,7 @@ def grant_stores(ctx: GcpContext, function: str) -> list[Resource]:
             case "topic" | "queue":
                 if "publish" in grant.rights:
                     made.append(ctx.add("gcp:pubsub/topicIAMMember:TopicIAMMember", f"{prefix}-pubsub-publisher",
-                                        owner, topic=ref.resource.out("name"), project=ctx.project,
+                                        owner, topic=ref.resource.out("name"), project=project_of(ref.locator),
                                         role="roles/pubsub.publisher", member=who))
                 # "consume": the queue is pushed to the function; its invoker account is what is granted.
             case _:
