@@ -77,6 +77,20 @@ def test_names_at_their_limits_stay_within_what_gcp_accepts(tmp_path):
     assert len(names[("apigateway/apiConfig", "app-api-config")]["apiConfigIdPrefix"]) + 26 <= 63
 
 
+def test_the_gateway_id_is_cut_to_api_gateways_49_characters(tmp_path):
+    """API Gateway takes gateway ids of at most 49 characters (its hostname appends a hash); a 24-character
+    app at a 23-character stage made `<app>-<stage>-gw` 51 long, and the first `up` failed at the gateway."""
+    shutil.copy(REVIEW / "long.yaml", tmp_path / "deployer.yaml")
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "main.py").write_text("def run(event):\n    return None\n\n\n"
+                                               "def handle(request):\n    return {'status': 200}\n")
+    bp = load_blueprint(tmp_path / "deployer.yaml", stage="production-europe-west1", env=ENV)
+    res = by_name(run_plan(bp))  # the graph checks hold the gateway to 49 too
+    gateway = res["app-api-gateway"]["gatewayId"]
+    assert len(gateway) <= 49 and gateway.startswith("warehouse-inventory-sync-production-eu")
+    assert res["app-api"]["apiId"] == "warehouse-inventory-sync-production-europe-west1-api"  # 52: ids take 63
+
+
 def test_publishing_to_an_existing_topic_of_another_project_grants_there(tmp_path):
     """A grant on an existing topic names the topic's own project: with the short name and this project,
     GCP would look for `projects/adopt-proj/topics/company-events` and answer 404 on the first `up`."""
