@@ -91,6 +91,14 @@ def test_the_gateway_id_is_cut_to_api_gateways_49_characters(tmp_path):
     assert res["app-api"]["apiId"] == "warehouse-inventory-sync-production-europe-west1-api"  # 52: ids take 63
 
 
+def test_the_source_bucket_keeps_no_soft_deleted_zips_but_store_buckets_keep_the_default(tmp_path):
+    """Cloud Storage soft-deletes by default (7 days, billed): right for a store's data, wasteful for the
+    source bucket, whose zips are replaced by every code change and which `destroy` deletes."""
+    res = by_name(run_plan(review(tmp_path, "every")))
+    assert res["app-source"]["softDeletePolicy"] == {"retentionDurationSeconds": 0}
+    assert "softDeletePolicy" not in res["store-media-bucket"]
+
+
 def test_publishing_to_an_existing_topic_of_another_project_grants_there(tmp_path):
     """A grant on an existing topic names the topic's own project: with the short name and this project,
     GCP would look for `projects/adopt-proj/topics/company-events` and answer 404 on the first `up`."""

@@ -40,12 +40,15 @@ SHIM_SOURCE = "deployer_shim.py"
 
 
 def source_bucket(ctx: GcpContext) -> Resource:
-    """Holds the functions' zips: private, and emptied on destroy (it keeps nothing but builds)."""
+    """Holds the functions' zips: private, and emptied on destroy (it keeps nothing but builds). Soft delete
+    is off: every code change replaces a zip, and Cloud Storage's default would keep (and bill) each
+    replaced zip, and the whole bucket after `destroy`, for 7 days."""
     if "source" not in ctx.shared:
         ctx.shared["source"] = ctx.add(
             "gcp:storage/bucket:Bucket", "app-source", APP, name=ctx.global_name("source"),
             location=ctx.region.upper(), project=ctx.project, uniform_bucket_level_access=True,
-            public_access_prevention="enforced", force_destroy=True, labels=ctx.labels())
+            public_access_prevention="enforced", force_destroy=True,
+            soft_delete_policy={"retention_duration_seconds": 0}, labels=ctx.labels())
         ctx.shared["build"], ctx.build_grants = iam.build_account(ctx, ctx.global_name("source"))
     return ctx.shared["source"]
 
