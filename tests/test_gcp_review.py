@@ -99,6 +99,20 @@ def test_the_source_bucket_keeps_no_soft_deleted_zips_but_store_buckets_keep_the
     assert "softDeletePolicy" not in res["store-media-bucket"]
 
 
+def test_only_eventarc_reached_functions_have_internal_ingress(tmp_path):
+    """Cloud Run admits Pub/Sub push and Cloud Scheduler through internal ingress only on the default
+    run.app URL; both call the function's `url` (cloudfunctions.net), so a queue consumer with internal
+    ingress would refuse every push. Eventarc triggers address the Cloud Run service: internal stays."""
+    res = by_name(run_plan(review(tmp_path, "every")))
+    ingress = {name.removeprefix("fn-").removesuffix("-function"): inputs["serviceConfig"]["ingressSettings"]
+               for name, inputs in res.items() if name.endswith("-function")}
+    assert ingress == {"kitchen": "ALLOW_ALL", "writer": "ALLOW_ALL", "cron": "ALLOW_ALL",  # gateway, scheduler
+                       "worker": "ALLOW_ALL", "bulker": "ALLOW_ALL", "nodlqw": "ALLOW_ALL",  # Pub/Sub push
+                       "thumbs": "ALLOW_INTERNAL_ONLY", "pdfs": "ALLOW_INTERNAL_ONLY",  # Eventarc
+                       "fan1": "ALLOW_INTERNAL_ONLY", "fan2": "ALLOW_INTERNAL_ONLY", "fan3": "ALLOW_INTERNAL_ONLY"}
+    assert res["store-jobs-push"]["pushConfig"]["pushEndpoint"] == "${fn-worker-function.url}/_deployer/push"
+
+
 def test_publishing_to_an_existing_topic_of_another_project_grants_there(tmp_path):
     """A grant on an existing topic names the topic's own project: with the short name and this project,
     GCP would look for `projects/adopt-proj/topics/company-events` and answer 404 on the first `up`."""

@@ -17,10 +17,12 @@ as `secret_environment_variables` (never plain environment), with secretAccessor
 the granted functions' accounts only. The function waits for every grant its deploy or its first
 events need (secret access, build roles, the bucket-trigger grants).
 
-Ingress: ALLOW_ALL only where the caller comes from outside Google's network (API Gateway calls the
-function's URL from the gateway, which Cloud Run counts as external) or where Cloud Scheduler calls;
-functions reached only through Pub/Sub and Eventarc get ALLOW_INTERNAL_ONLY. IAM (run.invoker held by
-the callers' accounts only, never allUsers) is what authenticates every call.
+Ingress: ALLOW_INTERNAL_ONLY only for functions reached solely through Eventarc (topics, buckets), whose
+triggers address the Cloud Run service itself. Cloud Run counts Pub/Sub push and Cloud Scheduler calls
+as internal only when they use the service's default run.app URL, but they (and API Gateway) call the
+function's `url`, its cloudfunctions.net address: functions with an HTTP, queue or schedule trigger get
+ALLOW_ALL, or every push and every scheduled run would be refused. IAM (run.invoker held by the
+callers' accounts only, never allUsers) is what authenticates every call.
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ def environment(ctx: GcpContext, function: str, invoker: Resource | None) -> dic
 
 def ingress(ctx: GcpContext, function: str) -> str:
     fn = ctx.bp.functions[function]
-    public = any(isinstance(t, (HttpTrigger, ScheduleTrigger)) for t in fn.triggers)
+    public = any(isinstance(t, (HttpTrigger, QueueTrigger, ScheduleTrigger)) for t in fn.triggers)
     return "ALLOW_ALL" if public or not fn.triggers else "ALLOW_INTERNAL_ONLY"
 
 
