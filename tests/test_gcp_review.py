@@ -165,6 +165,24 @@ def test_names_gcp_reserves_are_refused(name, stores, path, tmp_path):
     assert [p for p, _ in errors(bp)] == [path]
 
 
+def test_environment_variables_cloud_run_reserves_are_refused(tmp_path):
+    """Cloud Run functions set PORT, K_SERVICE, K_REVISION, FUNCTION_TARGET ... and refuse keys that start
+    with X_GOOGLE_: a deploy setting one fails, so `validate` says where."""
+    bp = tiny(tmp_path, """\
+        name: envs
+        clouds: {gcp: {project: p-123456}}
+        secrets:
+          PORT: {from: env}
+        functions:
+          f:
+            code: code
+            handler: main.run
+            secrets: [PORT]
+            env: {K_SERVICE: x, X_GOOGLE_THING: y, PORTS: fine, LOG_LEVEL: info}
+    """)
+    assert [p for p, _ in errors(bp)] == ["functions.f.env.K_SERVICE", "functions.f.env.X_GOOGLE_THING", "secrets.PORT"]
+
+
 def test_a_function_level_warning_is_said_once_for_several_schedules(tmp_path):
     bp = review(tmp_path, "long")
     deadline = [d for d in GcpProvider().check(bp) if "attempt deadline" in d.message]

@@ -24,6 +24,8 @@ PUSH_ACK_MAX = 600
 SCHEDULER_DEADLINE_MAX = 1800
 RESERVED = "/_deployer"
 SHIM_VERIFIES = ("google-auth>=2.20,<3",)  # OIDC checks of push and scheduler calls
+#: Environment variables Cloud Run sets for a function (its container contract): a deploy setting one fails.
+RESERVED_ENV = ("FUNCTION_TARGET", "FUNCTION_SIGNATURE_TYPE", "K_SERVICE", "K_REVISION", "K_CONFIGURATION", "PORT")
 
 
 def diag(bp: Blueprint, path: str, message: str, *, hint: str | None = None, severity: str = "error",
@@ -33,7 +35,7 @@ def diag(bp: Blueprint, path: str, message: str, *, hint: str | None = None, sev
 
 def check(bp: Blueprint) -> list[Diagnostic]:
     # No CORS rule: API Gateway has no CORS, but the shim answers preflights from http.cors (docs/gcp.md).
-    return [*project(bp), *reserved_names(bp), *queues(bp), *functions(bp), *triggers(bp), *routes(bp),
+    return [*project(bp), *reserved_names(bp), *reserved_env(bp), *queues(bp), *functions(bp), *triggers(bp), *routes(bp),
             *existing_tables(bp), *existing_event_sources(bp)]
 
 
@@ -56,6 +58,21 @@ def reserved_names(bp: Blueprint) -> list[Diagnostic]:
         if isinstance(store, BucketStore) and "google" in name and not bp.existing(name, "gcp"):
             out.append(diag(bp, f"stores.{name}", f"bucket {name!r}: Cloud Storage refuses bucket names that contain "
                                                   "'google'", hint="rename the store"))
+    return out
+
+
+def reserved_env(bp: Blueprint) -> list[Diagnostic]:
+    """Cloud Run sets PORT, K_SERVICE ... itself and refuses keys starting with X_GOOGLE_: a function's env
+    (or a secret it is given as an environment variable) may not use them."""
+    def reserved(key: str) -> bool:
+        return key in RESERVED_ENV or key.startswith("X_GOOGLE_")
+
+    out = [diag(bp, f"functions.{name}.env.{key}", f"environment variable {key!r} is reserved by Cloud Run functions",
+                hint="rename it (Cloud Run sets PORT, K_SERVICE, K_REVISION, FUNCTION_TARGET ... itself)")
+           for name, fn in bp.functions.items() for key in fn.env if reserved(key)]
+    out += [diag(bp, f"secrets.{key}", f"secret {key!r} would be the environment variable {key!r}, which Cloud Run "
+                                      "functions reserve", hint="rename the secret")
+            for key in bp.secrets if reserved(key) and any(key in fn.secrets for fn in bp.functions.values())]
     return out
 
 
