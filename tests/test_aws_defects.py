@@ -141,11 +141,13 @@ def test_secrets_live_in_ssm_and_each_role_reads_only_its_own(tmp_path, monkeypa
     assert "do_not_show" not in json.dumps([r.to_json() for r in resources.values()])
     parameter = resources["app-secret-STRIPE_KEY"].inputs
     assert (parameter["name"], parameter["type"], parameter["value"]) == (
-        "/pay-dev/secrets/STRIPE_KEY", "SecureString", "[secret]")
+        "/deployer/pay-dev/secrets/STRIPE_KEY", "SecureString", "[secret]")
     charge = resources["fn-charge_function"].inputs["environment"]["variables"]
-    assert charge["DEPLOYER_SECRET_PARAMETERS"] == "/pay-dev/secrets/STRIPE_KEY" and "STRIPE_KEY" not in charge
+    assert charge["DEPLOYER_SECRET_PARAMETERS"] == "/deployer/pay-dev/secrets/STRIPE_KEY"
+    assert "STRIPE_KEY" not in charge
     mail = resources["fn-mail_function"].inputs["environment"]["variables"]
-    assert mail["DEPLOYER_SECRET_PARAMETERS"] == "/pay-dev/secrets/MAIL_TOKEN,/pay-dev/secrets/STRIPE_KEY"
+    assert mail["DEPLOYER_SECRET_PARAMETERS"] == ("/deployer/pay-dev/secrets/MAIL_TOKEN,"
+                                                  "/deployer/pay-dev/secrets/STRIPE_KEY")
 
     def secret_statements(function):
         document = json.loads(resources[f"fn-{function}_policy"].inputs["policy"])
@@ -270,6 +272,7 @@ stores:
   news: {kind: topic}
 clouds:
   aws:
+    region: eu-west-1
     existing:
       jobs: https://sqs.eu-west-1.amazonaws.com/123456789012/company-jobs
       news: arn:aws:sns:eu-west-1:123456789012:company-news

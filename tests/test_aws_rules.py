@@ -122,9 +122,9 @@ def test_package_limits(tmp_path):
 
 
 def test_consuming_one_queue_twice_is_an_error(tmp_path):
-    bp = tiny_blueprint(tmp_path, "name: twice\nstores: {jobs: {kind: queue}}\nfunctions:\n  w:\n    code: fn\n"
-                                  "    handler: main.run\n    triggers:\n      - queue: jobs\n      - queue: jobs\n"
-                                  "        batch: 5\n")
+    bp = tiny_blueprint(tmp_path, "name: twice\nstores: {jobs: {kind: queue, retries: 5}}\nfunctions:\n"
+                                  "  w:\n    code: fn\n    handler: main.run\n    triggers:\n      - queue: jobs\n"
+                                  "      - queue: jobs\n        batch: 5\n")
     found = providers.get("aws").check(bp)
     assert [(d.location.line, d.location.path, d.message) for d in found] == [
         (9, "functions.w.triggers[1]", "w already consumes queue jobs")]
@@ -191,7 +191,7 @@ def test_a_queue_without_dead_letter_warns_that_retries_mean_nothing(tmp_path):
 
 
 def test_max_instances_of_a_queue_consumer_outside_what_sqs_takes_warns(tmp_path):
-    bp = tiny_blueprint(tmp_path, "name: q\nstores: {jobs: {kind: queue}}\n"
+    bp = tiny_blueprint(tmp_path, "name: q\nstores: {jobs: {kind: queue, retries: 5}}\n"
                                   "functions: {f: {code: fn, handler: main.run, max_instances: 1,"
                                   " triggers: [{queue: jobs}]}}\n")
     found = providers.get("aws").check(bp)

@@ -20,7 +20,7 @@ def test_plan_json_lists_every_resource_with_masked_secrets():
     fn = next(r for r in data["resources"] if r["name"] == "fn-ingest_function")
     # the function's environment names the secret's SSM parameter; the parameter's value is masked
     assert fn["group"] == "function ingest" and fn["inputs"]["environment"]["variables"][
-        "DEPLOYER_SECRET_PARAMETERS"] == "/iot-dev/secrets/INGEST_TOKEN"
+        "DEPLOYER_SECRET_PARAMETERS"] == "/deployer/iot-dev/secrets/INGEST_TOKEN"
     secret = next(r for r in data["resources"] if r["name"] == "app-secret-INGEST_TOKEN")
     assert secret["inputs"]["value"] == "[secret]"
     assert "s3cr3t-value" not in done.stdout + done.stderr

@@ -1,5 +1,9 @@
 """Buckets -> S3: private (all public access blocked), encrypted at rest, TLS only, one notification.
 
+- Encryption at rest is SSE-S3 (AES256), with no `bucket_key_enabled`: S3 Bucket Keys only cut the KMS
+  requests of SSE-KMS, so the flag means nothing here and only risks a difference on read-back (an
+  import after `destroy` must find what the program declares).
+
 - A bucket that already exists (`existing`) is read by its name; only its notification is written
   (S3 keeps one per bucket, so it replaces any the bucket had).
 - The name is unique worldwide: it ends with the account id and the region (names.bucket_name).
@@ -9,19 +13,22 @@
   overwrite each other on every deploy. So every trigger on a bucket, from every function, is merged into
   one resource, with each trigger's prefix and suffix filters; it depends on the invoke permissions, since
   S3 tests that it may invoke each function when the configuration is written.
+- S3 matches prefix and suffix filters against the URL-encoded key (as its events carry it), so the
+  blueprint's raw key parts are encoded (`key_filter`).
 """
 
 from __future__ import annotations
 
+from urllib.parse import quote_plus
+
 from deployer.blueprint.model import BucketStore, BucketTrigger
 from deployer.resources.compile import StoreRef
-from deployer.resources.graph import Resource, function as fn_owner, store as owner
+from deployer.resources.graph import Resource, store as owner
 from deployer.resources.values import Template
 from providers.aws import iam, names
 from providers.aws.context import Context
 
 EVENTS = {"created": "s3:ObjectCreated:*", "deleted": "s3:ObjectRemoved:*"}
-PERMISSION = "aws:lambda/permission:Permission"
 BUCKET = "aws:s3/bucket:Bucket"
 
 
@@ -39,8 +46,7 @@ def declare(ctx: Context, name: str, store: BucketStore) -> StoreRef:
                       block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True)
     ctx.g.add("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
               f"store-{name}-encryption", owner(name), retain=keep, bucket=bucket.out("id"),
-              rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"},
-                      "bucket_key_enabled": True}])
+              rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}])
     ctx.g.add("aws:s3/bucketPolicy:BucketPolicy", f"store-{name}-policy", owner(name), retain=keep,
               depends_on=[block], bucket=bucket.out("id"), policy=tls_only(bucket))
     return StoreRef(name, "bucket", bucket, bucket.out("arn"), bucket.out("bucket"))
@@ -62,11 +68,9 @@ def notify(ctx: Context, bucket: str) -> None:
     ref = ctx.store(bucket)
     permissions = []
     for function in sorted({fn for fn, _ in triggers}):
-        target = ctx.function(function)
-        permissions.append(ctx.g.add(
-            PERMISSION, names.fn(function, "bucket", bucket, "permission"), fn_owner(function),
-            depends_on=[target.resource], action="lambda:InvokeFunction", function=target.physical,
-            principal="s3.amazonaws.com", source_arn=ref.ident, source_account=ctx.account_id()))
+        permissions.append(iam.invoke_permission(
+            ctx, function, names.fn(function, "bucket", bucket, "permission"), "s3.amazonaws.com", ref.ident,
+            source_account=ctx.account_id()))
     ctx.g.add("aws:s3/bucketNotification:BucketNotification", f"store-{bucket}-notification", owner(bucket),
               depends_on=permissions, bucket=ref.resource.out("id"),
               lambda_functions=[_configuration(ctx, fn, t) for fn, t in triggers])
@@ -75,7 +79,14 @@ def notify(ctx: Context, bucket: str) -> None:
 def _configuration(ctx: Context, function: str, trigger: BucketTrigger) -> dict:
     config = {"lambda_function_arn": ctx.function(function).resource.out("arn"), "events": [EVENTS[trigger.on]]}
     if trigger.prefix:
-        config["filter_prefix"] = trigger.prefix
+        config["filter_prefix"] = key_filter(trigger.prefix)
     if trigger.suffix:
-        config["filter_suffix"] = trigger.suffix
+        config["filter_suffix"] = key_filter(trigger.suffix)
     return config
+
+
+def key_filter(value: str) -> str:
+    """A blueprint's prefix or suffix (part of a key, as every cloud reads it) as S3 matches it: against the
+    key URL-encoded the way its events carry it (space as `+`, `=` as `%3D`, `/` kept). Given raw,
+    `year=2024/` or `raw data/` matches no key, and the function is silently never invoked."""
+    return quote_plus(value, safe="/")

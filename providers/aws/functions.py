@@ -29,6 +29,9 @@ from providers.aws import iam, names
 from providers.aws.context import Context
 
 SHIM_HANDLER = "deployer_shim.handler"
+#: Standard parameters hold 4 KB; Intelligent-Tiering stays Standard (free) and turns Advanced (8 KB) for a
+#: larger value (a PEM bundle, a kubeconfig) instead of failing PutParameter
+SECRET_TIER = "Intelligent-Tiering"
 FAILURE_RETENTION = 14 * 24 * 3600
 ASYNC_TRIGGERS = (BucketTrigger, TopicTrigger, ScheduleTrigger)
 
@@ -50,7 +53,7 @@ def secret_parameter(ctx: Context, secret: str) -> Resource:
     if logical in ctx.g:
         return ctx.g.get(logical)
     return ctx.g.add("aws:ssm/parameter:Parameter", logical, APP, name=names.secret_parameter(ctx.bp, secret),
-                     type="SecureString", value=Secret(secret),
+                     type="SecureString", value=Secret(secret), tier=SECRET_TIER,
                      description=f"Secret {secret} of {ctx.bp.stage_name()} (deployer)")
 
 

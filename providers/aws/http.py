@@ -14,7 +14,7 @@ from deployer.blueprint import refs
 from deployer.naming import short_hash
 from deployer.resources.graph import APP, Resource, function as owner
 from deployer.resources.values import Template
-from providers.aws import names
+from providers.aws import iam, names
 from providers.aws.context import Context
 
 
@@ -46,9 +46,8 @@ def route_names(routes: list[tuple[str, str, str]]) -> list[str]:
 
 def _integrate(ctx: Context, api: Resource, function: str) -> Resource:
     target = ctx.function(function)
-    ctx.g.add("aws:lambda/permission:Permission", names.fn(function, "http-permission"), owner(function),
-              depends_on=[target.resource], action="lambda:InvokeFunction", function=target.physical,
-              principal="apigateway.amazonaws.com", source_arn=Template.of(api.out("execution_arn"), "/*/*"))
+    iam.invoke_permission(ctx, function, names.fn(function, "http-permission"), "apigateway.amazonaws.com",
+                          Template.of(api.out("execution_arn"), "/*/*"))
     return ctx.g.add(
         "aws:apigatewayv2/integration:Integration", names.fn(function, "integration"), owner(function),
         api_id=api.out("id"), integration_type="AWS_PROXY", integration_uri=target.resource.out("invoke_arn"),

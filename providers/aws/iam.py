@@ -20,6 +20,9 @@ lets principals of the account decrypt through SSM: no kms statement is needed, 
 role may read is decided by `ssm:GetParameters` alone. Schedules get a role of their own that trusts
 scheduler.amazonaws.com from this account only (`aws:SourceAccount`) and may invoke one function and
 dead-letter into its failure queue. Tests run every generated document through parliament.
+
+The other side, who may invoke a function (`invoke_permission`: API Gateway, S3, SNS), is the function's
+resource policy: one statement per source ARN, each with a statement id of its own (names.statement_id).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from providers.aws.context import Context
 VERSION = "2012-10-17"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+PERMISSION = "aws:lambda/permission:Permission"
 
 # (kind, right) -> [(actions, resource suffix)]: the suffix is appended to the store's ARN.
 ACTIONS: dict[tuple[str, str], list[tuple[tuple[str, ...], str]]] = {
@@ -114,3 +118,13 @@ def scheduler_role(ctx: Context, function: str, failures: Resource) -> tuple[Res
                            {"Sid": "DeadLetter", "Effect": "Allow", "Action": ["sqs:SendMessage"],
                             "Resource": failures.out("arn")}]))
     return role, policy
+
+
+def invoke_permission(ctx: Context, function: str, logical: str, principal: str, source_arn: Any,
+                      **extra: Any) -> Resource:
+    """The resource-policy statement that lets `principal` invoke `function` from `source_arn` only, with
+    a statement id of its own (names.statement_id: never left to autonaming, which overflows)."""
+    target = ctx.function(function)
+    return ctx.g.add(PERMISSION, logical, owner(function), depends_on=[target.resource],
+                     statement_id=names.statement_id(logical), action="lambda:InvokeFunction",
+                     function=target.physical, principal=principal, source_arn=source_arn, **extra)

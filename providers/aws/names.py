@@ -33,6 +33,9 @@ TABLE_MAX = 255
 LOG_GROUP_MAX = 512
 API_MAX = 128
 PARAMETER_MAX = 1011 - len("arn:aws-us-gov:ssm:ap-southeast-2:123456789012:parameter")  # the limit counts the ARN
+#: Parameter Store reserves names starting with `aws` or `ssm` (any case, `/` or not): secrets live under it
+PARAMETER_ROOT = "/deployer"
+STATEMENT_MAX = 100  # a Lambda permission's statement id
 ACCOUNT_ID_LENGTH = 12
 SEP = "_"  # what this provider adds to a user's name starts with it; blueprint names cannot hold it
 
@@ -87,8 +90,17 @@ def api_name(bp: Blueprint) -> str:
 
 
 def secret_parameter(bp: Blueprint, secret: str) -> str:
-    """The SSM parameter of a blueprint secret: `/<app>-<stage>/secrets/<NAME>`."""
-    return f"/{bp.stage_name()}/secrets/{secret}"
+    """The SSM parameter of a blueprint secret: `/deployer/<app>-<stage>/secrets/<NAME>`. Not
+    `/<app>-<stage>/...`: Parameter Store refuses names that start with `aws` or `ssm` (case-insensitive,
+    leading `/` or not: "No access to reserved parameter name"), and `aws-costs` is a fine app name."""
+    return f"{PARAMETER_ROOT}/{bp.stage_name()}/secrets/{secret}"
+
+
+def statement_id(logical: str) -> str:
+    """A Lambda permission's statement id: its logical name, cut to 100 characters with a hash. Left to
+    Pulumi, it is the logical name plus `-` and 7 random characters, which pulumi-aws refuses past 100
+    (`AutoName("statementId", 100)`): a long function and store name failed the first `up`."""
+    return physical_name(logical, max_length=STATEMENT_MAX, lowercase=False, allowed=r"a-zA-Z0-9_-")
 
 
 def env_keys(bp: Blueprint, function: str) -> list[str]:

@@ -145,8 +145,11 @@ def graph_rules():
                                                     description="EventBridge schedule"),
         "aws:cloudwatch/logGroup:LogGroup": NameRule("name", names.LOG_GROUP_MAX, r"[\w#./-]+",
                                                      description="CloudWatch log group"),
-        "aws:ssm/parameter:Parameter": NameRule("name", names.PARAMETER_MAX, r"/[a-zA-Z0-9_.\-/]+",
-                                                description="SSM parameter"),
+        # Parameter Store reserves names starting with aws or ssm, any case, after the leading `/` too
+        "aws:ssm/parameter:Parameter": NameRule("name", names.PARAMETER_MAX, r"/(?![aA][wW][sS]|[sS][sS][mM])"
+                                                r"[a-zA-Z0-9_.\-/]+", description="SSM parameter"),
+        "aws:lambda/permission:Permission": NameRule("statement_id", names.STATEMENT_MAX, r"[a-zA-Z0-9_-]+",
+                                                     description="Lambda permission statement"),
         "aws:apigatewayv2/api:Api": NameRule("name", names.API_MAX, r".+", description="HTTP API"),
     }
     orderings = (

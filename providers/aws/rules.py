@@ -51,11 +51,21 @@ def check(bp: Blueprint) -> list[Diagnostic]:
     return found
 
 
-#: the form AWS reads an existing queue or topic by (Pulumi's `get` takes the resource's id)
-EXISTING_FORMS = {"queue": (re.compile(r"https://sqs\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/\d{12}/[\w-]{1,80}"),
+#: the form AWS reads an existing store by (Pulumi's `get` takes the resource's id)
+EXISTING_FORMS = {"queue": (re.compile(r"https://sqs\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/\d{12}/"
+                                       r"(?=[\w.-]{1,80}$)[\w-]+(\.fifo)?"),
                             "the queue's URL, like https://sqs.us-east-1.amazonaws.com/123456789012/jobs"),
-                  "topic": (re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}"),
-                            "the topic's ARN, like arn:aws:sns:us-east-1:123456789012:events")}
+                  "topic": (re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:(?=[\w.-]{1,256}$)[\w-]+(\.fifo)?"),
+                            "the topic's ARN, like arn:aws:sns:us-east-1:123456789012:events"),
+                  # by name, not ARN or URL (legacy us-east-1 buckets may hold capitals and `_`)
+                  "bucket": (re.compile(r"[A-Za-z0-9._-]{3,255}"), "the bucket's name, like company-uploads"),
+                  "table": (re.compile(r"[A-Za-z0-9._-]{3,255}"), "the table's name, like orders")}
+
+
+#: where the region sits in a queue URL or topic ARN, and why it must be the deploying one
+EXISTING_REGION = {"queue": (re.compile(r"https://sqs\.([a-z0-9-]+)\."), "Lambda reads a queue only in its own region"),
+                   "topic": (re.compile(r"arn:[^:]+:sns:([a-z0-9-]+):"),
+                             "SNS subscribes a function only in the topic's region")}
 
 
 def check_existing(bp: Blueprint) -> list[Diagnostic]:
@@ -63,12 +73,51 @@ def check_existing(bp: Blueprint) -> list[Diagnostic]:
     for name, store in bp.stores.items():
         existing = bp.existing(name, "aws")
         form = EXISTING_FORMS.get(store.kind)
-        if existing and form and not form[0].fullmatch(existing):
-            per_cloud = name in (getattr(bp.clouds.aws, "existing", None) or {})
-            path = f"clouds.aws.existing.{name}" if per_cloud else f"stores.{name}.existing"
+        if not (existing and form):
+            continue
+        per_cloud = name in (getattr(bp.clouds.aws, "existing", None) or {})
+        path = f"clouds.aws.existing.{name}" if per_cloud else f"stores.{name}.existing"
+        if not form[0].fullmatch(existing):
             found.append(diagnostic(bp, path, f"AWS reads an existing {store.kind} by its id, and {existing!r} is "
                                     f"not one", f"give {form[1]} (under clouds.aws.existing.{name})"))
+            continue
+        if store.kind in EXISTING_REGION:
+            found += _check_existing_region(bp, path, name, store.kind, existing)
+            found += _check_existing_fifo(bp, path, name, store.kind, existing)
     return found
+
+
+FIFO_BATCH = 10  # the largest batch Lambda reads from a FIFO queue (and it takes no batching window)
+
+
+def _check_existing_fifo(bp: Blueprint, path: str, name: str, kind: str, existing: str) -> list[Diagnostic]:
+    """A FIFO queue or topic takes only messages with a message group id, which the store clients do not
+    send; SNS delivers a FIFO topic to SQS queues only. Lambda may consume a FIFO queue."""
+    if not existing.endswith(".fifo"):
+        return []
+    if kind == "topic":
+        return [diagnostic(bp, path, f"existing topic {name!r} is a FIFO topic: SNS delivers a FIFO topic to SQS "
+                           "queues only, and a message published to it needs a message group id, which the store "
+                           "client does not send", "use a standard topic")]
+    if any(fn.uses.get(name) == "publish" for fn in bp.functions.values()):
+        return [diagnostic(bp, path, f"existing queue {name!r} is a FIFO queue: a message sent to it needs a message "
+                           "group id, which the store client does not send", "use a standard queue, or only consume "
+                           "this one")]
+    return [diagnostic(bp, f"functions.{fn_name}.triggers[{index}].batch", f"queue {name!r} is a FIFO queue: Lambda "
+                       f"reads it {FIFO_BATCH} messages at a time at most", f"set batch to {FIFO_BATCH} or less")
+            for fn_name, fn in bp.functions.items() for index, t in enumerate(fn.triggers)
+            if isinstance(t, QueueTrigger) and t.queue == name and t.batch > FIFO_BATCH]
+
+
+def _check_existing_region(bp: Blueprint, path: str, name: str, kind: str, existing: str) -> list[Diagnostic]:
+    """Lambda's event source mappings and SNS's Subscribe work in the queue's or topic's region only (and
+    the function's store client calls its own region): an existing one elsewhere fails the first `up`."""
+    pattern, why = EXISTING_REGION[kind]
+    region, here = pattern.match(existing).group(1), bp.clouds.aws.region
+    if region == here:
+        return []
+    return [diagnostic(bp, path, f"existing {kind} {name!r} is in {region}, and this blueprint deploys to {here}: "
+                       f"{why}", f"deploy to {region} (clouds.aws.region), or use a {kind} in {here}")]
 
 
 def check_settings(bp: Blueprint) -> list[Diagnostic]:
@@ -82,20 +131,43 @@ def check_settings(bp: Blueprint) -> list[Diagnostic]:
 
 
 def check_secrets(bp: Blueprint) -> list[Diagnostic]:
-    """Handlers read secrets as environment variables, so their names follow Lambda's rule too."""
-    return [diagnostic(bp, f"secrets.{name}", f"secret name {name!r} is not a valid AWS Lambda environment "
-                       "variable name (a letter, then at least one letter, digit or _)", "rename it")
-            for name in bp.secrets if not ENV_NAME.fullmatch(name)]
+    """Handlers read secrets as environment variables, so their names follow Lambda's rules too. The shim
+    sets them at cold start, past Lambda's own refusal of reserved names: a secret named
+    AWS_SECRET_ACCESS_KEY would replace the execution role's key and every AWS call would fail."""
+    found = []
+    for name in bp.secrets:
+        if not ENV_NAME.fullmatch(name):
+            found.append(diagnostic(bp, f"secrets.{name}", f"secret name {name!r} is not a valid AWS Lambda "
+                                    "environment variable name (a letter, then at least one letter, digit or _)",
+                                    "rename it"))
+        elif name.startswith((*RESERVED_ENV, "DEPLOYER_")):
+            found.append(diagnostic(bp, f"secrets.{name}", f"secret name {name!r} is an environment variable AWS "
+                                    "Lambda or deployer sets: the function would see the secret in its place",
+                                    "rename it (the handler reads it under its new name)"))
+    return found
+
+
+#: AWS advises a redrive maxReceiveCount of at least 5 for a queue Lambda polls (services-sqs-configure)
+LAMBDA_RECEIVES = 5
 
 
 def check_queues(bp: Blueprint) -> list[Diagnostic]:
     found = []
+    consumed = {t.queue for fn in bp.functions.values() for t in fn.triggers if isinstance(t, QueueTrigger)}
     for name, store in bp.stores.items():
-        if isinstance(store, QueueStore) and not store.dead_letter:
+        if not isinstance(store, QueueStore) or bp.existing(name, "aws"):
+            continue
+        if not store.dead_letter:
             found.append(diagnostic(
                 bp, f"stores.{name}.dead_letter", f"queue {name!r} has no dead-letter queue: SQS hands a failing "
                 f"message back until its retention (14 days) runs out, not `retries` ({store.retries}) times",
                 "set dead_letter: true to keep failed messages aside after `retries` attempts", "warning"))
+        elif name in consumed and store.retries < LAMBDA_RECEIVES:
+            found.append(diagnostic(
+                bp, f"stores.{name}.retries", f"queue {name!r} is consumed by Lambda and dead-letters after "
+                f"{store.retries} receives: a receive Lambda could not run (throttled) counts too, so a burst can "
+                f"dead-letter messages that never ran (AWS advises at least {LAMBDA_RECEIVES})",
+                f"set retries: {LAMBDA_RECEIVES} or more", "warning"))
     for fn_name, fn in bp.functions.items():
         if fn.max_instances is None or not any(isinstance(t, QueueTrigger) for t in fn.triggers):
             continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 from deployer.blueprint.model import TopicStore, TopicTrigger
 from deployer.resources.compile import StoreRef
 from deployer.resources.graph import function as fn_owner, store as owner
-from providers.aws import names
+from providers.aws import iam, names
 from providers.aws.context import Context
 
 
@@ -28,10 +28,8 @@ def subscribe(ctx: Context, topic: str) -> None:
     ref = ctx.store(topic)
     for function in sorted({fn for fn, t in ctx.consumers(topic) if isinstance(t, TopicTrigger)}):
         target = ctx.function(function)
-        permission = ctx.g.add(
-            "aws:lambda/permission:Permission", names.fn(function, "topic", topic, "permission"), fn_owner(function),
-            depends_on=[target.resource], action="lambda:InvokeFunction", function=target.physical,
-            principal="sns.amazonaws.com", source_arn=ref.ident)
+        permission = iam.invoke_permission(ctx, function, names.fn(function, "topic", topic, "permission"),
+                                           "sns.amazonaws.com", ref.ident)
         ctx.g.add("aws:sns/topicSubscription:TopicSubscription", names.fn(function, "topic", topic, "subscription"),
                   fn_owner(function), depends_on=[permission], topic=ref.ident, protocol="lambda",
                   endpoint=target.resource.out("arn"))
