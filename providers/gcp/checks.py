@@ -101,7 +101,9 @@ def existing_event_sources(bp: Blueprint) -> list[Diagnostic]:
                                     "events only in the bucket's own location and project (elsewhere `up` fails)",
                                     severity="warning",
                                     hint=f"use a bucket in {bp.clouds.gcp.region} of this project, or set "
-                                         "clouds.gcp.region to the bucket's location"))
+                                         "clouds.gcp.region to the bucket's region (a multi-region bucket's "
+                                         "events need a trigger in that multi-region, which deployer does "
+                                         "not create)"))
     return out
 
 
