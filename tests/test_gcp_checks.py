@@ -32,14 +32,14 @@ def found(bp):
 
 
 def test_queue_with_default_settings_is_no_error(tmp_path):
-    """retries: 3 (the default) is below Pub/Sub's minimum of 5; the shim honours it, so GCP accepts it."""
+    """retries: 5 (the default) is Pub/Sub's minimum; lower values are honoured by the shim (test_gcp_program)."""
     bp = blueprint(tmp_path, """
         stores:
           readings: {kind: queue}
         functions:
           analyse: {code: code, handler: main.run, triggers: [{queue: readings}]}
     """)
-    assert bp.stores["readings"].retries == 3
+    assert bp.stores["readings"].retries == 5
     assert found(bp) == []
 
 

@@ -68,7 +68,7 @@ class QueueStore(Model):
 
     kind: Literal["queue"] = Field(description="The store kind.")
     existing: str | None = _existing()
-    retries: int = Field(3, ge=1, le=100, description="Deliveries before a message is dead-lettered.")
+    retries: int = Field(5, ge=1, le=100, description="Deliveries before a message is dead-lettered.")
     dead_letter: bool = Field(True, description="Keep messages that failed every retry in a dead-letter queue.")
 
 
