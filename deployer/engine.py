@@ -274,7 +274,8 @@ class PulumiEngine:
             graph = provider.compile(bp, self.options.artifacts)
             self.owners = {r.name: r.owner.name for r in graph.resources if r.owner.kind == "store"}
 
-        self.kept: dict[str, Any] = {}  # the record a keeping destroy left: resources to adopt
+        self.kept: dict[str, Any] = {}  # kept resources the stack no longer manages: to adopt
+        self.record: dict[str, Any] = {}  # every kept resource known: what the next record starts from
         self.replace: tuple[str, ...] = tuple(self.options.extra.get("replace_data", ()))
 
     def _translator(self, on_event: EventSink) -> EventTranslator:
@@ -286,7 +287,8 @@ class PulumiEngine:
             return self.provider.program(self.bp, self.options.artifacts)()
         from deployer.resources.execute import program
 
-        program(self.provider, self.bp, self.options.artifacts, kept=self.kept, replace=self.replace)()
+        program(self.provider, self.bp, self.options.artifacts, kept=self.kept, replace=self.replace,
+                record=self.record)()
 
     def _prepare_update(self, stack: Any, *, flip: bool) -> None:
         """Before up/preview: refuse a change that replaces a stateful store (unless --replace-data),
@@ -299,7 +301,10 @@ class PulumiEngine:
                                           self.provider.name)
         if problems:
             raise BlueprintError(problems)
-        self.kept = outputs.get(lifecycle.KEPT_OUTPUT) or {}
+        deployment = stack.export_stack().deployment
+        previous = outputs.get(lifecycle.KEPT_OUTPUT) or {}
+        self.kept = lifecycle.to_adopt(previous, deployment)
+        self.record = lifecycle.kept_record(deployment, previous)
         if flip and self.replace and self.owners:
             self._stop_retaining(stack, set(self.replace))
 
@@ -388,7 +393,11 @@ class PulumiEngine:
             stack = self._stack(create=True)
             self._configure(stack)
             self._prepare_update(stack, flip=True)
-            return stack.up(show_secrets=False, **self._common(translator))
+            res = stack.up(show_secrets=False, **self._common(translator))
+            if self.kept:  # adopted as they were (lifecycle.adopt): now apply the blueprint to them
+                self._prepare_update(stack, flip=False)
+                res = stack.up(show_secrets=False, **self._common(translator))
+            return res
 
         res = self._call(run)
         self._after_up()

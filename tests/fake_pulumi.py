@@ -94,6 +94,11 @@ def answer(args: list[str], scenario: str) -> int:
         secret = "--show-secrets" in args
         print(json.dumps({"api_url": "https://abc.execute-api.test", "token": "s3cr3t" if secret else "[secret]"}))
         return 0
+    if args[:2] == ["stack", "export"]:  # what the state holds: a stack (the Stack resource only)
+        print(json.dumps({"version": 3, "deployment": {"manifest": {}, "resources": [
+            {"urn": "urn:pulumi:dev::shop::pulumi:pulumi:Stack::shop-dev", "type": "pulumi:pulumi:Stack",
+             "custom": False}]}}))
+        return 0
     if args[:2] == ["stack", "history"]:
         print(json.dumps([{"kind": "update", "startTime": "2026-01-01T00:00:00.000Z", "message": "",
                            "environment": {}, "config": {}, "result": "succeeded", "version": 1,

@@ -43,10 +43,16 @@ def recording_monitor(mocks):
     return RecordingMonitor()
 
 
+def wire_name(name: str) -> str:
+    """`force_destroy` -> `forceDestroy`: how the SDK hands ignore_changes to the engine."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
 def expected_options(graph: Graph) -> dict[str, dict[str, Any]]:
     """What the monitor must record for each resource of the graph."""
     return {r.name: {"retain_on_delete": r.options.retain_on_delete, "import": r.options.import_id,
-                     "ignore_changes": sorted(r.options.ignore_changes),
+                     "ignore_changes": sorted(wire_name(n) for n in r.options.ignore_changes),
                      "replace_on_changes": sorted(r.options.replace_on_changes),
                      "delete_before_replace": r.options.delete_before_replace,
                      "dependencies": sorted(r.dependencies())} for r in graph.resources}

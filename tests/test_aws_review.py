@@ -382,13 +382,13 @@ def test_secret_parameters_take_values_over_4_kb(tmp_path):
         "Intelligent-Tiering"}
 
 
-@pytest.mark.parametrize("secret", ["AWS_SECRET_ACCESS_KEY", "AWS_REGION", "LAMBDA_TASK_ROOT", "TZ", "DEPLOYER_APP"])
-def test_a_secret_may_not_take_the_name_of_a_variable_lambda_or_deployer_sets(tmp_path, secret):
+@pytest.mark.parametrize("secret", ["AWS_SECRET_ACCESS_KEY", "AWS_REGION", "LAMBDA_TASK_ROOT", "TZ"])
+def test_a_secret_may_not_take_the_name_of_a_variable_lambda_sets(tmp_path, secret):
     # the shim sets each secret as an environment variable at cold start, past Lambda's own check: a secret
     # named AWS_SECRET_ACCESS_KEY would replace the execution role's key and fail every AWS call
     text = (f"name: pay\nsecrets: {{{secret}: {{from: env}}}}\n"
             f"functions: {{f: {{code: fn, handler: main.run, secrets: [{secret}]}}}}\n")
     provider, bp, _ = setup(tmp_path, text)
     found = [(d.location.path, d.message) for d in provider.check(bp) if d.severity == "error"]
-    assert found == [(f"secrets.{secret}", f"secret name {secret!r} is an environment variable AWS Lambda or "
-                      "deployer sets: the function would see the secret in its place")]
+    assert found == [(f"secrets.{secret}", f"secret name {secret!r} is an environment variable AWS Lambda "
+                      "sets: the function would see the secret in its place")]

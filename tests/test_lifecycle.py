@@ -187,6 +187,87 @@ def test_a_keeping_destroy_is_one_update_exporting_the_record(pulumi_engine):
         "store-uploads-bucket": {"type": "aws:s3/bucket:Bucket", "id": "toy-dev-uploads-123456789012"}}
 
 
+
+DROPPED_UPLOADS = """\
+name: toy
+stores:
+  orders: {kind: table, key: id}
+functions:
+  report:
+    code: fn
+    handler: main.run
+"""
+
+
+def test_an_up_records_a_store_dropped_from_the_blueprint_and_adopts_what_was_recorded(tmp_path):
+    """The state retains the bucket and the blueprint dropped it: the cloud keeps it (retain_on_delete)
+    and Pulumi forgets it, so this `up` records it; the table an earlier destroy kept is adopted (import)
+    and leaves the record. Adding `uploads` back later then adopts the bucket instead of colliding."""
+    import pulumi
+    import pulumi.runtime
+
+    from deployer.plan_mocks import _stack_outputs
+    from deployer.resources.execute import reference_mocks
+
+    bp = tiny_blueprint(tmp_path, DROPPED_UPLOADS)
+    provider = ToyProvider()
+    table = {"type": "aws:dynamodb/table:Table", "id": "toy-dev-orders"}
+    eng = engine.PulumiEngine(provider, bp, EngineOptions(artifacts=toy_artifacts(bp, tmp_path)))
+    eng._prepare_update(FakeStack({lifecycle.KEPT_OUTPUT: {"store-orders-table": table}}, DEPLOYMENT), flip=True)
+    assert eng.kept == {"store-orders-table": table}  # the bucket is still managed: nothing to import
+    graph = provider.compile(bp, toy_artifacts(bp, tmp_path))
+    mocks = reference_mocks(provider.sdk_index(), lifecycle.adopt(graph, eng.kept))
+    pulumi.runtime.set_mocks(mocks, project="toy", stack="dev", preview=False)
+
+    @pulumi.runtime.test
+    def run():
+        eng._program()
+
+    run()
+    assert mocks.ids == {"store-orders-table": "toy-dev-orders"}
+    assert _stack_outputs()[lifecycle.KEPT_OUTPUT] == {
+        "store-uploads-bucket": {"type": "aws:s3/bucket:Bucket", "id": "toy-dev-uploads-123456789012"}}
+
+
+
+def test_an_up_that_adopts_imports_as_is_then_applies_the_blueprint(tmp_path, pulumi_engine):
+    """Imported resources ignore every input (Pulumi refuses an import whose inputs differ from the
+    cloud's), so the same `up` runs a second update that applies the blueprint to them."""
+    bp = tiny_blueprint(tmp_path, WITH_TABLE)
+    graph = lifecycle.adopt(ToyProvider().compile(bp, toy_artifacts(bp, tmp_path)),
+                            {"store-uploads-bucket": {"type": "aws:s3/bucket:Bucket", "id": "b"}})
+    bucket = next(r for r in graph.resources if r.name == "store-uploads-bucket")
+    assert bucket.options.import_id == "b" and set(bucket.options.ignore_changes) == set(bucket.inputs) != set()
+
+    class Summarised(FakeStack):
+        def up(self, program=None, **kwargs):
+            super().up(program, **kwargs)
+            return type("UpResult", (), {"summary": type("S", (), {"resource_changes": {}})(), "outputs": {}})()
+
+    def up_on(stack):
+        eng = pulumi_engine()
+        eng._stack, eng._configure, eng._call, eng._after_up = (lambda create: stack), (lambda s: None), \
+            (lambda fn: fn()), (lambda: None)
+        eng.up()
+        return eng
+
+    adopting = Summarised({lifecycle.KEPT_OUTPUT: {"store-uploads-bucket": {"type": "aws:s3/bucket:Bucket",
+                                                                           "id": "b"}}})
+    up_on(adopting)
+    plain_up = Summarised({})
+    up_on(plain_up)
+    assert (len(adopting.programs), len(plain_up.programs)) == (2, 1)
+
+def test_still_kept_and_to_adopt():
+    record = {"a": {"type": "t", "id": "1"}, "b": {"type": "t", "id": "2"}}
+    managed = {"resources": [{"urn": "urn:pulumi:dev::toy::t::a"}]}
+    assert lifecycle.to_adopt(record, managed) == {"b": {"type": "t", "id": "2"}}
+
+    class Declares:
+        resources = [type("R", (), {"name": "b"})()]
+
+    assert lifecycle.still_kept(record, Declares()) == {"a": {"type": "t", "id": "1"}}
+
 def test_plan_refuses_a_replacement_against_the_last_outputs(tmp_path, capsys):
     from deployer import state
     from deployer.cli.app import main

@@ -61,7 +61,16 @@ class Checker:
                 self.handler(base, fn, folder)
         self.routes()
         self.existing()
+        self.reserved_secrets()
         return self.problems
+
+    def reserved_secrets(self) -> None:
+        """A secret becomes an environment variable of the functions granted it: one named DEPLOYER_*
+        would overwrite what deployer sets (the store locators, the cloud), on every cloud."""
+        for name in self.bp.secrets:
+            if name.startswith("DEPLOYER_"):
+                self.add(f"secrets.{name}", f"secret '{name}' has a reserved name (DEPLOYER_*)",
+                         "pick another name; deployer sets DEPLOYER_* variables itself")
 
     def existing(self) -> None:
         """`clouds.<cloud>.existing` names declared stores."""

@@ -130,11 +130,13 @@ def reference_mocks(index: Index, graph: Graph):
 
 
 def program(provider: Any, bp: Any, artifacts: dict[str, Any], *, kept: Mapping[str, Any] | None = None,
-            replace: tuple[str, ...] = ()):
+            replace: tuple[str, ...] = (), record: Mapping[str, Any] | None = None):
     """The Pulumi program of a graph provider. Secrets are read now, so a missing one stops `up` before
     Pulumi starts; the graph is compiled inside the program, keeping stateful stores unless the stack's
     `deployer:deleteData` is set (`destroy --delete-data` sets it with an `up` first). `kept` (what a
-    destroy kept) is adopted and the stores in `replace` are replaced (deployer/resources/lifecycle.py)."""
+    destroy kept) is adopted and the stores in `replace` are replaced; of `record` (every kept resource
+    the engine knows of), what the graph does not declare is exported again as `deployer_kept`
+    (deployer/resources/lifecycle.py)."""
     from deployer import secrets
     from deployer.resources import lifecycle
 
@@ -149,5 +151,8 @@ def program(provider: Any, bp: Any, artifacts: dict[str, Any], *, kept: Mapping[
         graph = lifecycle.adopt(graph, kept, provider.graph_rules().not_adopted)
         graph = lifecycle.replace_stores(graph, replace)
         Executor(graph, index, values).run()
+        carried = lifecycle.still_kept(record or {}, graph)
+        if carried:
+            pulumi.export(lifecycle.KEPT_OUTPUT, carried)
 
     return run

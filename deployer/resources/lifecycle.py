@@ -83,11 +83,34 @@ def kept_record(deployment: Mapping[str, Any], previous: Mapping[str, Any] | Non
     return dict(sorted(record.items()))
 
 
+def to_adopt(record: Mapping[str, Any] | None, deployment: Mapping[str, Any]) -> dict[str, dict]:
+    """The recorded resources the stack does not manage any more (kept by a destroy, or by an `up`
+    whose blueprint dropped their store): what an `up` may import. One still in the state is managed."""
+    managed = {str(r.get("urn", "")).rsplit("::", 1)[-1] for r in deployment.get("resources") or []}
+    return {name: dict(entry) for name, entry in (record or {}).items()
+            if isinstance(entry, Mapping) and name not in managed}
+
+
+def still_kept(candidates: Mapping[str, Any], graph: "Graph") -> dict[str, dict]:
+    """What an `up` must go on recording: every kept resource (the earlier record, and what the state
+    retains now) that this graph does not declare. A store removed from the blueprint is kept by the
+    cloud (retain_on_delete) and leaves the state, so without this record adding it back later would
+    collide with itself; a resource the graph declares again is adopted (or still managed)."""
+    declared = {res.name for res in graph.resources}
+    return {name: dict(entry) for name, entry in sorted(candidates.items())
+            if isinstance(entry, Mapping) and name not in declared}
+
+
 def adopt(graph: "Graph", record: Mapping[str, Any] | None, not_adopted: Iterable[str] = ()) -> "Graph":
     """The graph with every recorded resource (same logical name and type, retained) marked for import:
     a store's, and what holds stores (Azure's resource group and storage account) or a function's kept
     failure queue. Types in `not_adopted` are declared again instead (a grant kept because other stacks
-    share it, GCP's project bindings: the cloud accepts that, and its state id is not an import id)."""
+    share it, GCP's project bindings: the cloud accepts that, and its state id is not an import id).
+
+    An imported resource ignores changes to every input: Pulumi refuses an import whose inputs differ
+    from what the cloud reads back (a setting changed since the destroy, an input the cloud never
+    returns), so the import takes the resource as it is and the engine's second update of that `up`
+    applies the blueprint to it (engine.PulumiEngine.up)."""
     if not record:
         return graph
     skip = set(not_adopted)
@@ -96,7 +119,9 @@ def adopt(graph: "Graph", record: Mapping[str, Any] | None, not_adopted: Iterabl
         entry = record.get(res.name)
         if isinstance(entry, Mapping) and entry.get("type") == res.type and res.options.retain_on_delete \
                 and res.type not in skip:
-            res = dataclasses.replace(res, options=dataclasses.replace(res.options, import_id=str(entry["id"])))
+            ignored = tuple(sorted({*res.options.ignore_changes, *res.inputs}))
+            res = dataclasses.replace(res, options=dataclasses.replace(
+                res.options, import_id=str(entry["id"]), ignore_changes=ignored))
         resources.append(res)
     return dataclasses.replace(graph, resources=tuple(resources))
 

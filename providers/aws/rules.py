@@ -140,9 +140,9 @@ def check_secrets(bp: Blueprint) -> list[Diagnostic]:
             found.append(diagnostic(bp, f"secrets.{name}", f"secret name {name!r} is not a valid AWS Lambda "
                                     "environment variable name (a letter, then at least one letter, digit or _)",
                                     "rename it"))
-        elif name.startswith((*RESERVED_ENV, "DEPLOYER_")):
+        elif name.startswith(RESERVED_ENV):  # DEPLOYER_* is refused for every cloud (blueprint checks)
             found.append(diagnostic(bp, f"secrets.{name}", f"secret name {name!r} is an environment variable AWS "
-                                    "Lambda or deployer sets: the function would see the secret in its place",
+                                    "Lambda sets: the function would see the secret in its place",
                                     "rename it (the handler reads it under its new name)"))
     return found
 
