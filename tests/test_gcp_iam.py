@@ -154,7 +154,30 @@ def test_the_grant_every_stack_of_a_project_shares_is_kept_on_destroy():
     assert shared.options["retain_on_delete"] is True
     stack_own = [r.name for r in p.resources if r.type == "gcp:projects/iAMMember:IAMMember"
                  and r.options.get("retain_on_delete")]
-    assert stack_own == ["app-gcs-agent-pubsub-publisher"]  # the others name this stack's accounts
+    # the others name this stack's accounts
+    assert stack_own == ["app-eventarc-agent-serviceagent", "app-gcs-agent-pubsub-publisher"]
+
+
+def test_event_triggers_wait_for_the_eventarc_agent_created_with_its_role():
+    """A fresh project has no Eventarc service agent when the API is enabled; creating an event trigger
+    before it exists fails ("Permission denied while using the Eventarc Service Agent"). The agent is
+    created explicitly, granted its role (a grant every stack shares: kept), and every function with an
+    event trigger, and every extra Eventarc trigger, waits for it."""
+    _, p = example_plan("images")
+    res = {r.name: r for r in p.resources}
+    assert res["app-eventarc-agent"].type == "gcp:projects/serviceIdentity:ServiceIdentity"
+    assert res["app-eventarc-agent"].inputs == {"project": "images-demo", "service": "eventarc.googleapis.com"}
+    assert "app-api-eventarc" in res["app-eventarc-agent"].options["depends_on"]
+    role = res["app-eventarc-agent-serviceagent"]
+    assert role.inputs == {"project": "images-demo", "role": "roles/eventarc.serviceAgent",
+                           "member": "${app-eventarc-agent.member}"}
+    assert role.options["retain_on_delete"] is True
+    for fn in ("resize", "cleanup"):
+        assert "app-eventarc-agent-serviceagent" in res[f"fn-{fn}-function"].options["depends_on"]
+    assert not [r for r in example_plan("report")[1].resources if "eventarc" in r.name]  # no event trigger there
+    _, orders = example_plan("orders")
+    need = {r.name for r in orders.resources if "app-eventarc-agent-serviceagent" in r.options.get("depends_on", [])}
+    assert need == {"fn-notify-function"}  # the queue's worker and the HTTP api have no Eventarc trigger
 
 
 # --------------------------------------------------------------------------------------------- builds

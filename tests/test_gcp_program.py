@@ -409,13 +409,15 @@ def test_greedy_paths_unique_operation_ids_and_head():
 def test_stores_are_retained_unless_delete_data():
     bp, p = example_plan("orders")
     kept = {r.name for r in p.resources if r.options.get("retain_on_delete")}
-    assert kept == {"app-firestore", "store-fulfilment-topic", "store-fulfilment-dlq", "store-fulfilment-dlq-sub"}
+    assert kept == {"app-firestore", "store-fulfilment-topic", "store-fulfilment-dlq", "store-fulfilment-dlq-sub",
+                    "app-eventarc-agent-serviceagent"}  # the Eventarc agent's role: every stack's identical grant
     graph = providers.get("gcp").compile(bp, fake_artifacts(bp), keep_data=False)
-    assert {r.name for r in graph.retained()} == set()
+    assert {r.name for r in graph.retained()} == {"app-eventarc-agent-serviceagent"}
     assert graph.by_name()["app-firestore"].inputs["deletion_policy"] == "DELETE"
     images = example_plan("images")[0]
     shared = providers.get("gcp").compile(images, fake_artifacts(images), keep_data=False)
-    assert {r.name for r in shared.retained()} == {"app-gcs-agent-pubsub-publisher"}  # shared by every stack
+    assert {r.name for r in shared.retained()} == {"app-gcs-agent-pubsub-publisher",  # shared by every stack
+                                                   "app-eventarc-agent-serviceagent"}
 
 
 def test_stack_outputs():

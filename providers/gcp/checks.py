@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from deployer import naming
 from deployer.blueprint.model import (
-    Blueprint, BucketTrigger, HttpTrigger, QueueStore, QueueTrigger, ScheduleTrigger, TopicTrigger,
+    Blueprint, BucketStore, BucketTrigger, HttpTrigger, QueueStore, QueueTrigger, ScheduleTrigger, TopicTrigger,
 )
 from deployer.blueprint.refs import consumers
 from deployer.errors import Diagnostic
@@ -24,6 +24,8 @@ PUSH_ACK_MAX = 600
 SCHEDULER_DEADLINE_MAX = 1800
 RESERVED = "/_deployer"
 SHIM_VERIFIES = ("google-auth>=2.20,<3",)  # OIDC checks of push and scheduler calls
+#: Environment variables Cloud Run sets for a function (its container contract): a deploy setting one fails.
+RESERVED_ENV = ("FUNCTION_TARGET", "FUNCTION_SIGNATURE_TYPE", "K_SERVICE", "K_REVISION", "K_CONFIGURATION", "PORT")
 
 
 def diag(bp: Blueprint, path: str, message: str, *, hint: str | None = None, severity: str = "error",
@@ -33,7 +35,76 @@ def diag(bp: Blueprint, path: str, message: str, *, hint: str | None = None, sev
 
 def check(bp: Blueprint) -> list[Diagnostic]:
     # No CORS rule: API Gateway has no CORS, but the shim answers preflights from http.cors (docs/gcp.md).
-    return [*project(bp), *queues(bp), *functions(bp), *triggers(bp), *routes(bp), *existing_tables(bp)]
+    return [*project(bp), *reserved_names(bp), *reserved_env(bp), *queues(bp), *functions(bp), *triggers(bp), *routes(bp),
+            *existing_tables(bp), *existing_event_sources(bp)]
+
+
+def existing_path(bp: Blueprint, store: str) -> str:
+    """Where a store's existing name is given: `clouds.gcp.existing.<store>` wins over `stores.<store>.existing`."""
+    return f"clouds.gcp.existing.{store}" if store in bp.clouds.gcp.existing else f"stores.{store}.existing"
+
+
+def reserved_names(bp: Blueprint) -> list[Diagnostic]:
+    """Cloud Storage refuses bucket names that start with `goog` or contain `google`, and Pub/Sub topic and
+    subscription names that start with `goog`; every such name here starts with `<name>-<stage>` (and a
+    bucket's also holds the store's name)."""
+    out = []
+    prefix = f"{bp.name}-{bp.stage}"
+    if prefix.startswith("goog") or "google" in prefix:
+        out.append(diag(bp, "name", f"{prefix!r} starts every GCP resource name, and GCP refuses bucket names that "
+                                    "start with 'goog' or contain 'google' (and topic names that start with 'goog')",
+                        hint="choose a blueprint name (and stage) without 'goog' at the start or 'google' anywhere"))
+    for name, store in bp.stores.items():
+        if isinstance(store, BucketStore) and "google" in name and not bp.existing(name, "gcp"):
+            out.append(diag(bp, f"stores.{name}", f"bucket {name!r}: Cloud Storage refuses bucket names that contain "
+                                                  "'google'", hint="rename the store"))
+    return out
+
+
+def reserved_env(bp: Blueprint) -> list[Diagnostic]:
+    """Cloud Run sets PORT, K_SERVICE ... itself and refuses keys starting with X_GOOGLE_: a function's env
+    (or a secret it is given as an environment variable) may not use them."""
+    def reserved(key: str) -> bool:
+        return key in RESERVED_ENV or key.startswith("X_GOOGLE_")
+
+    out = [diag(bp, f"functions.{name}.env.{key}", f"environment variable {key!r} is reserved by Cloud Run functions",
+                hint="rename it (Cloud Run sets PORT, K_SERVICE, K_REVISION, FUNCTION_TARGET ... itself)")
+           for name, fn in bp.functions.items() for key in fn.env if reserved(key)]
+    out += [diag(bp, f"secrets.{key}", f"secret {key!r} would be the environment variable {key!r}, which Cloud Run "
+                                      "functions reserve", hint="rename the secret")
+            for key in bp.secrets if reserved(key) and any(key in fn.secrets for fn in bp.functions.values())]
+    return out
+
+
+def existing_event_sources(bp: Blueprint) -> list[Diagnostic]:
+    """Triggers on existing stores: GCP delivers their events only within the project (and, for buckets, the
+    location) the trigger is created in, which for an existing store deployer cannot check offline."""
+    from providers.gcp.context import PLACEHOLDER_PROJECT
+
+    project, out, warned = bp.clouds.gcp.project or PLACEHOLDER_PROJECT, [], set()
+    for name, fn in bp.functions.items():
+        for index, trigger in enumerate(fn.triggers):
+            match trigger:
+                case TopicTrigger(topic=topic) if (bp.existing(topic, "gcp") or "").startswith("projects/"):
+                    other = bp.existing(topic, "gcp").split("/")[1]
+                    if other != project:
+                        out.append(diag(bp, f"functions.{name}.triggers[{index}]",
+                                        f"topic {topic!r} is in project {other!r}: a function's Pub/Sub trigger takes "
+                                        f"a topic of its own project ({project!r})",
+                                        hint="consume it as a queue (a push subscription may read another project's "
+                                             "topic), or publish into a topic of this project"))
+                case BucketTrigger(bucket=bucket) if bp.existing(bucket, "gcp") and bucket not in warned:
+                    warned.add(bucket)
+                    out.append(diag(bp, existing_path(bp, bucket),
+                                    f"bucket {bucket!r} is existing: its trigger is created in region "
+                                    f"{bp.clouds.gcp.region!r} of project {project!r}, and Eventarc takes a bucket's "
+                                    "events only in the bucket's own location and project (elsewhere `up` fails)",
+                                    severity="warning",
+                                    hint=f"use a bucket in {bp.clouds.gcp.region} of this project, or set "
+                                         "clouds.gcp.region to the bucket's region (a multi-region bucket's "
+                                         "events need a trigger in that multi-region, which deployer does "
+                                         "not create)"))
+    return out
 
 
 def existing_tables(bp: Blueprint) -> list[Diagnostic]:
@@ -51,7 +122,7 @@ def existing_tables(bp: Blueprint) -> list[Diagnostic]:
         text = bp.existing(name, "gcp") if isinstance(store, TableStore) else None
         if not text:
             continue
-        path = f"clouds.gcp.existing.{name}" if name in bp.clouds.gcp.existing else f"stores.{name}.existing"
+        path = existing_path(bp, name)
         found = parse_existing(text, project)
         if isinstance(found, str):
             out.append(diag(bp, path, f"table {name!r}: existing {text!r} is no Firestore collection on GCP: {found}",
@@ -153,10 +224,12 @@ def functions(bp: Blueprint) -> list[Diagnostic]:
 
 
 def triggers(bp: Blueprint) -> list[Diagnostic]:
-    out = []
+    """Each trigger's rules; a function-level finding (its timeout) is said once however many triggers share it."""
+    out: list[Diagnostic] = []
     for name, fn in bp.functions.items():
         for index, trigger in enumerate(fn.triggers):
-            out += trigger_rules(bp, name, index, trigger)
+            out += [d for d in trigger_rules(bp, name, index, trigger)
+                    if (d.location.path, d.message) not in {(o.location.path, o.message) for o in out}]
     return out
 
 

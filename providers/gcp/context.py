@@ -29,7 +29,7 @@ BUCKET_NAME_MAX = 63
 PUBSUB_NAME_MAX = 255
 DATABASE_ID_MAX = 63
 SCHEDULER_JOB_MAX = 500
-GATEWAY_ID_MAX = 63
+GATEWAY_ID_MAX = 49        # API Gateway: gateway ids at most 49 (the hostname adds a hash), api ids 63
 API_ID_MAX = 63
 SECRET_ID_MAX = 255
 

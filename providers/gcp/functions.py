@@ -17,10 +17,12 @@ as `secret_environment_variables` (never plain environment), with secretAccessor
 the granted functions' accounts only. The function waits for every grant its deploy or its first
 events need (secret access, build roles, the bucket-trigger grants).
 
-Ingress: ALLOW_ALL only where the caller comes from outside Google's network (API Gateway calls the
-function's URL from the gateway, which Cloud Run counts as external) or where Cloud Scheduler calls;
-functions reached only through Pub/Sub and Eventarc get ALLOW_INTERNAL_ONLY. IAM (run.invoker held by
-the callers' accounts only, never allUsers) is what authenticates every call.
+Ingress: ALLOW_INTERNAL_ONLY only for functions reached solely through Eventarc (topics, buckets), whose
+triggers address the Cloud Run service itself. Cloud Run counts Pub/Sub push and Cloud Scheduler calls
+as internal only when they use the service's default run.app URL, but they (and API Gateway) call the
+function's `url`, its cloudfunctions.net address: functions with an HTTP, queue or schedule trigger get
+ALLOW_ALL, or every push and every scheduled run would be refused. IAM (run.invoker held by the
+callers' accounts only, never allUsers) is what authenticates every call.
 """
 
 from __future__ import annotations
@@ -40,12 +42,15 @@ SHIM_SOURCE = "deployer_shim.py"
 
 
 def source_bucket(ctx: GcpContext) -> Resource:
-    """Holds the functions' zips: private, and emptied on destroy (it keeps nothing but builds)."""
+    """Holds the functions' zips: private, and emptied on destroy (it keeps nothing but builds). Soft delete
+    is off: every code change replaces a zip, and Cloud Storage's default would keep (and bill) each
+    replaced zip, and the whole bucket after `destroy`, for 7 days."""
     if "source" not in ctx.shared:
         ctx.shared["source"] = ctx.add(
             "gcp:storage/bucket:Bucket", "app-source", APP, name=ctx.global_name("source"),
             location=ctx.region.upper(), project=ctx.project, uniform_bucket_level_access=True,
-            public_access_prevention="enforced", force_destroy=True, labels=ctx.labels())
+            public_access_prevention="enforced", force_destroy=True,
+            soft_delete_policy={"retention_duration_seconds": 0}, labels=ctx.labels())
         ctx.shared["build"], ctx.build_grants = iam.build_account(ctx, ctx.global_name("source"))
     return ctx.shared["source"]
 
@@ -74,7 +79,7 @@ def environment(ctx: GcpContext, function: str, invoker: Resource | None) -> dic
 
 def ingress(ctx: GcpContext, function: str) -> str:
     fn = ctx.bp.functions[function]
-    public = any(isinstance(t, (HttpTrigger, ScheduleTrigger)) for t in fn.triggers)
+    public = any(isinstance(t, (HttpTrigger, QueueTrigger, ScheduleTrigger)) for t in fn.triggers)
     return "ALLOW_ALL" if public or not fn.triggers else "ALLOW_INTERNAL_ONLY"
 
 
@@ -131,11 +136,14 @@ def declare(ctx: GcpContext, function: str) -> FunctionRef:
 
 def event_grants(ctx: GcpContext, function: str, invoker: Resource | None) -> list[Resource]:
     """What the function's Eventarc trigger needs before it is created: the Pub/Sub agent may mint the
-    invoker's tokens; bucket triggers also need eventReceiver and the Cloud Storage agent's publisher."""
+    invoker's tokens, Eventarc's own agent exists with its role; bucket triggers also need eventReceiver
+    and the Cloud Storage agent's publisher."""
     fn = ctx.bp.functions[function]
     if invoker is None or not any(isinstance(t, (TopicTrigger, BucketTrigger, QueueTrigger)) for t in fn.triggers):
         return []
     made = [iam.token_creator(ctx, function, invoker)]
+    if event_triggers(fn):
+        made.append(iam.eventarc_agent(ctx))
     if any(isinstance(t, BucketTrigger) for t in fn.triggers):
         made += [iam.event_receiver(ctx, function, invoker), iam.storage_agent_publisher(ctx)]
     return made

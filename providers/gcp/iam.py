@@ -11,9 +11,9 @@ Resource-level bindings: buckets, topics, subscriptions, secrets, Cloud Run serv
 Project-level bindings exist only where GCP offers no smaller grain (PROJECT_LEVEL, docs/gcp.md).
 
 One binding per (role, member, condition) in a stack: two identical project bindings in one stack
-would be one binding in GCP, and deleting either deletes it for both. The one grant every stack of a
-project shares (the Cloud Storage service agent's publisher role) is kept on destroy (`shared`), so
-destroying one stage never breaks another's bucket triggers.
+would be one binding in GCP, and deleting either deletes it for both. The grants every stack of a
+project declares identically (the Cloud Storage service agent's publisher role, the Eventarc service
+agent's own role) are kept on destroy (`shared`), so destroying one stage never breaks another's triggers.
 """
 
 from __future__ import annotations
@@ -25,13 +25,14 @@ from deployer.resources.compile import FunctionRef
 from deployer.resources.graph import APP, Owner, Resource, function as fn_owner
 from deployer.resources.values import Out
 from providers.gcp.context import ACCOUNT_ID_MAX, RUN_INVOKER, GcpContext, account as runtime_account
+from providers.gcp.topics import project_of
 
 if TYPE_CHECKING:
     from providers.gcp.tables import Collection
 
 PROJECT_LEVEL = ("roles/artifactregistry.writer", "roles/datastore.user", "roles/datastore.viewer",
-                 "roles/eventarc.eventReceiver", "roles/logging.logWriter", "roles/pubsub.publisher",
-                 "roles/storage.objectAdmin")
+                 "roles/eventarc.eventReceiver", "roles/eventarc.serviceAgent", "roles/logging.logWriter",
+                 "roles/pubsub.publisher", "roles/storage.objectAdmin")
 BUCKET_READ = "roles/storage.objectViewer"
 BUCKET_WRITE = "roles/storage.objectUser"  # write needs delete to overwrite
 SECRET_ACCESSOR = "roles/secretmanager.secretAccessor"
@@ -81,7 +82,7 @@ def grant_stores(ctx: GcpContext, function: str) -> list[Resource]:
             case "topic" | "queue":
                 if "publish" in grant.rights:
                     made.append(ctx.add("gcp:pubsub/topicIAMMember:TopicIAMMember", f"{prefix}-pubsub-publisher",
-                                        owner, topic=ref.resource.out("name"), project=ctx.project,
+                                        owner, topic=ref.resource.out("name"), project=project_of(ref.locator),
                                         role="roles/pubsub.publisher", member=who))
                 # "consume": the queue is pushed to the function; its invoker account is what is granted.
             case _:
@@ -168,6 +169,20 @@ def storage_agent_publisher(ctx: GcpContext) -> Resource:
                                           shared=True, project=ctx.project, role="roles/pubsub.publisher",
                                           member=agent.out("member"))
     return ctx.shared["gcs-agent"]
+
+
+def eventarc_agent(ctx: GcpContext) -> Resource:
+    """Eventarc's service agent, created explicitly and given its role before the first event trigger. The
+    agent appears some time after the Eventarc API is enabled, and until it exists (with its role) creating
+    a function's event trigger fails with "Permission denied while using the Eventarc Service Agent": a
+    fresh project's first `up` would stop there. The grant is every stack's own identical one: kept on destroy."""
+    if "eventarc-agent" not in ctx.shared:
+        agent = ctx.add("gcp:projects/serviceIdentity:ServiceIdentity", "app-eventarc-agent", APP, project=ctx.project,
+                        service="eventarc.googleapis.com")
+        ctx.shared["eventarc-agent"] = ctx.add(
+            "gcp:projects/iAMMember:IAMMember", "app-eventarc-agent-serviceagent", APP, shared=True,
+            project=ctx.project, role="roles/eventarc.serviceAgent", member=member(agent))
+    return ctx.shared["eventarc-agent"]
 
 
 def build_account(ctx: GcpContext, source_bucket: str) -> tuple[Resource, list[Resource]]:

@@ -134,7 +134,10 @@ class GcpProvider(Provider):
                    "gcp:pubsub/topic:Topic": NameRule("name", 255, r"[A-Za-z][\w.~+%-]{2,254}", description="topic"),
                    "gcp:pubsub/subscription:Subscription": NameRule("name", 255, r"[A-Za-z][\w.~+%-]{2,254}",
                                                                     description="subscription"),
-                   "gcp:secretmanager/secret:Secret": NameRule("secret_id", 255, r"[\w-]+", description="secret")},
+                   "gcp:secretmanager/secret:Secret": NameRule("secret_id", 255, r"[\w-]+", description="secret"),
+                   "gcp:apigateway/gateway:Gateway": NameRule("gateway_id", 49, r"[a-z0-9][a-z0-9-]*",
+                                                              description="API gateway"),
+                   "gcp:apigateway/api:Api": NameRule("api_id", 63, r"[a-z0-9][a-z0-9-]*", description="API")},
             orderings=(Ordering("gcp:pubsub/subscription:Subscription", INVOKER_BINDING),
                        Ordering("gcp:cloudscheduler/job:Job", INVOKER_BINDING)),
             not_adopted=("gcp:projects/iAMMember:IAMMember",))  # the shared grant, kept on destroy

@@ -225,8 +225,8 @@ def result_of(event: Any, status: int, headers: tuple, raw: bytes, trace: str, t
         return InvokeResult(status < 500, kind, trace, status=status, headers=headers, body=decode_body(raw), ms=took)
     if status == 404 and b"<html" in raw[:200].lower():
         return InvokeResult(False, kind, trace, status=status, ms=took,
-                            error="the function is not reachable from here: deployer deploys event functions "
-                                  "with internal ingress (only Google's event delivery reaches them); "
+                            error="the function is not reachable from here: deployer deploys topic and bucket "
+                                  "functions with internal ingress (only Eventarc's delivery reaches them); "
                                   "invoke from inside the project's network, or send/publish/upload to its store")
     ok = 200 <= status < 300
     answer = decode_body(raw)

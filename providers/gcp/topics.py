@@ -21,6 +21,12 @@ def topic_id(ctx: GcpContext, physical: str) -> str:
     return f"projects/{ctx.project}/topics/{physical}"
 
 
+def project_of(locator: str) -> str:
+    """The project of a topic's full path (`projects/P/topics/T`): an existing topic may live in another
+    project, and a grant on it must name that project (the topic's short name alone means this one)."""
+    return locator.split("/")[1]
+
+
 def read_existing(ctx: GcpContext, name: str) -> StoreRef | None:
     """An existing topic (`projects/P/topics/T` or `T` in this project), read, never created or deleted."""
     existing = ctx.bp.existing(name, "gcp")
