@@ -162,6 +162,12 @@ def setup(tmp_path, text: str, stage: str = "dev"):
     return providers.get("aws"), bp, artifacts
 
 
+def errors(tmp_path, text: str) -> list[tuple]:
+    """(field path, message, hint) of every error the AWS checks find in the blueprint `text`."""
+    provider, bp, _ = setup(tmp_path, text)
+    return [(d.location.path, d.message, d.hint) for d in provider.check(bp) if d.severity == "error"]
+
+
 def planned(tmp_path, text: str, stage: str = "dev") -> dict:
     provider, bp, artifacts = setup(tmp_path, text, stage)
     return {r.name: r for r in plan.run(provider, bp, artifacts).resources}
@@ -227,8 +233,7 @@ def test_a_statement_id_over_lambdas_limit_is_a_graph_problem(tmp_path):
 
 def test_an_existing_queue_or_topic_must_be_in_the_deploying_region(tmp_path):
     text = ADOPT.replace("region: eu-west-1", "region: us-east-1")
-    provider, bp, _ = setup(tmp_path, text)
-    found = [(d.location.path, d.message, d.hint) for d in provider.check(bp) if d.severity == "error"]
+    found = errors(tmp_path, text)
     assert found == [
         ("clouds.aws.existing.inbox", "existing queue 'inbox' is in eu-west-1, and this blueprint deploys to "
          "us-east-1: Lambda reads a queue only in its own region",
@@ -236,8 +241,7 @@ def test_an_existing_queue_or_topic_must_be_in_the_deploying_region(tmp_path):
         ("clouds.aws.existing.alerts", "existing topic 'alerts' is in eu-west-1, and this blueprint deploys to "
          "us-east-1: SNS subscribes a function only in the topic's region",
          "deploy to eu-west-1 (clouds.aws.region), or use a topic in us-east-1")]
-    provider, bp, _ = setup(tmp_path, ADOPT)
-    assert [d for d in provider.check(bp) if d.severity == "error"] == []
+    assert errors(tmp_path, ADOPT) == []
 
 
 # -- secret parameters and Parameter Store's reserved prefixes ----------------------------------------
@@ -325,22 +329,19 @@ def test_buckets_are_encrypted_with_s3_managed_keys_and_no_kms_only_setting(tmp_
 def test_an_existing_fifo_topic_or_a_published_fifo_queue_is_refused_for_what_it_is(tmp_path):
     fifo = ADOPT.replace("123456789012/inbox", "123456789012/inbox.fifo").replace(
         "123456789012:alerts", "123456789012:alerts.fifo")
-    provider, bp, _ = setup(tmp_path, fifo)
-    found = [(d.location.path, d.message, d.hint) for d in provider.check(bp) if d.severity == "error"]
+    found = errors(tmp_path, fifo)
     # a FIFO topic delivers to SQS queues only; Lambda may consume a FIFO queue (nobody publishes here)
     assert found == [
         ("clouds.aws.existing.alerts", "existing topic 'alerts' is a FIFO topic: SNS delivers a FIFO topic to SQS "
          "queues only, and a message published to it needs a message group id, which the store client does not "
          "send", "use a standard topic")]
-    provider, bp, _ = setup(tmp_path, fifo.replace("alerts.fifo", "alerts").replace(
+    found = errors(tmp_path, fifo.replace("alerts.fifo", "alerts").replace(
         "uses: {photos: read-write", "uses: {inbox: publish, photos: read-write"))
-    found = [(d.location.path, d.message, d.hint) for d in provider.check(bp) if d.severity == "error"]
     assert found == [
         ("clouds.aws.existing.inbox", "existing queue 'inbox' is a FIFO queue: a message sent to it needs a message "
          "group id, which the store client does not send", "use a standard queue, or only consume this one")]
     # Lambda reads a FIFO queue 10 messages at a time at most, with no batching window
-    provider, bp, _ = setup(tmp_path, fifo.replace("alerts.fifo", "alerts").replace("batch: 5", "batch: 11"))
-    found = [(d.location.path, d.message, d.hint) for d in provider.check(bp) if d.severity == "error"]
+    found = errors(tmp_path, fifo.replace("alerts.fifo", "alerts").replace("batch: 5", "batch: 11"))
     assert found == [
         ("functions.handler.triggers[1].batch", "queue 'inbox' is a FIFO queue: Lambda reads it 10 messages at a "
          "time at most", "set batch to 10 or less")]
@@ -364,8 +365,7 @@ def test_bucket_filters_are_url_encoded_as_s3_matches_them(tmp_path):
 def test_an_existing_bucket_or_table_is_named_not_given_by_arn_or_url(tmp_path):
     text = ADOPT.replace("photos: my-photos-bucket", "photos: arn:aws:s3:::my-photos-bucket").replace(
         "ledger: ledger-table", "ledger: arn:aws:dynamodb:eu-west-1:123456789012:table/ledger-table")
-    provider, bp, _ = setup(tmp_path, text)
-    found = [(d.location.path, d.message, d.hint) for d in provider.check(bp) if d.severity == "error"]
+    found = errors(tmp_path, text)
     assert found == [
         ("clouds.aws.existing.photos", "AWS reads an existing bucket by its id, and 'arn:aws:s3:::my-photos-bucket' "
          "is not one", "give the bucket's name, like company-uploads (under clouds.aws.existing.photos)"),
