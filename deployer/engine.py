@@ -349,6 +349,7 @@ class PulumiEngine:
 
         config = {k: ConfigValue(str(v)) for k, v in self.provider.stack_config(self.bp).items()}
         config["deployer:deleteData"] = ConfigValue("true" if delete_data else "false")
+        config["deployer:detach"] = ConfigValue("false")  # only a keeping destroy's first update detaches
         stack.set_all_config(config)
         for name, version in plugins_for(self.provider):
             stack.workspace.install_plugin(name, version)
@@ -438,19 +439,31 @@ class PulumiEngine:
                 return stack.destroy(show_secrets=False, **self._common(translator))
             if not self.provider.compiles:
                 return stack.destroy(show_secrets=False, **self._common(translator))
-            return self._destroy_keeping(stack, translator)
+            return self._destroy_keeping(stack, translator, self._translator(on_event))
 
         res = self._call(run)
         return Result("destroy", changes=_changes(translator.changes, res.summary.resource_changes),
                       duration=time.monotonic() - start, kept=[] if delete_data else translator.kept_stores())
 
-    def _destroy_keeping(self, stack: Any, translator: EventTranslator) -> Any:
+    def _destroy_keeping(self, stack: Any, translator: EventTranslator,
+                         detaching: EventTranslator | None = None) -> Any:
         """Delete everything but what is retained, in ONE update whose program declares no resource and
         exports the record of what was kept: the next `up` finds it in the stack's outputs, whatever
-        backend holds the state, and adopts those resources with their data."""
+        backend holds the state, and adopts those resources with their data.
+
+        A provider with `detaches_on_keep` first gets one update of its graph compiled detached (stack
+        config `deployer:detach`), so no kept store goes on calling a function this destroy deletes (GCP:
+        a push subscription becomes a pull one, instead of retrying its backlog into the dead-letter topic)."""
+        from pulumi.automation import ConfigValue
+
         from deployer.resources import lifecycle
 
         previous = plain_outputs(stack.outputs()).get(lifecycle.KEPT_OUTPUT)
+        if self.provider.detaches_on_keep:
+            self.record = lifecycle.kept_record(stack.export_stack().deployment, previous)  # still exported
+            stack.set_config("deployer:detach", ConfigValue("true"))
+            stack.up(show_secrets=False, **self._common(detaching or self._translator(None)))
+            stack.set_config("deployer:detach", ConfigValue("false"))
         record = lifecycle.kept_record(stack.export_stack().deployment, previous)
 
         def keep_record() -> None:

@@ -73,6 +73,9 @@ class Provider:
     #: them: a command missing any stops with exit 3 and the pip line (deployer/prerequisites.py).
     requirements: ClassVar[tuple[str, ...]] = ()
     extra: ClassVar[str | None] = None
+    #: True when a keeping `destroy` must first run one update of the graph compiled with `detach`
+    #: (engine.PulumiEngine._destroy_keeping): kept stores that would call deleted functions stop doing so.
+    detaches_on_keep: ClassVar[bool] = False
 
     def check(self, bp: "Blueprint") -> list[Diagnostic]:
         """Cloud rules: limits, names, what this cloud cannot do for this blueprint."""
@@ -97,11 +100,12 @@ class Provider:
         """True when the provider compiles to a resource graph (it overrides `declare_function`)."""
         return type(self).declare_function is not Provider.declare_function
 
-    def compile(self, bp: "Blueprint", artifacts: dict[str, Artifact], *, keep_data: bool = True) -> "Graph":
+    def compile(self, bp: "Blueprint", artifacts: dict[str, Artifact], *, keep_data: bool = True,
+                detach: bool = False) -> "Graph":
         """The resource graph, through the shared driver (stores, functions, triggers, outputs). Pure."""
         from deployer.resources.compile import compile_graph
 
-        return compile_graph(self, bp, artifacts, keep_data=keep_data)
+        return compile_graph(self, bp, artifacts, keep_data=keep_data, detach=detach)
 
     def context(self, bp: "Blueprint", artifacts: dict[str, Artifact], keep_data: bool) -> "CompileContext":
         """The context the provider's kind modules share; override to add cloud-specific lookups."""

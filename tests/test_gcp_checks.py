@@ -176,7 +176,7 @@ def test_plan_cli_for_gcp(cli, tmp_path):
     assert result.returncode == 0, result.stderr
     planned = json.loads(result.stdout)
     names = {r["name"]: r for r in planned["resources"]}
-    assert planned["cloud"] == "gcp" and {"fn-api-function", "app-api-gateway", "store-fulfilment-push"} <= set(names)
+    assert planned["cloud"] == "gcp" and {"fn-api-function", "app-api-gateway", "store-fulfilment-sub"} <= set(names)
     zips = list((root / ".deployer" / "build" / "dev" / "gcp").glob("api-*.zip"))
     assert len(zips) == 1
     sha = hashlib.sha256(zips[0].read_bytes()).hexdigest()

@@ -212,7 +212,7 @@ def path_of(url: str) -> str:
 
 def test_pubsub_push_delivery_acks_and_nacks(compiled, google):
     _, _, _, planned = compiled
-    push_config = planned["store-jobs-push"]["pushConfig"]
+    push_config = planned["store-jobs-sub"]["pushConfig"]
     endpoint = push_config["pushEndpoint"]
     assert endpoint == "${fn-web-function.url}/_deployer/push" and push_config["oidcToken"]["audience"] == \
         "${fn-web-function.url}"
@@ -222,7 +222,7 @@ def test_pubsub_push_delivery_acks_and_nacks(compiled, google):
     key, certs_url = google
     headers = {"Content-Type": "application/json", "Authorization": gcp_oidc.sign(key, "k1", account)}
     push = {"message": {"data": b64json({"order": 7}), "messageId": "m-1", "attributes": {"k": "v"}},
-            "subscription": "projects/demo-project/subscriptions/ffdemo-dev-jobs-push", "deliveryAttempt": 2}
+            "subscription": "projects/demo-project/subscriptions/ffdemo-dev-jobs-sub", "deliveryAttempt": 2}
     failing = {**push, "message": {**push["message"], "data": b64json({"fail": True}), "messageId": "m-2"}}
     responses, recorded = serve(compiled, "web", [
         {"method": "POST", "path": path_of(endpoint), "data": json.dumps(push), "headers": headers},

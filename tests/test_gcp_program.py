@@ -228,10 +228,16 @@ def test_apis_enabled_never_disabled_and_each_resource_waits_for_its_own():
 
 # -------------------------------------------------------------------------------------------- queues
 
-def test_queue_push_subscription_private_path_dead_letter_and_agent_roles():
+def test_a_consumed_queue_has_one_kept_subscription_pushing_to_a_private_path():
     _, p = example_plan("orders")
     res = by_name(p)
-    push = res["store-fulfilment-push"]
+    push = res["store-fulfilment-sub"]
+    assert not {"store-fulfilment-push", "store-fulfilment-pull"} & set(res)
+    subscriptions = [r.name for r in of_type(p, "gcp:pubsub/subscription:Subscription")
+                     if r.name.startswith("store-fulfilment-") and r.name != "store-fulfilment-dlq-sub"]
+    assert subscriptions == ["store-fulfilment-sub"]
+    assert push["name"] == "orders-dev-fulfilment-sub"
+    assert options(p)["store-fulfilment-sub"]["retain_on_delete"] is True  # kept by destroy, with its backlog
     assert push["topic"] == "projects/orders-demo/topics/orders-dev-fulfilment"
     assert push["deadLetterPolicy"] == {"deadLetterTopic": "${store-fulfilment-dlq.id}", "maxDeliveryAttempts": 5}
     assert push["retryPolicy"] == {"minimumBackoff": "10s", "maximumBackoff": "600s"}
@@ -245,15 +251,15 @@ def test_queue_push_subscription_private_path_dead_letter_and_agent_roles():
     assert res["store-fulfilment-dlq-agent-publisher"] == {
         "topic": "${store-fulfilment-dlq.name}", "role": "roles/pubsub.publisher", "member": agent,
         "project": "orders-demo"}
-    assert res["store-fulfilment-push-agent-subscriber"] == {
-        "subscription": "${store-fulfilment-push.name}", "role": "roles/pubsub.subscriber", "member": agent,
+    assert res["store-fulfilment-sub-agent-subscriber"] == {
+        "subscription": "${store-fulfilment-sub.name}", "role": "roles/pubsub.subscriber", "member": agent,
         "project": "orders-demo"}
     assert res["app-pubsub-agent"] == {"project": "orders-demo", "service": "pubsub.googleapis.com"}
     creator = res["fn-worker-invoker-pubsub-token-creator"]
     assert creator == {"serviceAccountId": "${fn-worker-invoker.name}", "role": "roles/iam.serviceAccountTokenCreator",
                        "member": agent}
     assert {"fn-worker-invoker-run-invoker", "fn-worker-invoker-pubsub-token-creator",
-            "store-fulfilment-dlq-agent-publisher"} <= set(options(p)["store-fulfilment-push"]["depends_on"])
+            "store-fulfilment-dlq-agent-publisher"} <= set(options(p)["store-fulfilment-sub"]["depends_on"])
 
 
 RETRIES = """\
@@ -273,11 +279,13 @@ def test_retries_are_honoured_exactly(tmp_path, retries, attempts, shim):
     and may publish to the dead-letter topic (tests/test_shim_gcp_events.py runs it)."""
     bp = tiny(tmp_path, RETRIES.replace("RETRIES", str(retries)))
     res = by_name(run_plan(bp))
-    assert res["store-jobs-push"]["deadLetterPolicy"]["maxDeliveryAttempts"] == attempts
+    assert res["store-jobs-sub"]["deadLetterPolicy"]["maxDeliveryAttempts"] == attempts
     env = res["fn-work-function"]["serviceConfig"]["environmentVariables"]
     assert json.loads(env["DEPLOYER_GCP_QUEUES"]) == {
-        "tries-dev-jobs-push": {"queue": "jobs", "retries": retries,
+        "tries-dev-jobs-sub": {"queue": "jobs", "retries": retries,
                                 "dead_letter": "projects/p-123456/topics/tries-dev-jobs-dlq"}}
+    # the shim finds a queue by the subscription name of a push envelope: the subscription's own name
+    assert set(json.loads(env["DEPLOYER_GCP_QUEUES"])) == {res["store-jobs-sub"]["name"]}
     assert env["DEPLOYER_GCP_INVOKER"] == "${fn-work-invoker.email}"
     publisher = res.get("fn-work-jobs-dlq-publisher")
     assert (publisher is not None) == shim
@@ -286,11 +294,46 @@ def test_retries_are_honoured_exactly(tmp_path, retries, attempts, shim):
                              "member": "${fn-work-account.member}"}
 
 
-def test_a_queue_without_a_consumer_keeps_its_messages():
-    bp = with_project(load_blueprint(BLUEPRINTS / "iot" / "deployer.yaml", env=ENV))
-    res = by_name(run_plan(bp))
-    assert "store-readings-pull" not in res  # consumed by analyse
-    assert res["store-readings-push"]["deadLetterPolicy"]["maxDeliveryAttempts"] == 5
+def test_a_queue_without_a_consumer_has_the_same_subscription_pulling(tmp_path):
+    """The same logical and physical subscription as with a consumer, without push config: gaining or
+    losing a consumer updates it in place (its backlog stays), nothing is left behind in the cloud."""
+    bp = tiny(tmp_path, RETRIES.replace("RETRIES", "5"))
+    consumed = run_plan(bp)
+    bp = tiny(tmp_path, RETRIES.replace("RETRIES", "5").replace("triggers: [{queue: jobs}]", "uses: {jobs: publish}"))
+    unconsumed = run_plan(bp)
+    pushing, pulling = by_name(consumed)["store-jobs-sub"], by_name(unconsumed)["store-jobs-sub"]
+    assert "pushConfig" in pushing and "pushConfig" not in pulling
+    assert pulling == {"name": "tries-dev-jobs-sub", "topic": "projects/p-123456/topics/tries-dev-jobs",
+                       "project": "p-123456", "ackDeadlineSeconds": 60, "messageRetentionDuration": "604800s",
+                       "expirationPolicy": {"ttl": ""},
+                       "retryPolicy": {"minimumBackoff": "10s", "maximumBackoff": "600s"},
+                       "deadLetterPolicy": {"deadLetterTopic": "${store-jobs-dlq.id}", "maxDeliveryAttempts": 5},
+                       "labels": {"deployer-app": "tries-dev", "deployer-store": "jobs"}}
+    assert {k: v for k, v in pushing.items() if k not in ("pushConfig", "ackDeadlineSeconds", "labels")} == \
+        {k: v for k, v in pulling.items() if k not in ("ackDeadlineSeconds", "labels")}
+    assert options(unconsumed)["store-jobs-sub"]["retain_on_delete"] is True
+    for p in (consumed, unconsumed):
+        subscriptions = {r.name for r in of_type(p, "gcp:pubsub/subscription:Subscription")}
+        assert subscriptions == {"store-jobs-sub", "store-jobs-dlq-sub"}
+    assert "store-jobs-sub-agent-subscriber" in by_name(unconsumed)
+
+
+def test_the_detached_graph_pushes_nowhere():
+    """A keeping destroy's first update (engine._destroy_keeping): every queue subscription pulls, so none
+    calls a function this destroy deletes; everything else is the graph of `up`, and it passes the checks."""
+    bp, attached = example_plan("orders")
+    gcp = providers.get("gcp")
+    graph = gcp.compile(bp, fake_artifacts(bp), detach=True)
+    plan.check_graph(gcp, bp, graph)  # raises on any graph error
+    detached = plan.run(gcp, bp, fake_artifacts(bp), graph=graph)
+    pulling, pushing = by_name(detached)["store-fulfilment-sub"], by_name(attached)["store-fulfilment-sub"]
+    assert "pushConfig" not in pulling and "pushConfig" in pushing
+    assert pulling == {k: v for k, v in pushing.items() if k != "pushConfig"}
+    assert options(detached)["store-fulfilment-sub"]["retain_on_delete"] is True
+    assert [r.name for r in detached.resources] == [r.name for r in attached.resources]
+    assert not [r for r in detached.resources if "pushConfig" in r.inputs]
+    assert gcp.detaches_on_keep and not providers.get("aws").detaches_on_keep
+    assert not providers.get("azure").detaches_on_keep
 
 
 # --------------------------------------------------------------------------------------- schedules
@@ -409,7 +452,8 @@ def test_greedy_paths_unique_operation_ids_and_head():
 def test_stores_are_retained_unless_delete_data():
     bp, p = example_plan("orders")
     kept = {r.name for r in p.resources if r.options.get("retain_on_delete")}
-    assert kept == {"app-firestore", "store-fulfilment-topic", "store-fulfilment-dlq", "store-fulfilment-dlq-sub",
+    assert kept == {"app-firestore", "store-fulfilment-topic", "store-fulfilment-sub", "store-fulfilment-dlq",
+                    "store-fulfilment-dlq-sub",
                     "app-eventarc-agent-serviceagent"}  # the Eventarc agent's role: every stack's identical grant
     graph = providers.get("gcp").compile(bp, fake_artifacts(bp), keep_data=False)
     assert {r.name for r in graph.retained()} == {"app-eventarc-agent-serviceagent"}
@@ -465,6 +509,7 @@ def test_existing_stores_are_read_never_created_and_grants_name_them(tmp_path):
     assert all(res[name] == {} for name in read)
     assert res["fn-f-uploads-storage-objectviewer"]["bucket"] == "${store-uploads-bucket.name}"
     assert res["fn-f-events-pubsub-publisher"]["topic"] == "${store-events-topic.name}"
-    assert res["store-jobs-push"]["topic"] == "projects/shared-proj/topics/jobs"
+    assert res["store-jobs-sub"]["topic"] == "projects/shared-proj/topics/jobs"
+    assert options(p)["store-jobs-sub"]["retain_on_delete"] is True  # the subscription is this app's own, kept
     assert "store-jobs-dlq" in res  # the dead-letter topic is this app's own
     assert p.outputs["stores"]["jobs"] == "projects/shared-proj/topics/jobs"

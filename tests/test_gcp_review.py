@@ -110,7 +110,7 @@ def test_only_eventarc_reached_functions_have_internal_ingress(tmp_path):
                        "worker": "ALLOW_ALL", "bulker": "ALLOW_ALL", "nodlqw": "ALLOW_ALL",  # Pub/Sub push
                        "thumbs": "ALLOW_INTERNAL_ONLY", "pdfs": "ALLOW_INTERNAL_ONLY",  # Eventarc
                        "fan1": "ALLOW_INTERNAL_ONLY", "fan2": "ALLOW_INTERNAL_ONLY", "fan3": "ALLOW_INTERNAL_ONLY"}
-    assert res["store-jobs-push"]["pushConfig"]["pushEndpoint"] == "${fn-worker-function.url}/_deployer/push"
+    assert res["store-jobs-sub"]["pushConfig"]["pushEndpoint"] == "${fn-worker-function.url}/_deployer/push"
 
 
 def test_publishing_to_an_existing_topic_of_another_project_grants_there(tmp_path):
@@ -123,8 +123,8 @@ def test_publishing_to_an_existing_topic_of_another_project_grants_there(tmp_pat
                    "fn-onevent-far-queue-pubsub-publisher": "other-proj-1"}
     assert res["fn-onevent-far-topic-pubsub-publisher"]["topic"] == "${store-far-topic-topic.name}"
     assert res["fn-onjob-local-topic-pubsub-publisher"]["project"] == "adopt-proj"
-    assert res["store-far-queue-push"]["project"] == "adopt-proj"  # the subscription is this project's own
-    assert res["store-far-queue-push"]["topic"] == "projects/other-proj-1/topics/company-jobs"
+    assert res["store-far-queue-sub"]["project"] == "adopt-proj"  # the subscription is this project's own
+    assert res["store-far-queue-sub"]["topic"] == "projects/other-proj-1/topics/company-jobs"
 
 
 def test_a_topic_trigger_on_another_projects_topic_is_refused(tmp_path):

@@ -352,6 +352,81 @@ def test_up_after_destroy_imports_every_kept_resource_on_each_cloud(cloud, monke
     adopted = lifecycle.adopt(graph, lifecycle.kept_record(deployment), rules.not_adopted)
     imports = {r.name: r.options.import_id for r in adopted.resources if r.options.import_id}
     assert imports == {r.name: f"id-of-{r.name}" for r in kept if r.type not in rules.not_adopted}
+    if cloud == "gcp":  # the queue's backlog lives in its subscription: kept, and adopted with the topic
+        assert {"store-fulfilment-topic", "store-fulfilment-sub"} <= set(imports)
     monitors = []
     executor_registrations(prepared.provider, adopted, lambda m: monitors.append(recording_monitor(m)) or monitors[0])
     assert {n: o["import"] for n, o in monitors[0].options.items() if o["import"]} == imports
+
+
+# -- a keeping destroy that detaches first (GCP: push subscriptions must not outlive their function) ----
+
+class ConfiguredStack(FakeStack):
+    """A FakeStack that also records config changes, in order with the updates."""
+
+    def __init__(self, outputs: dict, deployment: dict | None = None):
+        super().__init__(outputs, deployment)
+        self.steps: list[str] = []
+
+    def set_config(self, key, value):
+        self.steps.append(f"{key}={value.value}")
+
+    def up(self, program=None, **kwargs):
+        self.steps.append("up: the stack's program" if program is None else "up: the record")
+        return super().up(program, **kwargs)
+
+
+def engine_for(cloud: str, tmp_path, monkeypatch):
+    from conftest import example_copy
+    from deployer.blueprint.load import load_blueprint
+
+    monkeypatch.setenv("GCP_PROJECT", "orders-demo")
+    bp = load_blueprint(example_copy("orders"))
+    return engine.PulumiEngine(providers.get(cloud), bp, EngineOptions(artifacts=toy_artifacts(bp, tmp_path)))
+
+
+@pytest.mark.parametrize("cloud, steps", [
+    ("gcp", ["deployer:detach=true", "up: the stack's program", "deployer:detach=false", "up: the record"]),
+    ("aws", ["up: the record"]), ("azure", ["up: the record"])])
+def test_a_keeping_destroy_detaches_first_only_where_the_provider_asks(cloud, steps, tmp_path, monkeypatch):
+    earlier = {"store-old-table": {"type": "aws:dynamodb/table:Table", "id": "toy-dev-old"}}
+    stack = ConfiguredStack({lifecycle.KEPT_OUTPUT: earlier}, DEPLOYMENT)
+    eng = engine_for(cloud, tmp_path, monkeypatch)
+    assert eng._destroy_keeping(stack, engine.EventTranslator(None)) == "up result"
+    assert stack.steps == steps
+    if cloud == "gcp":  # the detaching update exports the record too, should the destroy stop after it
+        assert eng.record == lifecycle.kept_record(DEPLOYMENT, earlier)
+
+
+def test_the_detaching_update_turns_push_subscriptions_into_pull_ones(tmp_path, monkeypatch):
+    """The stack's program reads `deployer:detach`: set, the queue's kept subscription is declared
+    without push config (the same resource, updated in place); unset (`up`), it pushes to the worker."""
+    import pulumi
+    import pulumi.runtime
+
+    from deployer.plan_mocks import _stack_outputs
+    from deployer.resources.execute import reference_mocks
+
+    eng = engine_for("gcp", tmp_path, monkeypatch)
+    eng._destroy_keeping(ConfiguredStack({lifecycle.KEPT_OUTPUT: {"store-old-sub": {"type": "t", "id": "i"}}}),
+                         engine.EventTranslator(None))
+    declared = {}
+    for detach in ("true", "false"):
+        graph = eng.provider.compile(eng.bp, eng.options.artifacts)
+        mocks = reference_mocks(eng.provider.sdk_index(), graph)
+        pulumi.runtime.set_mocks(mocks, project="orders", stack="dev", preview=False)
+        pulumi.runtime.set_all_config({"deployer:detach": detach, "gcp:project": "orders-demo"})
+
+        @pulumi.runtime.test
+        def run():
+            eng._program()
+
+        run()
+        declared[detach] = {name: inputs for typ, name, inputs in mocks.registered
+                            if typ == "gcp:pubsub/subscription:Subscription"}
+        assert _stack_outputs()[lifecycle.KEPT_OUTPUT] == {"store-old-sub": {"type": "t", "id": "i"}}
+    pulumi.runtime.set_all_config({})
+    assert set(declared["true"]) == set(declared["false"]) == {"store-fulfilment-sub", "store-fulfilment-dlq-sub"}
+    assert "pushConfig" not in declared["true"]["store-fulfilment-sub"]
+    assert declared["false"]["store-fulfilment-sub"]["pushConfig"]["pushEndpoint"] == \
+        "${fn-worker-function.url}/_deployer/push"

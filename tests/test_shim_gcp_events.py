@@ -63,9 +63,9 @@ functions:
     handler: app.api
     triggers: [{queue: slow}]
 """
-SUBSCRIPTIONS = {"secure-dev-jobs-push": {"queue": "jobs", "retries": 3,
+SUBSCRIPTIONS = {"secure-dev-jobs-sub": {"queue": "jobs", "retries": 3,
                                           "dead_letter": "projects/demo-project/topics/secure-dev-jobs-dlq"},
-                 "secure-dev-slow-push": {"queue": "slow", "retries": 6,
+                 "secure-dev-slow-sub": {"queue": "slow", "retries": 6,
                                           "dead_letter": "projects/demo-project/topics/secure-dev-slow-dlq"}}
 
 
@@ -111,7 +111,7 @@ def served(tmp_path, monkeypatch, certs_url):
     return client, seen
 
 
-def envelope(data: dict, attempt: int, subscription: str = "secure-dev-jobs-push") -> dict:
+def envelope(data: dict, attempt: int, subscription: str = "secure-dev-jobs-sub") -> dict:
     return {"message": {"data": base64.b64encode(json.dumps(data).encode()).decode(), "messageId": "m-1",
                         "attributes": {"origin": "test"}, "publishTime": "2026-11-30T10:00:00Z"},
             "subscription": f"projects/demo-project/subscriptions/{subscription}", "deliveryAttempt": attempt}
@@ -187,7 +187,7 @@ def pubsub(monkeypatch):
     start = len(server.published)
 
     def dead_letters(queue: str) -> list:
-        topic = SUBSCRIPTIONS[f"secure-dev-{queue}-push"]["dead_letter"]
+        topic = SUBSCRIPTIONS[f"secure-dev-{queue}-sub"]["dead_letter"]
         return [(data, attributes) for name, data, attributes in server.published[start:] if name == topic]
 
     yield dead_letters
@@ -213,7 +213,7 @@ def test_retries_of_five_or_more_are_left_to_pubsubs_own_policy(served, keys, pu
     client, _ = served
     good = {"Authorization": token(keys)}
     for attempt in (3, 6, 7):  # retries: 6 -> max_delivery_attempts 6, Pub/Sub dead-letters itself
-        answer = client.post("/_deployer/push", json=envelope({"poison": True}, attempt, "secure-dev-slow-push"),
+        answer = client.post("/_deployer/push", json=envelope({"poison": True}, attempt, "secure-dev-slow-sub"),
                              headers=good)
         assert answer.status_code == 500, attempt
     assert pubsub("slow") == []

@@ -54,6 +54,9 @@ class CompileContext:
     artifacts: dict[str, "Artifact"]
     g: Builder
     keep_data: bool = True
+    #: The graph of a keeping `destroy`'s first update: nothing may call a function it is about to delete
+    #: (GCP's push subscriptions turn into pull ones). Only providers with `detaches_on_keep` read it.
+    detach: bool = False
     stores: dict[str, StoreRef] = field(default_factory=dict)
     functions: dict[str, FunctionRef] = field(default_factory=dict)
     api_url: Any = None
@@ -69,12 +72,13 @@ class CompileContext:
 
 
 def compile_graph(provider: "Provider", bp: "Blueprint", artifacts: dict[str, "Artifact"], *,
-                  keep_data: bool = True) -> Graph:
+                  keep_data: bool = True, detach: bool = False) -> Graph:
     """The provider's graph for this blueprint (see the module docstring for the order)."""
     missing = sorted(set(bp.functions) - set(artifacts))
     if missing:
         raise ValueError(f"no package for function(s) {', '.join(missing)}")
     ctx = provider.context(bp, artifacts, keep_data)
+    ctx.detach = detach
     for name, store in bp.stores.items():
         ctx.stores[name] = provider.declare_store(ctx, name, store)
     for name in bp.functions:

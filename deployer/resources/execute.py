@@ -133,7 +133,8 @@ def program(provider: Any, bp: Any, artifacts: dict[str, Any], *, kept: Mapping[
             replace: tuple[str, ...] = (), record: Mapping[str, Any] | None = None):
     """The Pulumi program of a graph provider. Secrets are read now, so a missing one stops `up` before
     Pulumi starts; the graph is compiled inside the program, keeping stateful stores unless the stack's
-    `deployer:deleteData` is set (`destroy --delete-data` sets it with an `up` first). `kept` (what a
+    `deployer:deleteData` is set (`destroy --delete-data` sets it with an `up` first), and detached
+    when `deployer:detach` is (a keeping destroy's first update, engine._destroy_keeping). `kept` (what a
     destroy kept) is adopted and the stores in `replace` are replaced; of `record` (every kept resource
     the engine knows of), what the graph does not declare is exported again as `deployer_kept`
     (deployer/resources/lifecycle.py)."""
@@ -146,8 +147,9 @@ def program(provider: Any, bp: Any, artifacts: dict[str, Any], *, kept: Mapping[
     def run() -> None:
         import pulumi
 
-        delete = pulumi.Config("deployer").get_bool("deleteData") or False
-        graph = provider.compile(bp, artifacts, keep_data=not delete)
+        config = pulumi.Config("deployer")
+        delete, detach = config.get_bool("deleteData") or False, config.get_bool("detach") or False
+        graph = provider.compile(bp, artifacts, keep_data=not delete, detach=detach)
         graph = lifecycle.adopt(graph, kept, provider.graph_rules().not_adopted)
         graph = lifecycle.replace_stores(graph, replace)
         Executor(graph, index, values).run()

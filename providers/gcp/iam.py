@@ -138,8 +138,8 @@ def dead_letter_agent_publisher(ctx: GcpContext, queue: str, dlq: Resource) -> R
 
 
 def dead_letter_agent_subscriber(ctx: GcpContext, queue: str, subscription: Resource) -> Resource:
-    """... and subscriber on the push subscription it takes them from."""
-    return ctx.add("gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember", f"store-{queue}-push-agent-subscriber",
+    """... and subscriber on the queue's subscription it takes them from."""
+    return ctx.add("gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember", f"store-{queue}-sub-agent-subscriber",
                    Owner("store", queue), subscription=subscription.out("name"), project=ctx.project,
                    role="roles/pubsub.subscriber", member=member(pubsub_agent(ctx)))
 

@@ -42,6 +42,8 @@ class GcpProvider(Provider):
     #: What deploying needs (deployer.prerequisites): installed by `pip install 'deployer[gcp]'`.
     requirements = ("pulumi", "pulumi-gcp")
     extra = "gcp"
+    #: A keeping `destroy` first turns every queue's push subscription into a pull one (queues.py).
+    detaches_on_keep = True
 
     def check(self, bp: "Blueprint") -> list[Diagnostic]:
         from providers.gcp import checks
@@ -160,7 +162,7 @@ def declare_function_triggers(ctx: "GcpContext", function: str) -> None:
     for index, trigger in enumerate(fn.triggers):
         match trigger:
             case QueueTrigger():
-                queues.consume(ctx, function, trigger, after)
+                queues.subscribe(ctx, trigger.queue, tuple(after))
             case ScheduleTrigger():
                 schedules.declare(ctx, function, index, trigger, after)
             case HttpTrigger() | TopicTrigger() | BucketTrigger():
@@ -170,8 +172,9 @@ def declare_function_triggers(ctx: "GcpContext", function: str) -> None:
 
 
 def keep_unconsumed_queues(ctx: "GcpContext") -> None:
+    """A queue nobody consumes gets its subscription too (PULL): without one, Pub/Sub drops what is sent."""
     from providers.gcp import queues
 
     for name, store in ctx.bp.stores.items():
         if isinstance(store, QueueStore) and not ctx.consumers(name):
-            queues.keep_unconsumed(ctx, name)
+            queues.subscribe(ctx, name)

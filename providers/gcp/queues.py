@@ -1,22 +1,34 @@
-"""Queues: a Pub/Sub topic delivered by a PUSH subscription to its consumer, with a dead-letter topic.
+"""Queues: a Pub/Sub topic and ONE subscription of deployer's own, pushing to the consumer, with a dead-letter topic.
+
+A topic keeps nothing: a queue's undelivered messages wait in its subscription. So every queue has one
+subscription, `store-<q>-sub`, stateful like the topic (kept by `destroy` unless --delete-data), declared
+whether or not the queue has a consumer: without one it is a PULL subscription (no push config), so what
+is sent before a consumer exists is kept; with one it PUSHES to the consumer. Pub/Sub changes a
+subscription's push config, ack deadline, dead-letter and retry policies in place (the provider PATCHes
+them), so a queue that gains or loses its consumer keeps the same subscription and its backlog.
+
+A keeping `destroy` must not leave a push subscription aimed at a function it deletes (Pub/Sub would
+retry every message into the dead-letter topic within minutes): it first runs one update of the graph
+compiled with `ctx.detach` (engine.PulumiEngine._destroy_keeping), where every subscription is PULL;
+the next `up` adopts the kept subscription and sets its push config again.
 
 Why push and not an Eventarc trigger: Eventarc owns the subscription it creates, so no dead-letter
-policy can be set on it. A push subscription of our own carries a dead-letter policy, an exponential
-`retry_policy`, and an OIDC token of the function's invoker account (which holds run.invoker on that
-function only). It pushes to `PUSH_PATH` of the function's URL, a path the API Gateway never routes,
-and the shim checks the token's account there. Push delivers ONE message per request: a `batch` above
-1 is a warning in `check`.
+policy can be set on it. Our subscription carries a dead-letter policy, an exponential `retry_policy`,
+and an OIDC token of the function's invoker account (which holds run.invoker on that function only). It
+pushes to `PUSH_PATH` of the function's URL, a path the API Gateway never routes, and the shim checks
+the token's account there. Push delivers ONE message per request: a `batch` above 1 is a warning in
+`check`.
 
 Retries mean the same on every cloud: a message is dead-lettered after exactly `retries` deliveries.
 Pub/Sub's `max_delivery_attempts` is 5 to 100; where `retries` is below 5 the shim dead-letters the
 message itself on its last attempt (it publishes it with its error and attempt count to the dead-letter
 topic, then acknowledges), and Pub/Sub's own policy (5 attempts) stays the backstop. The consumer reads
-each queue's `retries` and dead-letter topic from DEPLOYER_GCP_QUEUES and may publish to that topic.
+each queue's `retries` and dead-letter topic from DEPLOYER_GCP_QUEUES (keyed by the subscription name a
+push envelope carries) and may publish to that topic.
 
 The dead-letter topic gets a pull subscription of its own (a topic keeps nothing without one), and
-the Pub/Sub service agent needs publisher on the dead-letter topic and subscriber on the push
-subscription to move failed messages (iam.py). A queue without a consumer gets a pull subscription,
-so what is sent before a consumer exists is kept. Subscriptions never expire (`ttl: ""`).
+the Pub/Sub service agent needs publisher on the dead-letter topic and subscriber on the queue's
+subscription to move failed messages (iam.py). Subscriptions never expire (`ttl: ""`).
 """
 
 from __future__ import annotations
@@ -44,8 +56,8 @@ def shim_dead_letters(spec: QueueStore) -> bool:
     return spec.dead_letter and spec.retries < ATTEMPTS[0]
 
 
-def push_name(ctx: GcpContext, queue: str) -> str:
-    return ctx.name(queue, "push", max_length=PUBSUB_NAME_MAX)
+def subscription_name(ctx: GcpContext, queue: str) -> str:
+    return ctx.name(queue, "sub", max_length=PUBSUB_NAME_MAX)
 
 
 def dlq_name(ctx: GcpContext, queue: str) -> str:
@@ -72,51 +84,55 @@ def declare(ctx: GcpContext, name: str, spec: QueueStore) -> StoreRef:
 
 
 def settings(ctx: GcpContext, function: str) -> dict[str, dict]:
-    """DEPLOYER_GCP_QUEUES for a consumer: push subscription name -> retries and dead-letter topic."""
+    """DEPLOYER_GCP_QUEUES for a consumer: subscription name -> retries and dead-letter topic."""
     out = {}
     for trigger in ctx.bp.functions[function].triggers:
         if isinstance(trigger, QueueTrigger):
             spec: QueueStore = ctx.bp.stores[trigger.queue]
             dead = topic_id(ctx, dlq_name(ctx, trigger.queue)) if spec.dead_letter else None
-            out[push_name(ctx, trigger.queue)] = {"queue": trigger.queue, "retries": spec.retries, "dead_letter": dead}
+            out[subscription_name(ctx, trigger.queue)] = {"queue": trigger.queue, "retries": spec.retries,
+                                                          "dead_letter": dead}
     return out
 
 
-def consume(ctx: GcpContext, function: str, trigger: QueueTrigger, after: list[Resource]) -> Resource:
-    """The push subscription that delivers the queue to `function`, with its dead-letter wiring; it is
-    created after the grants it needs (`after`: run.invoker, token creator)."""
-    spec: QueueStore = ctx.bp.stores[trigger.queue]
-    ref, fn = ctx.store(trigger.queue), ctx.fn(function)
+def subscribe(ctx: GcpContext, queue: str, after: tuple[Resource, ...] = ()) -> Resource:
+    """The queue's one subscription (module docstring): PUSH to its consumer, created after the grants
+    it needs (`after`: run.invoker, token creator); PULL without a consumer or when `ctx.detach`."""
+    spec: QueueStore = ctx.bp.stores[queue]
+    ref, owner = ctx.store(queue), store_owner(queue)
+    consumer = next((function for function, _ in ctx.consumers(queue)), None)
     dlq = ref.extra.get("dlq")
-    owner = store_owner(trigger.queue)
     grants = [*after]
     if dlq is not None:
-        grants.append(iam.dead_letter_agent_publisher(ctx, trigger.queue, dlq))
-        if shim_dead_letters(spec):
-            grants.append(ctx.add("gcp:pubsub/topicIAMMember:TopicIAMMember",
-                                  f"fn-{function}-{trigger.queue}-dlq-publisher", fn_owner(function),
-                                  topic=dlq.out("name"), project=ctx.project, role="roles/pubsub.publisher",
-                                  member=iam.member(account(fn))))
-    endpoint = Template.of(fn.physical, PUSH_PATH)
-    timeout = ctx.bp.functions[function].timeout
+        grants.append(iam.dead_letter_agent_publisher(ctx, queue, dlq))
+        if consumer is not None and shim_dead_letters(spec):
+            grants.append(shim_publisher(ctx, consumer, queue, dlq))
+    labels = {"deployer-store": queue, **({"deployer-function": consumer} if consumer else {})}
+    timeout = ctx.bp.functions[consumer].timeout if consumer else None
     subscription = ctx.add(
-        "gcp:pubsub/subscription:Subscription", f"store-{trigger.queue}-push", owner, depends_on=tuple(grants),
-        name=push_name(ctx, trigger.queue), topic=ref.locator, project=ctx.project,
-        ack_deadline_seconds=min(max(timeout, 10), 600), message_retention_duration=RETENTION,
-        expiration_policy=NEVER, retry_policy={"minimum_backoff": "10s", "maximum_backoff": "600s"},
+        "gcp:pubsub/subscription:Subscription", f"store-{queue}-sub", owner, stateful=True,
+        depends_on=tuple(grants), name=subscription_name(ctx, queue), topic=ref.locator, project=ctx.project,
+        ack_deadline_seconds=min(max(timeout, 10), 600) if timeout else 60,
+        message_retention_duration=RETENTION, expiration_policy=NEVER,
+        retry_policy={"minimum_backoff": "10s", "maximum_backoff": "600s"},
         dead_letter_policy={"dead_letter_topic": dlq.out("id"), "max_delivery_attempts": delivery_attempts(spec)}
         if dlq is not None else None,
-        push_config={"push_endpoint": endpoint,
-                     "oidc_token": {"service_account_email": invoker(fn).out("email"), "audience": fn.physical}},
-        labels=ctx.labels(**{"deployer-store": trigger.queue, "deployer-function": function}))
+        push_config=push_config(ctx, consumer) if consumer and not ctx.detach else None,
+        labels=ctx.labels(**labels))
     if dlq is not None:
-        iam.dead_letter_agent_subscriber(ctx, trigger.queue, subscription)
+        iam.dead_letter_agent_subscriber(ctx, queue, subscription)
     return subscription
 
 
-def keep_unconsumed(ctx: GcpContext, name: str) -> Resource:
-    """A pull subscription for a queue nobody consumes: without one, Pub/Sub drops what is sent."""
-    return ctx.add("gcp:pubsub/subscription:Subscription", f"store-{name}-pull", store_owner(name), stateful=True,
-                   name=ctx.name(name, "pull", max_length=PUBSUB_NAME_MAX), topic=ctx.store(name).locator,
-                   project=ctx.project, message_retention_duration=RETENTION, expiration_policy=NEVER,
-                   ack_deadline_seconds=60, labels=ctx.labels(**{"deployer-store": name}))
+def push_config(ctx: GcpContext, function: str) -> dict:
+    """Push to the function's PUSH_PATH with an OIDC token of its invoker account."""
+    fn = ctx.fn(function)
+    return {"push_endpoint": Template.of(fn.physical, PUSH_PATH),
+            "oidc_token": {"service_account_email": invoker(fn).out("email"), "audience": fn.physical}}
+
+
+def shim_publisher(ctx: GcpContext, function: str, queue: str, dlq: Resource) -> Resource:
+    """With `retries` below 5 the consumer's shim dead-letters itself: publisher on the dead-letter topic."""
+    return ctx.add("gcp:pubsub/topicIAMMember:TopicIAMMember", f"fn-{function}-{queue}-dlq-publisher",
+                   fn_owner(function), topic=dlq.out("name"), project=ctx.project, role="roles/pubsub.publisher",
+                   member=iam.member(account(ctx.fn(function))))
