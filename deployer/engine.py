@@ -453,18 +453,20 @@ class PulumiEngine:
 
         A provider with `detaches_on_keep` first gets one update of its graph compiled detached (stack
         config `deployer:detach`), so no kept store goes on calling a function this destroy deletes (GCP:
-        a push subscription becomes a pull one, instead of retrying its backlog into the dead-letter topic)."""
+        a push subscription becomes a pull one, instead of retrying its backlog into the dead-letter topic);
+        only when the state holds something to detach (`_must_detach`)."""
         from pulumi.automation import ConfigValue
 
         from deployer.resources import lifecycle
 
         previous = plain_outputs(stack.outputs()).get(lifecycle.KEPT_OUTPUT)
-        if self.provider.detaches_on_keep:
-            self.record = lifecycle.kept_record(stack.export_stack().deployment, previous)  # still exported
+        self.record = lifecycle.kept_record(stack.export_stack().deployment, previous)
+        if self._must_detach(stack):
             stack.set_config("deployer:detach", ConfigValue("true"))
             stack.up(show_secrets=False, **self._common(detaching or self._translator(None)))
             stack.set_config("deployer:detach", ConfigValue("false"))
-        record = lifecycle.kept_record(stack.export_stack().deployment, previous)
+        # what the detaching update released (a kept store the blueprint dropped) stays recorded
+        record = lifecycle.kept_record(stack.export_stack().deployment, self.record)
 
         def keep_record() -> None:
             import pulumi
@@ -472,6 +474,17 @@ class PulumiEngine:
             pulumi.export(lifecycle.KEPT_OUTPUT, record)
 
         return stack.up(program=keep_record, show_secrets=False, **self._common(translator))
+
+    def _must_detach(self, stack: Any) -> bool:
+        """A keeping destroy detaches first when the provider asks for it and the state holds something
+        the detached graph changes (lifecycle.detached_changes): never on an emptied stack."""
+        from deployer.resources import lifecycle
+
+        if not self.provider.detaches_on_keep or not set(self.bp.functions) <= set(self.options.artifacts):
+            return False
+        graph = self.provider.compile(self.bp, self.options.artifacts)
+        detached = self.provider.compile(self.bp, self.options.artifacts, detach=True)
+        return bool(lifecycle.detached_changes(graph, detached, stack.export_stack().deployment))
 
     def refresh(self, on_event: EventSink = None) -> Result:
         start = time.monotonic()

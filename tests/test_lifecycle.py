@@ -361,18 +361,34 @@ def test_up_after_destroy_imports_every_kept_resource_on_each_cloud(cloud, monke
 
 # -- a keeping destroy that detaches first (GCP: push subscriptions must not outlive their function) ----
 
-class ConfiguredStack(FakeStack):
-    """A FakeStack that also records config changes, in order with the updates."""
+def gcp_state(*names: str) -> dict:
+    """A GCP stack's state: the queue's subscription (retained) and whatever else is named."""
+    sub = "gcp:pubsub/subscription:Subscription"
+    return {"resources": [
+        {"urn": f"urn:pulumi:dev::orders::{sub}::store-fulfilment-sub", "type": sub, "custom": True,
+         "id": "projects/orders-demo/subscriptions/orders-dev-fulfilment-sub", "retainOnDelete": True},
+        *({"urn": f"urn:pulumi:dev::orders::t::{n}", "type": "t", "id": n, "custom": True, "retainOnDelete": True}
+          for n in names)]}
 
-    def __init__(self, outputs: dict, deployment: dict | None = None):
+
+class ConfiguredStack(FakeStack):
+    """A FakeStack that also records config changes in order with the updates; the stack's program (the
+    detaching update) releases the resources named in `released` from the state, as Pulumi does with a
+    retained resource the program no longer declares."""
+
+    def __init__(self, outputs: dict, deployment: dict | None = None, released: tuple[str, ...] = ()):
         super().__init__(outputs, deployment)
         self.steps: list[str] = []
+        self.released = released
 
     def set_config(self, key, value):
         self.steps.append(f"{key}={value.value}")
 
     def up(self, program=None, **kwargs):
         self.steps.append("up: the stack's program" if program is None else "up: the record")
+        if program is None:
+            self.deployment["resources"] = [r for r in self.deployment["resources"]
+                                            if not r["urn"].endswith(tuple(f"::{n}" for n in self.released))]
         return super().up(program, **kwargs)
 
 
@@ -385,22 +401,56 @@ def engine_for(cloud: str, tmp_path, monkeypatch):
     return engine.PulumiEngine(providers.get(cloud), bp, EngineOptions(artifacts=toy_artifacts(bp, tmp_path)))
 
 
-@pytest.mark.parametrize("cloud, steps", [
-    ("gcp", ["deployer:detach=true", "up: the stack's program", "deployer:detach=false", "up: the record"]),
-    ("aws", ["up: the record"]), ("azure", ["up: the record"])])
-def test_a_keeping_destroy_detaches_first_only_where_the_provider_asks(cloud, steps, tmp_path, monkeypatch):
-    earlier = {"store-old-table": {"type": "aws:dynamodb/table:Table", "id": "toy-dev-old"}}
-    stack = ConfiguredStack({lifecycle.KEPT_OUTPUT: earlier}, DEPLOYMENT)
+DETACHING = ["deployer:detach=true", "up: the stack's program", "deployer:detach=false", "up: the record"]
+
+
+@pytest.mark.parametrize("cloud, state, steps", [
+    ("gcp", gcp_state(), DETACHING),
+    ("gcp", {"resources": []}, ["up: the record"]),  # an emptied stack (a second destroy): nothing to detach
+    ("aws", DEPLOYMENT, ["up: the record"]), ("azure", DEPLOYMENT, ["up: the record"])])
+def test_a_keeping_destroy_detaches_first_only_where_the_provider_asks(cloud, state, steps, tmp_path, monkeypatch):
+    stack = ConfiguredStack({}, state)
     eng = engine_for(cloud, tmp_path, monkeypatch)
     assert eng._destroy_keeping(stack, engine.EventTranslator(None)) == "up result"
     assert stack.steps == steps
-    if cloud == "gcp":  # the detaching update exports the record too, should the destroy stop after it
-        assert eng.record == lifecycle.kept_record(DEPLOYMENT, earlier)
+
+
+def test_the_record_keeps_what_the_detaching_update_released(tmp_path, monkeypatch):
+    """A kept store the blueprint no longer declares leaves the state in the detaching update (retained,
+    so the cloud keeps it): the record of the destroy still names it, with the earlier record."""
+    import pulumi.runtime
+
+    from deployer.plan_mocks import _stack_outputs
+
+    earlier = {"store-old-table": {"type": "t", "id": "old"}}
+    stack = ConfiguredStack({lifecycle.KEPT_OUTPUT: earlier}, gcp_state("store-gone-bucket"),
+                            released=("store-gone-bucket",))
+    engine_for("gcp", tmp_path, monkeypatch)._destroy_keeping(stack, engine.EventTranslator(None))
+    assert stack.steps == DETACHING
+    class Nothing(pulumi.runtime.Mocks):
+        def new_resource(self, args):
+            raise AssertionError(f"the record program declared {args.typ}")
+
+        def call(self, args):
+            return {}
+
+    pulumi.runtime.set_mocks(Nothing(), project="orders", stack="dev", preview=False)
+
+    @pulumi.runtime.test
+    def run():
+        stack.programs[-1]()
+
+    run()
+    assert _stack_outputs()[lifecycle.KEPT_OUTPUT] == {
+        "store-fulfilment-sub": {"type": "gcp:pubsub/subscription:Subscription",
+                                 "id": "projects/orders-demo/subscriptions/orders-dev-fulfilment-sub"},
+        "store-gone-bucket": {"type": "t", "id": "store-gone-bucket"}, "store-old-table": {"type": "t", "id": "old"}}
 
 
 def test_the_detaching_update_turns_push_subscriptions_into_pull_ones(tmp_path, monkeypatch):
     """The stack's program reads `deployer:detach`: set, the queue's kept subscription is declared
-    without push config (the same resource, updated in place); unset (`up`), it pushes to the worker."""
+    without push config (the same resource, updated in place); unset (`up`), it pushes to the worker.
+    The detaching update exports the record too, should the destroy stop after it."""
     import pulumi
     import pulumi.runtime
 
@@ -408,8 +458,8 @@ def test_the_detaching_update_turns_push_subscriptions_into_pull_ones(tmp_path, 
     from deployer.resources.execute import reference_mocks
 
     eng = engine_for("gcp", tmp_path, monkeypatch)
-    eng._destroy_keeping(ConfiguredStack({lifecycle.KEPT_OUTPUT: {"store-old-sub": {"type": "t", "id": "i"}}}),
-                         engine.EventTranslator(None))
+    eng._destroy_keeping(ConfiguredStack({lifecycle.KEPT_OUTPUT: {"store-old-sub": {"type": "t", "id": "i"}}},
+                                         gcp_state()), engine.EventTranslator(None))
     declared = {}
     for detach in ("true", "false"):
         graph = eng.provider.compile(eng.bp, eng.options.artifacts)
@@ -430,3 +480,16 @@ def test_the_detaching_update_turns_push_subscriptions_into_pull_ones(tmp_path, 
     assert "pushConfig" not in declared["true"]["store-fulfilment-sub"]
     assert declared["false"]["store-fulfilment-sub"]["pushConfig"]["pushEndpoint"] == \
         "${fn-worker-function.url}/_deployer/push"
+
+
+def test_detached_changes_name_what_the_state_holds_and_the_detached_graph_changes(monkeypatch):
+    from conftest import example_copy
+    from deployer.pipeline import prepare
+
+    monkeypatch.setenv("GCP_PROJECT", "orders-demo")
+    prepared = prepare(example_copy("orders"), "dev", "gcp", planning=True)
+    graph = prepared.graph
+    detached = prepared.provider.compile(prepared.bp, prepared.artifacts, detach=True)
+    assert lifecycle.detached_changes(graph, detached, gcp_state("fn-worker-function")) == ["store-fulfilment-sub"]
+    assert lifecycle.detached_changes(graph, detached, {"resources": []}) == []
+    assert lifecycle.detached_changes(graph, graph, gcp_state()) == []

@@ -83,10 +83,23 @@ def kept_record(deployment: Mapping[str, Any], previous: Mapping[str, Any] | Non
     return dict(sorted(record.items()))
 
 
+def managed_names(deployment: Mapping[str, Any]) -> set[str]:
+    """Logical names of the resources a stack's state holds (`pulumi stack export`)."""
+    return {str(r.get("urn", "")).rsplit("::", 1)[-1] for r in deployment.get("resources") or []}
+
+
+def detached_changes(graph: "Graph", detached: "Graph", deployment: Mapping[str, Any]) -> list[str]:
+    """What a keeping destroy's detaching update would change (engine._destroy_keeping): the resources
+    of the state that the detached graph declares differently. None (an emptied stack, a blueprint
+    without anything to detach): that update is skipped."""
+    managed, other = managed_names(deployment), detached.by_name()
+    return sorted(r.name for r in graph.resources if r.name in managed and other.get(r.name) != r)
+
+
 def to_adopt(record: Mapping[str, Any] | None, deployment: Mapping[str, Any]) -> dict[str, dict]:
     """The recorded resources the stack does not manage any more (kept by a destroy, or by an `up`
     whose blueprint dropped their store): what an `up` may import. One still in the state is managed."""
-    managed = {str(r.get("urn", "")).rsplit("::", 1)[-1] for r in deployment.get("resources") or []}
+    managed = managed_names(deployment)
     return {name: dict(entry) for name, entry in (record or {}).items()
             if isinstance(entry, Mapping) and name not in managed}
 
