@@ -270,9 +270,11 @@ class PulumiEngine:
         self.stage = bp.stage
         self.backend = state.backend(bp.root, self.cloud, self.options.backend, create=False)
         self.owners: dict[str, str] | None = None
+        self.declared: frozenset[str] = frozenset()  # the graph's logical names (a graph provider's)
         if provider.compiles and set(bp.functions) <= set(self.options.artifacts):
             graph = provider.compile(bp, self.options.artifacts)
             self.owners = {r.name: r.owner.name for r in graph.resources if r.owner.kind == "store"}
+            self.declared = frozenset(r.name for r in graph.resources)
 
         self.kept: dict[str, Any] = {}  # kept resources the stack no longer manages: to adopt
         self.record: dict[str, Any] = {}  # every kept resource known: what the next record starts from
@@ -395,7 +397,7 @@ class PulumiEngine:
             self._configure(stack)
             self._prepare_update(stack, flip=True)
             res = stack.up(show_secrets=False, **self._common(translator))
-            if self.kept:  # adopted as they were (lifecycle.adopt): now apply the blueprint to them
+            if set(self.kept) & self.declared:  # adopted as they were (lifecycle.adopt): apply the blueprint
                 self._prepare_update(stack, flip=False)
                 res = stack.up(show_secrets=False, **self._common(translator))
             return res
