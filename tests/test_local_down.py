@@ -115,3 +115,34 @@ def test_down_keeps_the_data_and_down_delete_data_removes_it(tmp_path):
         assert read(url, "c")["seen"] == ["c"]
     finally:
         run_cli("down", "-f", str(file), "--delete-data")
+
+
+def test_delete_data_tolerates_sqlite_files_vanishing_while_it_deletes(tmp_path, monkeypatch):
+    """A worker of the stopped cloud may close the last SQLite connection while the folder is deleted, and
+    SQLite then removes `tables.db-wal` itself: what is already gone is not an error (CI met this race)."""
+    import os
+    import sqlite3
+
+    from providers.local.lifecycle import remove_tree
+
+    state = tmp_path / "stage"
+    (state / "buckets" / "b").mkdir(parents=True)
+    (state / "buckets" / "b" / "k").write_bytes(b"x")
+    held = sqlite3.connect(state / "tables.db")
+    held.execute("PRAGMA journal_mode=WAL")
+    held.execute("CREATE TABLE t (k)")
+    held.commit()
+    assert (state / "tables.db-wal").exists()
+    real_unlink = os.unlink
+
+    def closing_first(name, *args, **kwargs):  # the other process closes just before this unlink
+        if str(name).endswith("tables.db-wal"):
+            held.close()
+        return real_unlink(name, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", closing_first)
+    remove_tree(state)
+    assert not state.exists()
+    (tmp_path / "file").write_text("x")  # any other error still stops the deletion
+    with pytest.raises(NotADirectoryError):
+        remove_tree(tmp_path / "file")

@@ -262,7 +262,7 @@ class LocalEngine:
         elif record.get("file") and record.get("app") and record.get("stage"):
             existing.forget(existing.owner(record["app"], record["stage"], Path(record["file"]).parent))
         if self.state.exists():
-            shutil.rmtree(self.state)
+            remove_tree(self.state)
             if self.state.parent.name != "local" and not any(self.state.parent.iterdir()):
                 self.state.parent.rmdir()  # the app's folder, when this was its last stage
 
@@ -298,3 +298,14 @@ class LocalEngine:
             raise DeploymentError("the local cloud of this stage is not running",
                                   hint="start it with `deployer up --cloud local`")
         return make_outputs(self.bp, info["url"], self.state)
+
+
+def remove_tree(folder: Path) -> None:
+    """Delete a stage's folder. A process of the stopped cloud may still be closing its SQLite files, and
+    SQLite deletes `-wal`/`-shm` files on the last close: a file that vanished meanwhile is gone, as
+    wanted, not an error (every other error is)."""
+    def vanished(_func, _path, exc_info) -> None:
+        if not issubclass(exc_info[0], FileNotFoundError):
+            raise exc_info[1]
+
+    shutil.rmtree(folder, onerror=vanished)
