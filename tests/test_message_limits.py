@@ -15,9 +15,9 @@ import uuid
 
 import httpx
 import pytest
-from fixtures.events.shimkit import azurite, set_env, store_env
+from fixtures.events.shimkit import set_env, store_env
 from test_local_helpers import Stage, wait_for, write_blueprint
-from test_runtime_clients import moto  # noqa: F401 - the moto fixture, shared with the client tests
+from test_runtime_clients import azure_storage, moto  # noqa: F401 - fixtures shared with the client tests
 
 from deployer.runtime import MAX_MESSAGE_BYTES, MessageTooLarge, stores
 
@@ -133,19 +133,11 @@ def test_azure_topic_client(monkeypatch):
     azure.reset()
 
 
-def test_azure_queue_client_against_azurite(monkeypatch):
-    try:
-        conn = azurite()
-    except FileNotFoundError:
-        pytest.skip("Azurite needs node and `npm install --prefix .tools azurite@3` (scripts/test-tools.sh)")
+def test_azure_queue_client_against_azurite(monkeypatch, azure_storage):
     from azure.storage.queue import QueueClient
 
-    from deployer.runtime.clients import azure
-
-    monkeypatch.setenv("DEPLOYER_AZURE_CONNECTION_STRING", conn)
-    azure.reset()
     name = f"jobs-{uuid.uuid4().hex[:10]}"
-    raw = QueueClient.from_connection_string(conn, name)
+    raw = QueueClient.from_connection_string(azure_storage, name)
     raw.create_queue()
     set_env(monkeypatch, store_env("azure", jobs=name))
     sent: list = []
@@ -156,7 +148,6 @@ def test_azure_queue_client_against_azurite(monkeypatch):
     check_refused(send, sent)
     (message,) = list(raw.receive_messages(messages_per_page=10))
     assert base64.b64decode(message.content) == b"\xff" * LIMIT  # the largest payload Azure carries
-    azure.reset()
 
 
 # -- the local cloud, end to end -----------------------------------------------------------------------
