@@ -270,11 +270,10 @@ class PulumiEngine:
         self.stage = bp.stage
         self.backend = state.backend(bp.root, self.cloud, self.options.backend, create=False)
         self.owners: dict[str, str] | None = None
-        self.declared: frozenset[str] = frozenset()  # the graph's logical names (a graph provider's)
+        self.graph: Any = None  # a graph provider's graph of this blueprint (when every package is built)
         if provider.compiles and set(bp.functions) <= set(self.options.artifacts):
-            graph = provider.compile(bp, self.options.artifacts)
-            self.owners = {r.name: r.owner.name for r in graph.resources if r.owner.kind == "store"}
-            self.declared = frozenset(r.name for r in graph.resources)
+            self.graph = provider.compile(bp, self.options.artifacts)
+            self.owners = {r.name: r.owner.name for r in self.graph.resources if r.owner.kind == "store"}
 
         self.kept: dict[str, Any] = {}  # kept resources the stack no longer manages: to adopt
         self.record: dict[str, Any] = {}  # every kept resource known: what the next record starts from
@@ -303,17 +302,17 @@ class PulumiEngine:
                                           self.provider.name)
         if problems:
             raise BlueprintError(problems)
-        deployment = stack.export_stack().deployment
+        exported = stack.export_stack()
         previous = outputs.get(lifecycle.KEPT_OUTPUT) or {}
-        self.kept = lifecycle.to_adopt(previous, deployment)
-        self.record = lifecycle.kept_record(deployment, previous)
+        self.kept = lifecycle.to_adopt(previous, exported.deployment)
+        self.record = lifecycle.kept_record(exported.deployment, previous)
         if flip and self.replace and self.owners:
-            self._stop_retaining(stack, set(self.replace))
+            self._stop_retaining(stack, set(self.replace), exported)
 
-    def _stop_retaining(self, stack: Any, stores: set[str]) -> None:
-        """`--replace-data`: the replaced stores' resources lose retain_on_delete in the state, so the
-        replacement really deletes the old one (the same state edit `destroy --delete-data` makes)."""
-        deployment = stack.export_stack()
+    def _stop_retaining(self, stack: Any, stores: set[str], deployment: Any) -> None:
+        """`--replace-data`: the replaced stores' resources lose retain_on_delete in the state (`deployment`,
+        as exported), so the replacement really deletes the old one (the same state edit `destroy
+        --delete-data` makes)."""
         for res in deployment.deployment.get("resources") or []:
             if self.owners.get(str(res.get("urn", "")).rsplit("::", 1)[-1]) in stores:
                 res["retainOnDelete"] = False
@@ -397,7 +396,8 @@ class PulumiEngine:
             self._configure(stack)
             self._prepare_update(stack, flip=True)
             res = stack.up(show_secrets=False, **self._common(translator))
-            if set(self.kept) & self.declared:  # adopted as they were (lifecycle.adopt): apply the blueprint
+            if self.graph is not None and set(self.kept) & set(self.graph.by_name()):  # adopted as they were
+                # (lifecycle.adopt): this second update applies the blueprint to them
                 self._prepare_update(stack, flip=False)
                 res = stack.up(show_secrets=False, **self._common(translator))
             return res
@@ -462,13 +462,14 @@ class PulumiEngine:
         from deployer.resources import lifecycle
 
         previous = plain_outputs(stack.outputs()).get(lifecycle.KEPT_OUTPUT)
-        self.record = lifecycle.kept_record(stack.export_stack().deployment, previous)
-        if self._must_detach(stack):
+        deployment = stack.export_stack().deployment
+        self.record = record = lifecycle.kept_record(deployment, previous)
+        if self._must_detach(deployment):
             stack.set_config("deployer:detach", ConfigValue("true"))
             stack.up(show_secrets=False, **self._common(detaching or self._translator(None)))
             stack.set_config("deployer:detach", ConfigValue("false"))
-        # what the detaching update released (a kept store the blueprint dropped) stays recorded
-        record = lifecycle.kept_record(stack.export_stack().deployment, self.record)
+            # what the detaching update released (a kept store the blueprint dropped) stays recorded
+            record = lifecycle.kept_record(stack.export_stack().deployment, self.record)
 
         def keep_record() -> None:
             import pulumi
@@ -477,16 +478,15 @@ class PulumiEngine:
 
         return stack.up(program=keep_record, show_secrets=False, **self._common(translator))
 
-    def _must_detach(self, stack: Any) -> bool:
-        """A keeping destroy detaches first when the provider asks for it and the state holds something
-        the detached graph changes (lifecycle.detached_changes): never on an emptied stack."""
+    def _must_detach(self, deployment: Mapping[str, Any]) -> bool:
+        """A keeping destroy detaches first when the provider asks for it and the state (`deployment`)
+        holds something the detached graph changes (lifecycle.detached_changes): never on an emptied stack."""
         from deployer.resources import lifecycle
 
-        if not self.provider.detaches_on_keep or not set(self.bp.functions) <= set(self.options.artifacts):
+        if not self.provider.detaches_on_keep or self.graph is None:
             return False
-        graph = self.provider.compile(self.bp, self.options.artifacts)
         detached = self.provider.compile(self.bp, self.options.artifacts, detach=True)
-        return bool(lifecycle.detached_changes(graph, detached, stack.export_stack().deployment))
+        return bool(lifecycle.detached_changes(self.graph, detached, deployment))
 
     def refresh(self, on_event: EventSink = None) -> Result:
         start = time.monotonic()
