@@ -111,6 +111,7 @@ class Publisher:
         self.bp, self.fn, self.subscription, self.client = bp, fn, subscription, client
         self.wait, self.timeout = wait, timeout
         self.site = site_id(subscription, bp, fn)
+        self.wanted = set(folders(bp, fn))  # what the platform must list once the app runs the package
         self.build = getattr(bp.clouds.azure, "build", "remote")
 
     def run(self, artifact, log) -> bool:
@@ -128,7 +129,7 @@ class Publisher:
                       body={"properties": {**metadata, MARKER: wanted}})
         if any(isinstance(t, HttpTrigger) for t in self.bp.functions[self.fn].triggers):
             self.share_key()
-        count = len(folders(self.bp, self.fn))
+        count = len(self.wanted)
         log(f"{self.fn}: {count} function(s) known to the platform" + ("" if published else ", code unchanged"))
         return published
 
@@ -166,11 +167,11 @@ class Publisher:
         return {item["name"].rsplit("/", 1)[-1] for item in (answer or {}).get("value", [])}
 
     def known(self) -> bool:
-        return set(folders(self.bp, self.fn)) <= self.listed()
+        return self.wanted <= self.listed()
 
     def until_known(self) -> None:
-        wanted = set(folders(self.bp, self.fn))
-        self.poll(self.listed, lambda names_: wanted <= names_, f"functions {', '.join(sorted(wanted))} to be listed")
+        self.poll(self.listed, lambda names_: self.wanted <= names_,
+                  f"functions {', '.join(sorted(self.wanted))} to be listed")
 
     def share_key(self) -> None:
         keys = self.call("POST", f"{ARM}{self.site}/host/default/listkeys?api-version={WEB_API}")
