@@ -160,9 +160,7 @@ class LocalEngine:
         if refused:
             raise BlueprintError(refused)
         previous = local_state.read_json(self.state / STORES_FILE)
-        if previous:
-            previous = {name: entry for name, entry in previous.items() if name not in shared}
-        problems = lifecycle.replacements(previous, self.bp, (*allowed, *shared))
+        problems = lifecycle.replacements(previous, self.bp, allowed, cloud="local")  # skips existing stores
         if problems:
             raise BlueprintError(problems)
         if replace and previous:
